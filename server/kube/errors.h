@@ -40,8 +40,11 @@ int ErrorHttpCode(const absl::Status& status);
 // The metav1.Status object the server sent, when it sent one.
 std::optional<nlohmann::json> ErrorStatusObject(const absl::Status& status);
 
-bool IsNotFound(const absl::Status& status);
-bool IsAlreadyExists(const absl::Status& status);
+// 404 always maps to NOT_FOUND and 409 AlreadyExists to ALREADY_EXISTS, so
+// these are absl's own predicates: a second overload here would make every
+// unqualified call ambiguous through argument-dependent lookup.
+using absl::IsAlreadyExists;
+using absl::IsNotFound;
 bool IsConflict(const absl::Status& status);
 bool IsGone(const absl::Status& status);  // 410: Expired or Gone
 bool IsInvalid(const absl::Status& status);
