@@ -383,7 +383,11 @@ class RestClient : public KubeClient {
       if (!Retryable(req, r) || n >= options_.retry.max_attempts) {
         if (n > 1) {
           log::Warn("kube request failed after retries",
-                    {{"method", req.method}, {"path", req.path}, {"attempts", n}, {"error", st}});
+                    {{"method", req.method},
+                     {"path", req.path},
+                     {"attempts", n},
+                     {"code", absl::StatusCodeToString(st.code())},
+                     {"error", st.message()}});
         }
         return st;
       }
@@ -394,7 +398,8 @@ class RestClient : public KubeClient {
                  {"attempt", n},
                  {"http_code", r.status},
                  {"delay_ms", absl::ToInt64Milliseconds(delay)},
-                 {"error", st}});
+                 {"code", absl::StatusCodeToString(st.code())},
+                 {"error", st.message()}});
       t_->clock()->SleepFor(delay);
     }
   }

@@ -28,7 +28,8 @@ CurlWatchStream::~CurlWatchStream() {
 std::variant<std::unique_ptr<CurlWatchStream>, HttpResult> CurlWatchStream::Open(std::unique_ptr<Call> call,
                                                                                   absl::Time deadline) {
   std::unique_ptr<CurlWatchStream> s(new CurlWatchStream(std::move(call)));
-  while (!s->done_ && !s->call_->headers_done() && absl::Now() < deadline) s->Step(deadline);
+  auto answered = [&] { return s->done_ || s->call_->headers_done(); };
+  for (s->Perform(); !answered() && absl::Now() < deadline; s->Perform()) s->Wait(deadline);
   if (!s->done_ && !s->call_->headers_done()) {
     HttpResult r;
     r.curl = CURLE_OPERATION_TIMEDOUT;
@@ -40,7 +41,10 @@ std::variant<std::unique_ptr<CurlWatchStream>, HttpResult> CurlWatchStream::Open
     return s;
   }
   // An error answer: read its (small) body for the status.
-  while (!s->done_ && absl::Now() < deadline) s->Step(deadline);
+  while (!s->done_ && absl::Now() < deadline) {
+    s->Wait(deadline);
+    s->Perform();
+  }
   if (!s->done_) {
     HttpResult r;
     r.curl = CURLE_OPERATION_TIMEDOUT;
@@ -57,7 +61,7 @@ std::variant<std::unique_ptr<CurlWatchStream>, HttpResult> CurlWatchStream::Open
   return r;
 }
 
-void CurlWatchStream::Step(absl::Time deadline) {
+void CurlWatchStream::Perform() {
   int running = 0;
   curl_multi_perform(multi_, &running);
   int queued = 0;
@@ -67,13 +71,16 @@ void CurlWatchStream::Step(absl::Time deadline) {
       done_code_ = msg->data.result;
     }
   }
-  if (done_ || call_->has_data() || cancelled_.load()) return;
+}
 
+void CurlWatchStream::Wait(absl::Time deadline) {
+  if (cancelled_.load()) return;
   long curl_timeout_ms = -1;
   curl_multi_timeout(multi_, &curl_timeout_ms);
   absl::Duration wait = std::min(kMaxPoll, deadline - absl::Now());
   if (curl_timeout_ms >= 0) wait = std::min(wait, absl::Milliseconds(curl_timeout_ms));
   if (wait < absl::ZeroDuration()) wait = absl::ZeroDuration();
+  // Returns on socket activity, libcurl's next timer, or curl_multi_wakeup.
   curl_multi_poll(multi_, nullptr, 0, static_cast<int>(absl::ToInt64Milliseconds(wait)), nullptr);
 }
 
@@ -132,9 +139,12 @@ absl::StatusOr<WatchEvent> CurlWatchStream::Next() {
       }
       continue;
     }
-    Step(absl::InfiniteFuture());
-    std::string data = call_->TakeBody();
-    if (!data.empty()) framer_.Append(data);
+    Perform();
+    if (call_->has_data()) {
+      framer_.Append(call_->TakeBody());
+      continue;
+    }
+    if (!done_) Wait(absl::InfiniteFuture());
   }
 }
 

@@ -36,8 +36,10 @@ class CurlWatchStream : public WatchStream {
 
  private:
   explicit CurlWatchStream(std::unique_ptr<Call> call);
-  // Moves the transfer on, waiting at most until `deadline` for activity.
-  void Step(absl::Time deadline);
+  // Moves the transfer on as far as it can without blocking.
+  void Perform();
+  // Blocks until there is something for Perform, a wakeup, or `deadline`.
+  void Wait(absl::Time deadline);
   absl::StatusOr<WatchEvent> Parse(const std::string& text);
 
   std::unique_ptr<Call> call_;
