@@ -48,7 +48,7 @@ std::string FromJsonError(const json& j) {
 // --- Label selector strings. ---
 
 TEST(LabelSelectorParseTest, ReportsTheApiServersMessageForATripleEquals) {
-  // /work/shared/k8s-reference/error-400-bad-selector.txt
+  // A real v1.26 API server's reply to ?labelSelector=app%3D%3D%3Dx%20in.
   EXPECT_EQ(ParseError("app===x in"), "unable to parse requirement: found '=', expected: identifier");
 }
 
