@@ -1,0 +1,42 @@
+#include "common/flags/flags.h"
+
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+
+namespace herd {
+
+std::string DashedFlagToAbsl(const std::string& arg) {
+  if (arg.size() < 3 || arg[0] != '-' || arg == "--") return arg;
+  size_t start = arg[1] == '-' ? 2 : 1;
+  size_t end = arg.find('=');
+  if (end == std::string::npos) end = arg.size();
+  std::string out = arg;
+  for (size_t i = start; i < end; ++i) {
+    if (out[i] == '-') out[i] = '_';
+  }
+  return out;
+}
+
+std::vector<std::string> ParseFlags(int argc, char** argv, const char* usage) {
+  absl::SetProgramUsageMessage(usage);
+  std::vector<std::string> storage;
+  storage.reserve(static_cast<size_t>(argc));
+  bool rest = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i > 0 && !rest) {
+      if (a == "--") rest = true;
+      a = DashedFlagToAbsl(a);
+    }
+    storage.push_back(std::move(a));
+  }
+  std::vector<char*> ptrs;
+  for (auto& s : storage) ptrs.push_back(s.data());
+  ptrs.push_back(nullptr);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, ptrs.data());
+  std::vector<std::string> out;
+  for (size_t i = 1; i < positional.size(); ++i) out.emplace_back(positional[i]);
+  return out;
+}
+
+}  // namespace herd

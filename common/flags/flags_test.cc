@@ -1,0 +1,17 @@
+#include "common/flags/flags.h"
+
+#include "gtest/gtest.h"
+
+namespace herd {
+namespace {
+
+TEST(DashedFlagToAbslTest, RewritesOnlyTheName) {
+  EXPECT_EQ(DashedFlagToAbsl("--kubeconfig-out=/tmp/a-b"), "--kubeconfig_out=/tmp/a-b");
+  EXPECT_EQ(DashedFlagToAbsl("--insecure-no-auth"), "--insecure_no_auth");
+  EXPECT_EQ(DashedFlagToAbsl("-pod-start-delay=2s"), "-pod_start_delay=2s");
+  EXPECT_EQ(DashedFlagToAbsl("--"), "--");
+  EXPECT_EQ(DashedFlagToAbsl("plain-arg"), "plain-arg");
+}
+
+}  // namespace
+}  // namespace herd

@@ -1,0 +1,99 @@
+// kubesim's REST front: turns HTTP requests into ApiServer calls the way a
+// Kubernetes API server does (paths, verbs, query parameters, content
+// types, tables, watches, errors as metav1.Status), plus discovery, health
+// endpoints, bearer-token authentication and fault injection.
+//
+// The handler must run on the simulator's loop thread (the http::Server is
+// started on that one-thread loop).
+#ifndef HERD_SIM_HTTP_API_H_
+#define HERD_SIM_HTTP_API_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/event_loop/event_loop.h"
+#include "common/http/http.h"
+#include "nlohmann/json.hpp"
+#include "sim/apiserver.h"
+
+namespace herd::sim {
+
+// Faults kubesim injects into its API, to test clients under bad weather.
+// Settable at start (flags) and at run time (PUT /kubesim/faults).
+struct Faults {
+  // Added before every API request is served.
+  absl::Duration latency = absl::ZeroDuration();
+  // Fraction (0..1) of requests answered with an error, per verb ("get",
+  // "list", "watch", "create", "update", "patch", "delete",
+  // "deletecollection") or "*" for all.
+  std::map<std::string, double> error_rate;
+  int error_code = 500;  // 500, 503 or 429 (429 carries Retry-After)
+  int retry_after_seconds = 1;
+  // Deterministic faults: the next N requests of a verb fail with error_code.
+  std::map<std::string, int> fail_next;
+  // Open watches are closed this long after they start (0: never).
+  absl::Duration drop_watches_after = absl::ZeroDuration();
+
+  static absl::StatusOr<Faults> FromJson(const nlohmann::json& j);
+  nlohmann::json ToJson() const;
+};
+
+struct HttpApiOptions {
+  // Required bearer token ("" = anyone may call).
+  std::string token;
+  // What /api reports as the server address.
+  std::string server_address;
+  // Bookmarks are sent this often on watches that allow them.
+  absl::Duration bookmark_interval = absl::Seconds(60);
+  // A watch whose unsent backlog passes this is closed (a stuck reader).
+  size_t max_watch_backlog_bytes = 64u << 20;
+  Faults faults;
+  uint64_t seed = 0;  // for fault sampling; 0 = random
+};
+
+class HttpApi {
+ public:
+  HttpApi(EventLoop& loop, ApiServer& api, HttpApiOptions options);
+  ~HttpApi();
+
+  // The http::Handler body. Runs on the loop thread.
+  void Handle(http::Request request, http::Responder responder);
+
+  // Ends every open watch (server shutdown).
+  void CloseWatches();
+  size_t OpenWatches() const;
+  void SetFaults(Faults faults);
+  void SetServerAddress(std::string address) { options_.server_address = std::move(address); }
+  // Requests served so far, by verb (for tests and benchmarks).
+  std::map<std::string, uint64_t> RequestCounts() const { return counts_; }
+
+  // A request path split into resource, namespace, name and subresource.
+  struct Route;
+
+ private:
+  class Watch;
+
+  void Serve(http::Request& req, http::Responder& res);
+  bool InjectFault(const std::string& verb, http::Responder& res);
+  void ServeResource(http::Request& req, http::Responder& res, const Route& route);
+  void ServeList(http::Request& req, http::Responder& res, const Route& route);
+  void ServeWatch(http::Request& req, http::Responder& res, const Route& route);
+  void ServeDeleteCollection(http::Request& req, http::Responder& res, const Route& route);
+
+  EventLoop& loop_;
+  ApiServer& api_;
+  HttpApiOptions options_;
+  std::mt19937_64 rng_;
+  std::map<uint64_t, std::shared_ptr<Watch>> watches_;
+  uint64_t next_watch_ = 1;
+  std::map<std::string, uint64_t> counts_;
+};
+
+}  // namespace herd::sim
+
+#endif  // HERD_SIM_HTTP_API_H_
