@@ -204,6 +204,13 @@ absl::StatusOr<ObjectPtr> ApiServer::Write(ResourceId r, const ObjectPtr& old, J
   if (o.subresource == "status") {
     next = prev;
     next["status"] = obj.contains("status") ? obj["status"] : Json::object();
+    // Status writers may also set annotations (the deployment controller
+    // records the revision this way), as upstream's status strategies allow.
+    if (obj["metadata"].contains("annotations")) {
+      next["metadata"]["annotations"] = obj["metadata"]["annotations"];
+    } else {
+      next["metadata"].erase("annotations");
+    }
   } else {
     next = std::move(obj);
     next["apiVersion"] = rt.ApiVersion();

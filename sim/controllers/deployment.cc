@@ -325,8 +325,8 @@ bool DeploymentController::SyncRevision(SyncState& s, bool create) {
       return;
     }
     if (count > 0) {
-      api_.RecordEvent(d, "Normal", "ScalingReplicaSet",
-                       absl::StrCat("Scaled up replica set ", rs_name, " to ", count), "deployment-controller");
+      Emit(d, "Normal", "ScalingReplicaSet",
+                       absl::StrCat("Scaled up replica set ", rs_name, " to ", count));
     }
     (void)api_.Modify(kDeployments, ns, d["metadata"].value("name", ""), [&](Json& o) {
       o["metadata"]["annotations"][kRevision] = std::to_string(new_revision);
@@ -374,8 +374,8 @@ void DeploymentController::ScaleRs(SyncState& s, Rs& rs, int64_t to) {
       return absl::OkStatus();
     });
     if (updated.ok() && size) {
-      api_.RecordEvent(d, "Normal", "ScalingReplicaSet",
-                       absl::StrCat("Scaled ", op, " replica set ", rs_name, " to ", to), "deployment-controller");
+      Emit(d, "Normal", "ScalingReplicaSet",
+                       absl::StrCat("Scaled ", op, " replica set ", rs_name, " to ", to));
     }
   });
   s.scaled = true;

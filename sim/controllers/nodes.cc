@@ -159,7 +159,7 @@ void Scheduler::Sync(const std::string& key) {
           SetCondition(p, Condition("PodScheduled", false, "Unschedulable", msg));
           return absl::OkStatus();
         }, {.subresource = "status"});
-        if (updated.ok()) api_.RecordEvent((*updated)->object, "Warning", "FailedScheduling", msg, "default-scheduler");
+        if (updated.ok()) Emit((*updated)->object, "Warning", "FailedScheduling", msg);
       });
     }
     return;
@@ -174,8 +174,8 @@ void Scheduler::Sync(const std::string& key) {
     }
     load_[best]--;  // the binding's own event counts it again
     if (ObjectPtr p = api_.store().Get(kPods, ns, name)) {
-      api_.RecordEvent(p->object, "Normal", "Scheduled",
-                       absl::StrCat("Successfully assigned ", ns, "/", name, " to ", best), "default-scheduler");
+      Emit(p->object, "Normal", "Scheduled",
+                       absl::StrCat("Successfully assigned ", ns, "/", name, " to ", best));
     }
   });
 }
@@ -304,6 +304,10 @@ bool Kubelet::Step(const std::string& key, PodState& s, absl::Time now) {
   };
 
   if (s.stage == Stage::kNew) {
+    // A node notices a pod bound to it on its next poll; the start delay
+    // runs from then, as with the polling nodes real rollouts were timed on.
+    s.bound = now;
+    start_at = s.bound + options_.pod_start_delay + f.extra_start;
     s.stage = f.pull_failure ? Stage::kPullFailing : Stage::kCreating;
     int node_index = 0;
     std::string node = spec.value("nodeName", "");
@@ -384,6 +388,12 @@ bool Kubelet::Step(const std::string& key, PodState& s, absl::Time now) {
 
   switch (s.stage) {
     case Stage::kCreating:
+      for (const auto& c : spec.value("containers", Json::array())) {
+        RecordPodEvent(obj, "Normal", "Pulled",
+                       absl::StrCat("Container image \"", c.value("image", ""), "\" already present on machine"));
+        RecordPodEvent(obj, "Normal", "Created", absl::StrCat("Created container ", c.value("name", "")));
+        RecordPodEvent(obj, "Normal", "Started", absl::StrCat("Started container ", c.value("name", "")));
+      }
       if (f.crash_loop) {
         running(false);
         s.stage = Stage::kCrashRunning;

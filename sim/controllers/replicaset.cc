@@ -87,15 +87,14 @@ void ReplicaSetController::Sync(const std::string& key) {
       Write(key, [this, victim, owner] {
         auto out = api_.Delete(kPods, victim->ns(), victim->name(), {});
         if (out.ok()) {
-          api_.RecordEvent(owner, "Normal", "SuccessfulDelete", absl::StrCat("Deleted pod: ", victim->name()),
-                           "replicaset-controller");
+          Emit(owner, "Normal", "SuccessfulDelete", absl::StrCat("Deleted pod: ", victim->name()));
         }
       });
     }
-    active.erase(active.begin(), active.begin() + (have - want));
   }
 
-  // Status, from the pods as they are now.
+  // Status from the pods as this sync found them (as upstream does); the
+  // sync after the writes land reports the pods created or deleted.
   absl::Time now = absl::Now();
   int64_t ready = 0, available = 0, labeled = 0;
   auto sel = k8s::LabelSelector::FromLabels(spec.value("template", Json::object())
@@ -149,12 +148,11 @@ void ReplicaSetController::CreatePods(const std::string& key, const ObjectPtr& r
                                       owner["metadata"].value("name", "") + "-");
         auto created = api_.Create(kPods, owner["metadata"].value("namespace", ""), std::move(pod));
         if (created.ok()) {
-          api_.RecordEvent(owner, "Normal", "SuccessfulCreate", absl::StrCat("Created pod: ", (*created)->name()),
-                           "replicaset-controller");
+          Emit(owner, "Normal", "SuccessfulCreate", absl::StrCat("Created pod: ", (*created)->name()));
         } else {
           *failed = true;
-          api_.RecordEvent(owner, "Warning", "FailedCreate",
-                           absl::StrCat("Error creating: ", created.status().message()), "replicaset-controller");
+          Emit(owner, "Warning", "FailedCreate",
+                           absl::StrCat("Error creating: ", created.status().message()));
         }
         if (--*outstanding == 0 && !*failed && self) {
           *batch *= 2;
