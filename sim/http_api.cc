@@ -156,9 +156,14 @@ absl::StatusOr<Selection> ParseSelection(const ResourceType& rt, const http::Req
   return s;
 }
 
+// Go's strconv.ParseBool, which the API server uses for boolean parameters.
 bool QueryTrue(const http::Request& req, absl::string_view key) {
   const std::string* v = req.Query(key);
-  return v && (*v == "true" || *v == "1");
+  if (!v) return false;
+  for (const char* t : {"1", "t", "T", "true", "TRUE", "True"}) {
+    if (*v == t) return true;
+  }
+  return false;
 }
 
 bool DryRun(const http::Request& req) {
