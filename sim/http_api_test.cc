@@ -1,0 +1,247 @@
+// kubesim over HTTP: the answers a client sees, compared with what a real
+// v1.26 API server answers (/work/shared/k8s-reference/).
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
+#include "common/testing/http_client.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "sim/kubesim.h"
+
+namespace herd::sim {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Fetch;
+using testing::FetchResponse;
+
+class HttpApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SimulatorOptions o;
+    o.controllers.pod_start_delay = absl::Milliseconds(10);
+    o.controllers.kubelet_poll = absl::Milliseconds(5);
+    o.controllers.controller_qps = 0;
+    o.watch_history = 50;
+    Start(o);
+  }
+  void Start(SimulatorOptions o) {
+    auto sim = Simulator::Start(o);
+    ASSERT_TRUE(sim.ok()) << sim.status();
+    sim_ = std::move(*sim);
+    ASSERT_EQ(Call("POST", "/api/v1/namespaces", R"({"metadata":{"name":"ref"}})").status, 201);
+  }
+  FetchResponse Call(const std::string& method, const std::string& path, const std::string& body = "",
+                     std::vector<std::string> headers = {}) {
+    return Fetch({.method = method, .url = sim_->url() + path, .body = body, .headers = std::move(headers)});
+  }
+  nlohmann::json CallJson(const std::string& method, const std::string& path, const std::string& body = "") {
+    FetchResponse r = Call(method, path, body);
+    return nlohmann::json::parse(r.body);
+  }
+  std::unique_ptr<Simulator> sim_;
+};
+
+const char kDeployment[] = R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},
+  "spec":{"replicas":1,"selector":{"matchLabels":{"app":"web"}},
+  "template":{"metadata":{"labels":{"app":"web"}},"spec":{"containers":[{"name":"web","image":"web:1"}]}}}})";
+
+TEST_F(HttpApiTest, NotFoundAndAlreadyExistsBodiesMatchARealServer) {
+  FetchResponse r = Call("GET", "/apis/apps/v1/namespaces/ref/deployments/nope");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.headers["content-type"], "application/json");
+  EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json::parse(R"({
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    "message": "deployments.apps \"nope\" not found", "reason": "NotFound",
+    "details": {"name": "nope", "group": "apps", "kind": "deployments"}, "code": 404})"));
+  ASSERT_EQ(Call("POST", "/apis/apps/v1/namespaces/ref/deployments", kDeployment).status, 201);
+  r = Call("POST", "/apis/apps/v1/namespaces/ref/deployments", kDeployment);
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json::parse(R"({
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    "message": "deployments.apps \"web\" already exists", "reason": "AlreadyExists",
+    "details": {"name": "web", "group": "apps", "kind": "deployments"}, "code": 409})"));
+}
+
+TEST_F(HttpApiTest, BadSelectorAndBadPatchTypeBodiesMatchARealServer) {
+  FetchResponse r = Call("GET", "/api/v1/namespaces/ref/pods?labelSelector=app%3D%3D%3Dx%20in");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json::parse(R"({
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    "message": "unable to parse requirement: found '=', expected: identifier", "reason": "BadRequest",
+    "code": 400})"));
+  ASSERT_EQ(Call("POST", "/apis/apps/v1/namespaces/ref/deployments", kDeployment).status, 201);
+  r = Call("PATCH", "/apis/apps/v1/namespaces/ref/deployments/web", "x", {"Content-Type: text/plain"});
+  EXPECT_EQ(r.status, 415);
+  EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json::parse(R"({
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    "message": "415: Unsupported Media Type", "reason": "UnsupportedMediaType", "details": {}, "code": 415})"));
+}
+
+TEST_F(HttpApiTest, ListsPageWithContinueTokensAndCountWhatRemains) {
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_EQ(Call("POST", "/api/v1/namespaces/ref/configmaps",
+                   absl::StrCat(R"({"metadata":{"name":"cm-)", i, R"("}})")).status, 201);
+  }
+  auto page = CallJson("GET", "/api/v1/namespaces/ref/configmaps?limit=2");
+  EXPECT_EQ(page["kind"], "ConfigMapList");
+  ASSERT_EQ(page["items"].size(), 2u);
+  EXPECT_FALSE(page["items"][0].contains("kind")) << "list items carry no kind, as on a real server";
+  EXPECT_EQ(page["items"][0]["metadata"]["name"], "cm-0");
+  EXPECT_EQ(page["metadata"]["remainingItemCount"], 3);
+  std::string token = page["metadata"]["continue"];
+  std::string rv = page["metadata"]["resourceVersion"];
+  auto next = CallJson("GET", "/api/v1/namespaces/ref/configmaps?limit=2&continue=" + token);
+  EXPECT_EQ(next["items"][0]["metadata"]["name"], "cm-2");
+  EXPECT_EQ(next["metadata"]["resourceVersion"], rv) << "pages report the first page's version";
+  auto last = CallJson("GET", "/api/v1/namespaces/ref/configmaps?limit=2&continue=" +
+                                  std::string(next["metadata"]["continue"]));
+  EXPECT_EQ(last["items"].size(), 1u);
+  EXPECT_FALSE(last["metadata"].contains("continue"));
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/configmaps?limit=2&continue=garbage").status, 400);
+}
+
+TEST_F(HttpApiTest, TablesCarryColumnsRowsAndPartialMetadata) {
+  ASSERT_EQ(Call("POST", "/apis/apps/v1/namespaces/ref/deployments", kDeployment).status, 201);
+  FetchResponse r = Call("GET", "/apis/apps/v1/namespaces/ref/deployments", "",
+                         {"Accept: application/json;as=Table;v=v1;g=meta.k8s.io,application/json"});
+  ASSERT_EQ(r.status, 200);
+  auto t = nlohmann::json::parse(r.body);
+  EXPECT_EQ(t["kind"], "Table");
+  EXPECT_EQ(t["apiVersion"], "meta.k8s.io/v1");
+  EXPECT_EQ(t["columnDefinitions"][0]["name"], "Name");
+  ASSERT_EQ(t["rows"].size(), 1u);
+  EXPECT_EQ(t["rows"][0]["cells"][0], "web");
+  EXPECT_EQ(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
+  EXPECT_EQ(t["rows"][0]["object"]["metadata"]["name"], "web");
+}
+
+TEST_F(HttpApiTest, WatchFromATooOldVersionGetsAnExpiredErrorEvent) {
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_EQ(Call("POST", "/api/v1/namespaces/ref/configmaps",
+                   absl::StrCat(R"({"metadata":{"name":"old-)", i, R"("}})")).status, 201);
+  }
+  FetchResponse r = Call("GET", "/api/v1/namespaces/ref/configmaps?watch=1&resourceVersion=2&timeoutSeconds=2");
+  EXPECT_EQ(r.status, 200);
+  auto ev = nlohmann::json::parse(r.body);
+  EXPECT_EQ(ev["type"], "ERROR");
+  EXPECT_EQ(ev["object"]["code"], 410);
+  EXPECT_EQ(ev["object"]["reason"], "Expired");
+  EXPECT_THAT(ev["object"]["message"].get<std::string>(), ::testing::StartsWith("too old resource version: 2 ("));
+}
+
+TEST_F(HttpApiTest, WatchWithASelectorSeesObjectsLeaveItAsDeletions) {
+  ASSERT_EQ(Call("POST", "/api/v1/namespaces/ref/configmaps", R"({"metadata":{"name":"a","labels":{"t":"x"}}})").status,
+            201);
+  std::string rv = CallJson("GET", "/api/v1/namespaces/ref/configmaps")["metadata"]["resourceVersion"];
+  std::string seen;
+  absl::Notification got_two;
+  std::thread watcher([&] {
+    int lines = 0;
+    Fetch({.url = sim_->url() + "/api/v1/namespaces/ref/configmaps?watch=true&labelSelector=t%3Dx&resourceVersion=" +
+                  rv + "&timeoutSeconds=10",
+           .on_data = [&](const std::string& chunk) {
+             seen += chunk;
+             for (char c : chunk) lines += c == '\n';
+             if (lines >= 2) {
+               got_two.Notify();
+               return false;
+             }
+             return true;
+           }});
+    if (!got_two.HasBeenNotified()) got_two.Notify();
+  });
+  ASSERT_EQ(Call("PATCH", "/api/v1/namespaces/ref/configmaps/a", R"({"data":{"k":"v"}})",
+                 {"Content-Type: application/merge-patch+json"}).status, 200);
+  ASSERT_EQ(Call("PATCH", "/api/v1/namespaces/ref/configmaps/a", R"({"metadata":{"labels":{"t":"y"}}})",
+                 {"Content-Type: application/merge-patch+json"}).status, 200);
+  ASSERT_TRUE(got_two.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  watcher.join();
+  std::vector<std::string> lines = absl::StrSplit(seen, '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 2u) << seen;
+  EXPECT_EQ(nlohmann::json::parse(lines[0])["type"], "MODIFIED");
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["type"], "DELETED");
+  EXPECT_EQ(nlohmann::json::parse(lines[1])["object"]["metadata"]["labels"]["t"], "y");
+}
+
+TEST_F(HttpApiTest, WatchWithoutAVersionStartsWithTheCurrentObjects) {
+  ASSERT_EQ(Call("POST", "/api/v1/namespaces/ref/configmaps", R"({"metadata":{"name":"a"}})").status, 201);
+  FetchResponse r = Call("GET", "/api/v1/namespaces/ref/configmaps?watch=true&timeoutSeconds=1");
+  std::vector<std::string> lines = absl::StrSplit(r.body, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 1u) << r.body;
+  auto ev = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(ev["type"], "ADDED");
+  EXPECT_EQ(ev["object"]["kind"], "ConfigMap");
+}
+
+TEST_F(HttpApiTest, InjectedFaultsFailTheNextRequestsOfAVerb) {
+  ASSERT_EQ(Call("PUT", "/kubesim/faults", R"({"failNext":{"list":2},"errorCode":429,"retryAfterSeconds":3})").status,
+            200);
+  FetchResponse r = Call("GET", "/api/v1/namespaces/ref/pods");
+  EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(r.headers["retry-after"], "3");
+  EXPECT_EQ(nlohmann::json::parse(r.body)["reason"], "TooManyRequests");
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/configmaps/x").status, 404) << "other verbs are untouched";
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/pods").status, 429);
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/pods").status, 200);
+  EXPECT_EQ(Call("PUT", "/kubesim/faults", R"({"errorCode":418})").status, 400);
+}
+
+TEST_F(HttpApiTest, DiscoveryDescribesTheServedResources) {
+  auto v = CallJson("GET", "/version");
+  EXPECT_EQ(v["gitVersion"], "v1.26.1");
+  auto apps = CallJson("GET", "/apis/apps/v1");
+  std::vector<std::string> names;
+  for (const auto& r : apps["resources"]) names.push_back(r["name"]);
+  EXPECT_THAT(names, ::testing::IsSupersetOf({"deployments", "deployments/scale", "deployments/status",
+                                               "replicasets", "statefulsets", "controllerrevisions"}));
+  auto core = CallJson("GET", "/api/v1");
+  bool eviction = false;
+  for (const auto& r : core["resources"]) {
+    if (r["name"] == "pods/eviction") {
+      eviction = true;
+      EXPECT_EQ(r["group"], "policy");
+      EXPECT_EQ(r["kind"], "Eviction");
+    }
+  }
+  EXPECT_TRUE(eviction);
+  auto openapi = CallJson("GET", "/openapi/v3");
+  EXPECT_TRUE(openapi["paths"].contains("apis/apps/v1"));
+}
+
+TEST(HttpApiAuthTest, ATokenIsRequiredWhenConfiguredButHealthIsPublic) {
+  SimulatorOptions o;
+  o.token = "s3cret";
+  auto sim = Simulator::Start(o);
+  ASSERT_TRUE(sim.ok());
+  FetchResponse r = Fetch({.url = (*sim)->url() + "/api/v1/namespaces"});
+  EXPECT_EQ(r.status, 401);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["reason"], "Unauthorized");
+  r = Fetch({.url = (*sim)->url() + "/api/v1/namespaces", .headers = {"Authorization: Bearer s3cret"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Fetch({.url = (*sim)->url() + "/healthz"}).body, "ok");
+  EXPECT_THAT((*sim)->Kubeconfig(), HasSubstr("token: s3cret"));
+}
+
+TEST(HttpApiTlsTest, ServesHttpsWithItsOwnCaInTheKubeconfig) {
+  SimulatorOptions o;
+  o.tls = true;
+  auto sim = Simulator::Start(o);
+  ASSERT_TRUE(sim.ok()) << sim.status();
+  EXPECT_THAT((*sim)->url(), ::testing::StartsWith("https://127.0.0.1:"));
+  EXPECT_THAT((*sim)->Kubeconfig(), HasSubstr("certificate-authority-data: "));
+  std::string ca = ::testing::TempDir() + "/kubesim-ca.pem";
+  FILE* f = fopen(ca.c_str(), "w");
+  fputs((*sim)->ca_pem().c_str(), f);
+  fclose(f);
+  // Without the CA the certificate is not trusted; with it, all is well.
+  EXPECT_FALSE(Fetch({.url = (*sim)->url() + "/version"}).error.empty());
+  FetchResponse r = Fetch({.url = (*sim)->url() + "/version", .ca_file = ca});
+  EXPECT_EQ(r.error, "");
+  EXPECT_EQ(r.status, 200);
+}
+
+}  // namespace
+}  // namespace herd::sim
