@@ -5,11 +5,13 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
+#include "common/log/log.h"
 #include "gtest/gtest.h"
 #include "server/kube/errors.h"
 #include "server/kube/rest_client.h"
@@ -261,6 +263,28 @@ TEST_F(InformerTest, ResumesADroppedWatchFromTheLastResourceVersion) {
   EXPECT_EQ(ListCount(), 1u) << "a normal end resumes without listing again";
   second.stream->Write(EventLine("DELETED", Pod("ns", "a", "13")));
   ASSERT_TRUE(notifier_.WaitUntil([&] { return pods.Get("ns", "a") == nullptr; }, absl::Now() + kWait).ok());
+}
+
+TEST_F(InformerTest, WatchesEndingAtOnceBackOffAndResume) {
+  SetList({Pod("ns", "a", "7")}, "7");
+  Informer pods(*client_, kPods, "ns", FastOptions(), &notifier_);
+  std::vector<std::string> lines;
+  absl::Mutex lines_mu;
+  log::SetSink([&](absl::string_view line) {
+    absl::MutexLock lock(&lines_mu);
+    lines.emplace_back(line);
+  });
+  pods.Start();
+  NextWatch().stream->Finish();
+  NextWatch().stream->Finish();
+  auto third = NextWatch();
+  log::SetSink(nullptr);
+  EXPECT_EQ(QueryOf(third.request, "resourceVersion"), "7");
+  EXPECT_EQ(ListCount(), 1u);
+  absl::MutexLock lock(&lines_mu);
+  int backoffs = 0;
+  for (const std::string& l : lines) backoffs += absl::StrContains(l, "backing off") ? 1 : 0;
+  EXPECT_EQ(backoffs, 2);
 }
 
 TEST_F(InformerTest, BookmarksAdvanceTheResourceVersionWithoutEvents) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "server/kube/errors.h"
 
@@ -114,6 +115,8 @@ void Reflector::WatchOnce() {
     current_ = stream->get();
   }
   absl::Status end;
+  absl::Time opened = absl::Now();
+  bool any_event = false;
   while (true) {
     absl::StatusOr<WatchEvent> ev = (*stream)->Next();
     if (!ev.ok()) {
@@ -125,6 +128,7 @@ void Reflector::WatchOnce() {
       if (auto it = meta->find("resourceVersion"); it != meta->end() && it->is_string()) rv = it->get<std::string>();
     }
     if (ev->type != WatchEvent::Type::kBookmark) store_.Apply(*std::move(ev));
+    any_event = true;
     backoff_ = options_.min_backoff;
     if (!rv.empty()) {
       absl::MutexLock lock(&mu_);
@@ -143,7 +147,12 @@ void Reflector::WatchOnce() {
     relist_ = true;
     return;
   }
-  if (end.code() == absl::StatusCode::kOutOfRange) return;  // the server ended it: resume at once
+  if (end.code() == absl::StatusCode::kOutOfRange) {
+    // The server ended it (its timeout): resume at once, unless it keeps
+    // ending watches as soon as they open.
+    if (any_event || absl::Now() - opened >= absl::Seconds(1)) return;
+    end = absl::UnavailableError("the watch ended at once without an event");
+  }
   Backoff(end);
 }
 
