@@ -1,0 +1,128 @@
+#include "server/engines/pods.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/k8s/time.h"
+
+namespace herd::engines {
+namespace {
+
+const Json* Condition(const Json& pod, const char* type) {
+  const Json* status = pod.contains("status") ? &pod["status"] : nullptr;
+  if (!status || !status->contains("conditions") || !(*status)["conditions"].is_array()) return nullptr;
+  for (const auto& c : (*status)["conditions"]) {
+    if (c.value("type", "") == type) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool PodReady(const Json& pod) {
+  const Json* c = Condition(pod, "Ready");
+  return c && c->value("status", "") == "True";
+}
+
+bool PodTerminating(const Json& pod) { return pod["metadata"].contains("deletionTimestamp"); }
+
+bool PodScheduled(const Json& pod) {
+  return pod.contains("spec") && !pod["spec"].value("nodeName", "").empty();
+}
+
+std::string PodName(const Json& pod) { return pod["metadata"].value("name", ""); }
+
+bool PodStarted(const Json& pod) {
+  const Json status = pod.value("status", Json::object());
+  const Json statuses = status.value("containerStatuses", Json::array());
+  size_t want = pod["spec"].value("containers", Json::array()).size();
+  if (statuses.size() < want || want == 0) return false;
+  for (const auto& cs : statuses) {
+    if (!cs.value("state", Json::object()).contains("running")) return false;
+  }
+  return true;
+}
+
+int PodRestarts(const Json& pod) {
+  int n = 0;
+  for (const auto& cs : pod.value("status", Json::object()).value("containerStatuses", Json::array())) {
+    n += cs.value("restartCount", 0);
+  }
+  return n;
+}
+
+std::optional<v1::PodProblem> PodFailure(const Json& pod, const ops::EngineSettings& settings, absl::Time now) {
+  if (PodTerminating(pod)) return std::nullopt;
+  const Json status = pod.value("status", Json::object());
+  for (const auto& cs : status.value("containerStatuses", Json::array())) {
+    const Json state = cs.value("state", Json::object());
+    std::string waiting = state.value("waiting", Json::object()).value("reason", "");
+    std::string message = state.value("waiting", Json::object()).value("message", "");
+    int restarts = cs.value("restartCount", 0);
+    v1::PodProblem p;
+    p.set_pod(PodName(pod));
+    p.set_container(cs.value("name", ""));
+    p.set_restarts(restarts);
+    if (waiting == "CrashLoopBackOff" ||
+        (restarts >= settings.crash_loop_restarts && !cs.value("ready", false))) {
+      p.set_reason("CrashLoopBackOff");
+      std::string last = cs.value("lastState", Json::object()).value("terminated", Json::object()).value("reason", "");
+      p.set_message(message.empty() ? absl::StrCat("restarted ", restarts, " times", last.empty() ? "" : ", last: " + last)
+                                    : message);
+      return p;
+    }
+    if (waiting == "ImagePullBackOff" || waiting == "InvalidImageName" || waiting == "ErrImageNeverPull") {
+      p.set_reason(waiting);
+      p.set_message(message);
+      return p;
+    }
+    if (waiting == "ErrImagePull") {
+      // One failed pull may be a registry hiccup; one that persists is not.
+      auto started = k8s::ParseTime(status.value("startTime", ""));
+      if (started.ok() && now - *started >= settings.image_pull_grace) {
+        p.set_reason("ErrImagePull");
+        p.set_message(message);
+        return p;
+      }
+    }
+  }
+  if (const Json* sched = Condition(pod, "PodScheduled")) {
+    if (sched->value("status", "") == "False" && sched->value("reason", "") == "Unschedulable") {
+      auto since = k8s::ParseTime(sched->value("lastTransitionTime", ""));
+      if (since.ok() && now - *since >= settings.unschedulable_grace) {
+        v1::PodProblem p;
+        p.set_pod(PodName(pod));
+        p.set_reason("Unschedulable");
+        p.set_message(sched->value("message", ""));
+        return p;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+std::string PodWaitingReason(const Json& pod) {
+  if (PodTerminating(pod)) return "Terminating";
+  if (PodReady(pod)) return "";
+  const Json status = pod.value("status", Json::object());
+  for (const auto& cs : status.value("containerStatuses", Json::array())) {
+    std::string w = cs.value("state", Json::object()).value("waiting", Json::object()).value("reason", "");
+    if (!w.empty()) return w;
+  }
+  if (const Json* sched = Condition(pod, "PodScheduled"); sched && sched->value("status", "") == "False") {
+    return sched->value("reason", "Pending");
+  }
+  if (!PodScheduled(pod)) return "Pending";
+  if (PodStarted(pod)) return "NotReady";
+  return status.value("phase", "Pending");
+}
+
+v1::FailureReason FailureReasonOf(const std::string& r) {
+  if (r == "CrashLoopBackOff") return v1::FAILURE_REASON_CRASH_LOOP_BACK_OFF;
+  if (r == "ImagePullBackOff" || r == "ErrImagePull" || r == "InvalidImageName" || r == "ErrImageNeverPull") {
+    return v1::FAILURE_REASON_IMAGE_PULL_BACK_OFF;
+  }
+  if (r == "Unschedulable") return v1::FAILURE_REASON_UNSCHEDULABLE;
+  if (r == "NotReady") return v1::FAILURE_REASON_READINESS_FAILING;
+  return v1::FAILURE_REASON_UNSPECIFIED;
+}
+
+}  // namespace herd::engines

@@ -1,0 +1,40 @@
+// Reading pods the way herd's engines need: readiness, and what is wrong
+// with a pod that does not come up (crash loops, image pulls, scheduling).
+#ifndef HERD_SERVER_ENGINES_PODS_H_
+#define HERD_SERVER_ENGINES_PODS_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "herd/v1/herd.pb.h"
+#include "server/kube/client.h"
+#include "server/ops/engine.h"
+
+namespace herd::engines {
+
+namespace v1 = ::herd::v1;
+using kube::Json;
+
+bool PodReady(const Json& pod);
+bool PodTerminating(const Json& pod);
+bool PodScheduled(const Json& pod);
+// Every container has started (running).
+bool PodStarted(const Json& pod);
+std::string PodName(const Json& pod);
+// Total container restarts.
+int PodRestarts(const Json& pod);
+
+// A reason this pod will not become Ready by itself, judged at `now`:
+// crash looping, image pull failing, unschedulable for too long.
+std::optional<v1::PodProblem> PodFailure(const Json& pod, const ops::EngineSettings& settings, absl::Time now);
+// Why a pod is not ready yet, for reports (never null: "" when it is ready).
+std::string PodWaitingReason(const Json& pod);
+
+// The failure reason that describes a set of pod problems.
+v1::FailureReason FailureReasonOf(const std::string& pod_reason);
+
+}  // namespace herd::engines
+
+#endif  // HERD_SERVER_ENGINES_PODS_H_

@@ -1,0 +1,77 @@
+// What every operation engine (rollout, scale, purge, kill, cronjob) is,
+// and the environment it runs in.
+//
+// An engine is built from a validated request, checks it against the
+// cluster in Prepare (no writes: this is also the dry run), then drives the
+// operation to a final state in Run, reporting progress on a LiveOperation.
+// Run must be resumable: after a replica dies, another one rebuilds the
+// engine from the stored request and calls Run(…, resumed = true), with the
+// checkpoint the first one left.
+#ifndef HERD_SERVER_OPS_ENGINE_H_
+#define HERD_SERVER_OPS_ENGINE_H_
+
+#include <functional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "herd/v1/herd.pb.h"
+#include "server/kube/client.h"
+#include "server/kube/clock.h"
+#include "server/kube/informer.h"
+#include "server/ops/operation.h"
+
+namespace herd::ops {
+
+// Tunables of the engines.
+struct EngineSettings {
+  // A rollout gives up after this when the workload sets no deadline.
+  absl::Duration default_deadline = absl::Minutes(10);
+  // A new pod restarting this often is crash looping.
+  int crash_loop_restarts = 2;
+  // Pods that stay unschedulable this long fail the operation.
+  absl::Duration unschedulable_grace = absl::Seconds(30);
+  // An image pull error that lasts this long fails the operation.
+  absl::Duration image_pull_grace = absl::Seconds(5);
+  // Kill: how many pods one call may kill unless the caller raises it.
+  int default_max_kill = 10;
+  // Scale: how long HorizontalPodAutoscaler bounds stay moved by default.
+  absl::Duration default_hpa_hold = absl::Hours(1);
+  // How long a Job started from a CronJob may run before herd stops waiting.
+  absl::Duration job_deadline = absl::Hours(1);
+};
+
+struct EngineEnv {
+  kube::KubeClient& kube;
+  kube::InformerSet& informers;
+  kube::Clock& clock;
+  EngineSettings settings;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual v1::OperationKind kind() const = 0;
+  // What the operation acts on: a resource name, or a selector description.
+  virtual std::string target() const = 0;
+  // The lock the operation holds while it runs ("" for none).
+  virtual std::string lock_key() const = 0;
+  // The request, as JSON, for rebuilding the engine on another replica.
+  virtual std::string request_json() const = 0;
+  // Checks the request against the cluster and returns the plan. Writes
+  // nothing. NOT_FOUND, INVALID_ARGUMENT or FAILED_PRECONDITION with a
+  // message a person can act on.
+  virtual absl::StatusOr<v1::Plan> Prepare(EngineEnv& env) = 0;
+  // Drives the operation until `op` is final, or returns early when
+  // `op.hand_over_requested()`.
+  virtual void Run(EngineEnv& env, LiveOperation& op, bool resumed) = 0;
+};
+
+// Waits until `done()` is true, waking on every informer change and on
+// cancellation or hand-over of `op`. OK when done; CANCELLED when `op` was
+// interrupted first; DEADLINE_EXCEEDED at `deadline`.
+absl::Status AwaitCluster(EngineEnv& env, LiveOperation& op, const std::function<bool()>& done, absl::Time deadline);
+
+}  // namespace herd::ops
+
+#endif  // HERD_SERVER_OPS_ENGINE_H_

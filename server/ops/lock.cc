@@ -1,0 +1,119 @@
+#include "server/ops/lock.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "common/k8s/time.h"
+#include "server/kube/errors.h"
+#include "server/ops/names.h"
+
+namespace herd::ops {
+namespace {
+constexpr char kOperationAnnotation[] = "herd.dev/operation";
+constexpr char kKeyAnnotation[] = "herd.dev/lock";
+}  // namespace
+
+WorkloadLocks::WorkloadLocks(kube::KubeClient& kube, std::string ns, std::string identity,
+                             absl::Duration lease_duration, kube::Clock* clock)
+    : kube_(kube), ns_(std::move(ns)), identity_(std::move(identity)), duration_(lease_duration),
+      clock_(clock ? clock : kube::Clock::Real()) {}
+
+std::string WorkloadLocks::LeaseName(const std::string& key) { return SafeName("herd-lock-", {key}); }
+
+kube::Json WorkloadLocks::NewLease(const std::string& key, const std::string& operation) const {
+  std::string now = k8s::FormatMicroTime(clock_->Now());
+  return {{"apiVersion", "coordination.k8s.io/v1"},
+          {"kind", "Lease"},
+          {"metadata",
+           {{"name", LeaseName(key)},
+            {"namespace", ns_},
+            {"labels", {{"app.kubernetes.io/managed-by", "herd"}}},
+            {"annotations", {{kOperationAnnotation, operation}, {kKeyAnnotation, key}}}}},
+          {"spec",
+           {{"holderIdentity", identity_},
+            {"leaseDurationSeconds", static_cast<int64_t>(std::ceil(absl::ToDoubleSeconds(duration_)))},
+            {"acquireTime", now},
+            {"renewTime", now}}}};
+}
+
+absl::StatusOr<LockInfo> WorkloadLocks::InfoOf(const kube::Json& lease) const {
+  LockInfo info;
+  const kube::Json spec = lease.value("spec", kube::Json::object());
+  info.holder = spec.value("holderIdentity", "");
+  info.operation = lease["metadata"].value("annotations", kube::Json::object()).value(kOperationAnnotation, "");
+  info.duration = absl::Seconds(spec.value("leaseDurationSeconds", 0));
+  auto renewed = k8s::ParseTime(spec.value("renewTime", ""));
+  info.renewed = renewed.ok() ? *renewed : absl::InfinitePast();
+  info.expired = info.holder.empty() || info.renewed + info.duration < clock_->Now();
+  return info;
+}
+
+absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& operation) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto created = kube_.Create(kube::kLeases, ns_, NewLease(key, operation));
+    if (created.ok()) return absl::OkStatus();
+    if (!kube::IsAlreadyExists(created.status())) return created.status();
+    auto current = kube_.Get(kube::kLeases, ns_, LeaseName(key));
+    if (!current.ok()) {
+      if (kube::IsNotFound(current.status())) continue;  // released meanwhile
+      return current.status();
+    }
+    auto info = InfoOf(*current);
+    if (!info.ok()) return info.status();
+    if (info->operation == operation && info->holder == identity_) return absl::OkStatus();
+    if (!info->expired) {
+      return absl::AbortedError(absl::StrCat(key, " is busy with ", info->operation, " (held by ", info->holder,
+                                             "); wait for it to end or cancel it"));
+    }
+    // Expired: take it over, guarded by the version we saw.
+    kube::Json lease = NewLease(key, operation);
+    lease["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
+    auto taken = kube_.Update(kube::kLeases, ns_, lease);
+    if (taken.ok()) return absl::OkStatus();
+    if (!kube::IsConflict(taken.status())) return taken.status();
+  }
+  return absl::AbortedError(absl::StrCat(key, " is contended; try again"));
+}
+
+absl::Status WorkloadLocks::Renew(const std::string& key, const std::string& operation) {
+  auto current = kube_.Get(kube::kLeases, ns_, LeaseName(key));
+  if (!current.ok()) {
+    if (kube::IsNotFound(current.status())) return absl::FailedPreconditionError(absl::StrCat("lost the lock of ", key));
+    return current.status();
+  }
+  auto info = InfoOf(*current);
+  if (!info.ok()) return info.status();
+  if (info->holder != identity_ || info->operation != operation) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lost the lock of ", key, " to ", info->holder, " (", info->operation, ")"));
+  }
+  kube::Json lease = *current;
+  lease["spec"]["renewTime"] = k8s::FormatMicroTime(clock_->Now());
+  auto updated = kube_.Update(kube::kLeases, ns_, lease);
+  if (!updated.ok()) {
+    if (kube::IsConflict(updated.status())) return Renew(key, operation);
+    return updated.status();
+  }
+  return absl::OkStatus();
+}
+
+void WorkloadLocks::Release(const std::string& key, const std::string& operation) {
+  auto current = kube_.Get(kube::kLeases, ns_, LeaseName(key));
+  if (!current.ok()) return;
+  auto info = InfoOf(*current);
+  if (!info.ok() || info->holder != identity_ || info->operation != operation) return;
+  kube::DeleteOptions o;
+  o.precondition_resource_version = (*current)["metadata"].value("resourceVersion", "");
+  (void)kube_.Delete(kube::kLeases, ns_, LeaseName(key), o);
+}
+
+absl::StatusOr<LockInfo> WorkloadLocks::Inspect(const std::string& key) {
+  auto current = kube_.Get(kube::kLeases, ns_, LeaseName(key));
+  if (!current.ok()) {
+    if (kube::IsNotFound(current.status())) return absl::NotFoundError(absl::StrCat(key, " is not locked"));
+    return current.status();
+  }
+  return InfoOf(*current);
+}
+
+}  // namespace herd::ops

@@ -1,0 +1,68 @@
+// One running operation per workload: a coordination.k8s.io/v1 Lease per
+// lock key in herd's namespace, held by the replica running the operation
+// and renewed while it runs. A lease left by a replica that died expires,
+// and another replica may take it over (and adopt the operation).
+//
+//   WorkloadLocks locks(kube, "herd-system", "herdd-7f9c-x2", absl::Seconds(15));
+//   absl::Status st = locks.Acquire("namespaces/shop/deployments/web", "operations/…");
+//   // ABORTED: "namespaces/shop/deployments/web is busy with operations/… (held by herdd-…)"
+//   locks.Renew(key, op); … locks.Release(key, op);
+//
+// Thread-safe.
+#ifndef HERD_SERVER_OPS_LOCK_H_
+#define HERD_SERVER_OPS_LOCK_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/kube/client.h"
+#include "server/kube/clock.h"
+
+namespace herd::ops {
+
+struct LockInfo {
+  std::string holder;     // replica identity
+  std::string operation;  // operations/{id}
+  absl::Time renewed;
+  absl::Duration duration;
+  bool expired = false;
+};
+
+class WorkloadLocks {
+ public:
+  // `kube` and `clock` (null: real) must outlive this.
+  WorkloadLocks(kube::KubeClient& kube, std::string ns, std::string identity,
+                absl::Duration lease_duration = absl::Seconds(15), kube::Clock* clock = nullptr);
+
+  const std::string& identity() const { return identity_; }
+  absl::Duration lease_duration() const { return duration_; }
+
+  // Takes the lock of `key` for `operation`. ABORTED naming the operation
+  // that holds it when held and not expired; an expired lease is taken over.
+  // Holding it already for the same operation is OK.
+  absl::Status Acquire(const std::string& key, const std::string& operation);
+  // Extends the lease. FAILED_PRECONDITION when it is no longer ours.
+  absl::Status Renew(const std::string& key, const std::string& operation);
+  // Gives the lock up (if still ours).
+  void Release(const std::string& key, const std::string& operation);
+  // The current holder; NOT_FOUND when unlocked.
+  absl::StatusOr<LockInfo> Inspect(const std::string& key);
+
+  // The Lease's name for a lock key.
+  static std::string LeaseName(const std::string& key);
+
+ private:
+  absl::StatusOr<LockInfo> InfoOf(const kube::Json& lease) const;
+  kube::Json NewLease(const std::string& key, const std::string& operation) const;
+
+  kube::KubeClient& kube_;
+  const std::string ns_;
+  const std::string identity_;
+  const absl::Duration duration_;
+  kube::Clock* const clock_;
+};
+
+}  // namespace herd::ops
+
+#endif  // HERD_SERVER_OPS_LOCK_H_

@@ -1,0 +1,260 @@
+#include "server/ops/runner.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "server/ops/names.h"
+
+namespace herd::ops {
+
+OperationRunner::OperationRunner(EngineEnv env, OperationStore& store, WorkloadLocks& locks, EngineFactory factory,
+                                 RunnerHooks hooks, RunnerOptions options)
+    : env_(env), store_(store), locks_(locks), factory_(std::move(factory)), hooks_(std::move(hooks)),
+      options_(std::move(options)) {}
+
+OperationRunner::~OperationRunner() { HandOver(); }
+
+void OperationRunner::Start() {
+  if (loop_.joinable()) return;
+  loop_ = std::thread([this] { Loop(); });
+}
+
+size_t OperationRunner::Running() const {
+  absl::MutexLock lock(&mu_);
+  size_t n = 0;
+  for (const auto& [name, slot] : slots_) n += slot->finished ? 0 : 1;
+  return n;
+}
+
+std::shared_ptr<LiveOperation> OperationRunner::Find(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  auto it = slots_.find(name);
+  return it == slots_.end() ? nullptr : it->second->op;
+}
+
+absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> engine, v1::Operation initial) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("herdd is shutting down; try another replica");
+  }
+  std::string key = engine->lock_key();
+  if (key.empty()) key = initial.name();
+  if (auto st = locks_.Acquire(key, initial.name()); !st.ok()) return st;
+  Record record;
+  record.op = initial;
+  record.request_json = engine->request_json();
+  record.owner = locks_.identity();
+  if (auto st = store_.Create(record); !st.ok()) {
+    locks_.Release(key, initial.name());
+    return st;
+  }
+  auto slot = std::make_unique<Slot>();
+  slot->op = std::make_shared<LiveOperation>(initial);
+  slot->engine = std::move(engine);
+  slot->lock_key = key;
+  Slot* raw = slot.get();
+  // A cancel or hand-over must wake an engine waiting on the cluster.
+  kube::ChangeNotifier* notifier = &env_.informers.notifier();
+  raw->op->SetOnChange([notifier] { notifier->Notify(); });
+  {
+    absl::MutexLock lock(&mu_);
+    raw->saved_version = raw->op->version();
+    slots_[initial.name()] = std::move(slot);
+  }
+  if (hooks_.on_start) hooks_.on_start(initial);
+  raw->thread = std::thread([this, raw] { RunSlot(raw, false); });
+  return raw->op->Snapshot();
+}
+
+void OperationRunner::RunSlot(Slot* slot, bool resumed) {
+  LiveOperation& op = *slot->op;
+  slot->engine->Run(env_, op, resumed);
+  v1::Operation final = op.Snapshot();
+  // The record is written before the lock goes, so whoever takes the lock
+  // next sees the final state.
+  absl::Status saved = store_.Save(final, op.checkpoint(), locks_.identity());
+  for (int i = 0; !saved.ok() && i < 5 && !op.hand_over_requested(); ++i) {
+    log::Warn("saving an operation failed; retrying", {{"op", final.name()}, {"error", saved}});
+    env_.clock.SleepFor(absl::Milliseconds(200) * (i + 1));
+    saved = store_.Save(final, op.checkpoint(), locks_.identity());
+  }
+  locks_.Release(slot->lock_key, final.name());
+  {
+    absl::MutexLock lock(&mu_);
+    slot->saved_version = op.version();
+    slot->finished = true;
+  }
+  if (IsFinal(final.state()) && hooks_.on_finish) hooks_.on_finish(final);
+  if (!IsFinal(final.state())) log::Info("operation handed over", {{"op", final.name()}});
+}
+
+absl::Status OperationRunner::Cancel(const std::string& name, const std::string& reason) {
+  if (auto live = Find(name)) {
+    if (live->Done()) return absl::FailedPreconditionError(absl::StrCat(name, " has already ended"));
+    live->RequestCancel(reason.empty() ? "cancelled" : reason);
+    return absl::OkStatus();
+  }
+  auto id = ParseOperationName(name);
+  if (!id.ok()) return id.status();
+  auto rec = store_.Get(*id);
+  if (!rec.ok()) return rec.status();
+  if (IsFinal(rec->op.state())) return absl::FailedPreconditionError(absl::StrCat(name, " has already ended"));
+  return store_.RequestCancel(*id, reason.empty() ? "cancelled" : reason);
+}
+
+void OperationRunner::HandOver() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ && !loop_.joinable()) return;
+    stopping_ = true;
+  }
+  // The loop reaps finished slots: stop it before touching them.
+  if (!stop_loop_.HasBeenNotified()) stop_loop_.Notify();
+  if (loop_.joinable()) loop_.join();
+  std::vector<Slot*> running;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [name, slot] : slots_) running.push_back(slot.get());
+  }
+  for (Slot* s : running) s->op->RequestHandOver();
+  for (Slot* s : running) {
+    if (s->thread.joinable()) s->thread.join();
+  }
+}
+
+void OperationRunner::SaveDirty(bool all) {
+  struct Pending {
+    std::shared_ptr<LiveOperation> op;
+    uint64_t version;
+  };
+  std::vector<Pending> dirty;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [name, slot] : slots_) {
+      if (slot->finished) continue;
+      uint64_t v = slot->op->version();
+      if (all || v != slot->saved_version) dirty.push_back({slot->op, v});
+    }
+  }
+  for (const auto& p : dirty) {
+    v1::Operation snap = p.op->Snapshot();
+    if (IsFinal(snap.state())) continue;  // the operation's own thread writes the end
+    absl::Status st = store_.Save(snap, p.op->checkpoint(), locks_.identity());
+    if (!st.ok()) {
+      log::Warn("saving operation progress failed", {{"op", snap.name()}, {"error", st}});
+      continue;
+    }
+    absl::MutexLock lock(&mu_);
+    auto it = slots_.find(snap.name());
+    if (it != slots_.end() && !it->second->finished) it->second->saved_version = p.version;
+  }
+  // Cancels asked for through the record (by another replica).
+  for (auto& rec : store_.List()) {
+    if (rec.cancel_reason.empty()) continue;
+    if (auto live = Find(rec.op.name()); live && !live->Done()) live->RequestCancel(rec.cancel_reason);
+  }
+}
+
+void OperationRunner::RenewLocks() {
+  std::vector<std::pair<std::string, std::shared_ptr<LiveOperation>>> held;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [name, slot] : slots_) {
+      if (!slot->finished) held.emplace_back(slot->lock_key, slot->op);
+    }
+  }
+  for (auto& [key, op] : held) {
+    absl::Status st = locks_.Renew(key, op->name());
+    if (absl::IsFailedPrecondition(st)) {
+      // Someone took the operation over (we were cut off too long): stop
+      // without touching anything more.
+      log::Warn("lost an operation's lock; stopping it here", {{"op", op->name()}, {"error", st}});
+      op->RequestHandOver();
+    } else if (!st.ok()) {
+      log::Warn("renewing an operation's lock failed", {{"op", op->name()}, {"error", st}});
+    }
+  }
+}
+
+void OperationRunner::AdoptNow() { Adopt(); }
+
+void OperationRunner::Adopt() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+  }
+  for (auto& rec : store_.List()) {
+    if (IsFinal(rec.op.state()) || rec.op.dry_run()) continue;
+    if (Find(rec.op.name())) continue;
+    auto engine = factory_(rec);
+    if (!engine.ok()) {
+      log::Error("cannot rebuild an operation's engine", {{"op", rec.op.name()}, {"error", engine.status()}});
+      continue;
+    }
+    std::string key = (*engine)->lock_key();
+    if (key.empty()) key = rec.op.name();
+    auto info = locks_.Inspect(key);
+    if (info.ok() && !info->expired) continue;  // its replica is alive
+    if (info.ok() && info->operation != rec.op.name()) continue;  // the lock serves another operation now
+    if (!locks_.Acquire(key, rec.op.name()).ok()) continue;
+    log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", rec.owner}});
+    auto slot = std::make_unique<Slot>();
+    slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);
+    slot->engine = std::move(*engine);
+    slot->lock_key = key;
+    kube::ChangeNotifier* notifier = &env_.informers.notifier();
+    slot->op->SetOnChange([notifier] { notifier->Notify(); });
+    slot->op->AddEvent(absl::StrCat("adopted by ", locks_.identity(), " from ", rec.owner));
+    if (!rec.cancel_reason.empty()) slot->op->RequestCancel(rec.cancel_reason);
+    Slot* raw = slot.get();
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) {
+        locks_.Release(key, rec.op.name());
+        return;
+      }
+      slots_[rec.op.name()] = std::move(slot);
+    }
+    raw->thread = std::thread([this, raw] { RunSlot(raw, true); });
+  }
+}
+
+void OperationRunner::Loop() {
+  absl::Time next_renew = absl::Now() + options_.renew_period;
+  absl::Time next_adopt = absl::Now();
+  absl::Time next_gc = absl::Now() + absl::Minutes(1);
+  while (!stop_loop_.WaitForNotificationWithTimeout(options_.save_period)) {
+    SaveDirty(false);
+    absl::Time now = absl::Now();
+    if (now >= next_renew) {
+      RenewLocks();
+      next_renew = now + options_.renew_period;
+    }
+    if (now >= next_adopt) {
+      Adopt();
+      next_adopt = now + options_.adopt_period;
+    }
+    if (now >= next_gc) {
+      store_.CollectGarbage(now);
+      next_gc = now + options_.gc_period;
+    }
+    // Threads of finished operations are joined and their slots dropped.
+    std::vector<std::unique_ptr<Slot>> done;
+    {
+      absl::MutexLock lock(&mu_);
+      for (auto it = slots_.begin(); it != slots_.end();) {
+        if (it->second->finished) {
+          done.push_back(std::move(it->second));
+          it = slots_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    for (auto& s : done) {
+      if (s->thread.joinable()) s->thread.join();
+    }
+  }
+}
+
+}  // namespace herd::ops

@@ -1,0 +1,114 @@
+// Runs operations: takes the workload's lock, writes the record, runs the
+// engine on a thread of its own, saves progress to the record as it goes,
+// renews the lock, and at the end writes the final state and lets go.
+// It also adopts operations whose replica died (their lease expired), and
+// on shutdown hands its own over instead of abandoning them.
+//
+//   OperationRunner runner(env, store, locks, factory, hooks, {.identity = "herdd-0"});
+//   runner.Start();
+//   auto op = runner.Launch(std::move(engine), initial);   // returns at once
+//   …
+//   runner.HandOver();   // SIGTERM
+//
+// Thread-safe.
+#ifndef HERD_SERVER_OPS_RUNNER_H_
+#define HERD_SERVER_OPS_RUNNER_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "server/ops/engine.h"
+#include "server/ops/lock.h"
+#include "server/ops/operation.h"
+#include "server/ops/store.h"
+
+namespace herd::ops {
+
+// Rebuilds an engine from a stored record (for adoption).
+using EngineFactory = std::function<absl::StatusOr<std::unique_ptr<Engine>>(const Record& record)>;
+
+// Called when operations start and end (audit, metrics). May be empty.
+struct RunnerHooks {
+  std::function<void(const v1::Operation& op)> on_start;
+  std::function<void(const v1::Operation& op)> on_finish;
+};
+
+struct RunnerOptions {
+  std::string identity = "herdd";
+  absl::Duration save_period = absl::Milliseconds(200);
+  absl::Duration renew_period = absl::Seconds(5);
+  absl::Duration adopt_period = absl::Seconds(5);
+  absl::Duration gc_period = absl::Minutes(10);
+};
+
+class OperationRunner {
+ public:
+  // Everything passed must outlive the runner.
+  OperationRunner(EngineEnv env, OperationStore& store, WorkloadLocks& locks, EngineFactory factory,
+                  RunnerHooks hooks, RunnerOptions options);
+  ~OperationRunner();
+
+  // Starts saving, renewing, adopting and collecting garbage.
+  void Start();
+
+  // Locks the target, records and starts `engine` with `initial` (state
+  // RUNNING, name, kind, target, principal… set). ABORTED when the target
+  // is busy; ALREADY_EXISTS when a record with that name exists (a repeated
+  // idempotent request), with nothing started.
+  absl::StatusOr<v1::Operation> Launch(std::unique_ptr<Engine> engine, v1::Operation initial);
+
+  // The live operation when it runs on this replica, else null.
+  std::shared_ptr<LiveOperation> Find(const std::string& name);
+  // Asks the operation to cancel, wherever it runs. NOT_FOUND when unknown,
+  // FAILED_PRECONDITION when it has ended.
+  absl::Status Cancel(const std::string& name, const std::string& reason);
+
+  // Stops taking new work and hands running operations over: their engines
+  // stop, their records stay RUNNING with the latest state, their locks are
+  // released so another replica adopts them at once. Blocks until done.
+  void HandOver();
+  // Adopts orphaned operations now (tests; normally periodic).
+  void AdoptNow();
+  size_t Running() const;
+
+ private:
+  struct Slot {
+    std::shared_ptr<LiveOperation> op;
+    std::unique_ptr<Engine> engine;
+    std::string lock_key;
+    uint64_t saved_version = 0;
+    std::thread thread;
+    bool finished = false;
+  };
+
+  void RunSlot(Slot* slot, bool resumed);
+  void Loop();
+  void SaveDirty(bool all);
+  void RenewLocks();
+  void Adopt();
+
+  EngineEnv env_;
+  OperationStore& store_;
+  WorkloadLocks& locks_;
+  EngineFactory factory_;
+  RunnerHooks hooks_;
+  RunnerOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread loop_;
+  absl::Notification stop_loop_;
+};
+
+}  // namespace herd::ops
+
+#endif  // HERD_SERVER_OPS_RUNNER_H_

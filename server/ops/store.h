@@ -1,0 +1,95 @@
+// Operation records, kept in the cluster: one ConfigMap per operation in
+// herd's namespace ("herd-op-<id>", labelled herd.dev/operation=true),
+// holding the operation as JSON, the request that started it (so another
+// replica can adopt it), the engine's checkpoint and the replica running
+// it. herdd itself keeps nothing on disk.
+//
+//   OperationStore store(kube, "herd-system");
+//   store.Start();
+//   store.Create(record);                    // ALREADY_EXISTS: same id (idempotent retry)
+//   store.Save(op.Snapshot(), op.checkpoint(), "herdd-0");
+//   auto r = store.Get("20261125-113045-k3x9q");
+//
+// Thread-safe.
+#ifndef HERD_SERVER_OPS_STORE_H_
+#define HERD_SERVER_OPS_STORE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "herd/v1/herd.pb.h"
+#include "server/kube/client.h"
+#include "server/kube/informer.h"
+
+namespace herd::ops {
+
+struct Record {
+  v1::Operation op;
+  // The request that started the operation, as JSON of its message type.
+  std::string request_json;
+  std::map<std::string, std::string> checkpoint;
+  // The replica that runs (or last ran) it.
+  std::string owner;
+  // Set when someone asked to cancel through another replica.
+  std::string cancel_reason;
+};
+
+struct StoreOptions {
+  // Finished records older than this are deleted…
+  absl::Duration retention = absl::Hours(24 * 7);
+  // …and so are the oldest finished ones beyond this many.
+  size_t max_finished = 1000;
+};
+
+class OperationStore {
+ public:
+  // `kube` must outlive the store.
+  OperationStore(kube::KubeClient& kube, std::string ns, StoreOptions options = {});
+  ~OperationStore();
+
+  const std::string& ns() const { return ns_; }
+
+  // Starts watching the records.
+  void Start();
+  void Stop();
+  absl::Status WaitForSync(absl::Time deadline);
+
+  // ALREADY_EXISTS when a record with this operation's id exists.
+  absl::Status Create(const Record& record);
+  // Writes the operation's current state, checkpoint and owner.
+  absl::Status Save(const v1::Operation& op, const std::map<std::string, std::string>& checkpoint,
+                    const std::string& owner);
+  // Asks for a cancel through the record (for operations run elsewhere).
+  absl::Status RequestCancel(const std::string& id, const std::string& reason);
+
+  // From the watched cache, else from the API. NOT_FOUND when absent.
+  absl::StatusOr<Record> Get(const std::string& id);
+  // Every record in the cache, newest first.
+  std::vector<Record> List();
+
+  // Wakes waiters whenever a record changes.
+  kube::ChangeNotifier& notifier() { return notifier_; }
+
+  // Deletes finished records past the retention or the count limit.
+  void CollectGarbage(absl::Time now);
+
+  static std::string ConfigMapName(const std::string& id) { return "herd-op-" + id; }
+
+ private:
+  absl::StatusOr<Record> Parse(const kube::Json& cm) const;
+  kube::Json ToConfigMap(const Record& r) const;
+
+  kube::KubeClient& kube_;
+  const std::string ns_;
+  const StoreOptions options_;
+  kube::ChangeNotifier notifier_;
+  std::unique_ptr<kube::Informer> informer_;
+};
+
+}  // namespace herd::ops
+
+#endif  // HERD_SERVER_OPS_STORE_H_
