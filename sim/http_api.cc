@@ -15,6 +15,7 @@
 #include "common/log/log.h"
 #include "sim/discovery.h"
 #include "sim/errors.h"
+#include "sim/protobuf/protobuf.h"
 #include "sim/tables/tables.h"
 
 namespace herd::sim {
@@ -577,14 +578,12 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
   auto parse_body = [&](Json* out) -> absl::Status {
     absl::string_view ct = req.headers.Get("Content-Type");
     std::string media(absl::StripAsciiWhitespace(ct.substr(0, ct.find(';'))));
-    if (req.method != "PATCH" && !media.empty() && media != kJson && media != "*/*") {
+    if (req.method != "PATCH" && !media.empty() && media != kJson && media != "*/*" && !IsProtobufContentType(ct)) {
       return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object());
     }
-    *out = Json::parse(req.body, nullptr, false);
-    if (out->is_discarded()) {
-      return BadRequest("the body of the request was in an unknown format - accepted media types include: "
-                        "application/json, application/yaml, application/vnd.kubernetes.protobuf");
-    }
+    auto body = ParseRequestBody(req);  // kubectl's typed clients send protobuf
+    if (!body.ok()) return BadRequest(body.status().message());
+    *out = *std::move(body);
     return absl::OkStatus();
   };
   WriteOptions wo{.dry_run = DryRun(req), .subresource = route.sub == "status" ? "status" : ""};
@@ -710,8 +709,10 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
     DeleteOptions del;
     del.dry_run = wo.dry_run;
     if (!req.body.empty()) {
-      Json body = Json::parse(req.body, nullptr, false);
-      if (body.is_discarded() || !body.is_object()) {
+      auto parsed = ParseRequestBody(req);
+      if (!parsed.ok()) return res.Respond(ErrorResponse(BadRequest(parsed.status().message())));
+      Json& body = *parsed;
+      if (!body.is_object()) {
         return res.Respond(ErrorResponse(BadRequest("the body of the request was in an unknown format")));
       }
       if (body.contains("gracePeriodSeconds") && body["gracePeriodSeconds"].is_number_integer()) {
@@ -922,7 +923,8 @@ void HttpApi::ServeDeleteCollection(http::Request& req, http::Responder& res, co
   DeleteOptions del;
   del.dry_run = DryRun(req);
   if (!req.body.empty()) {
-    Json body = Json::parse(req.body, nullptr, false);
+    auto parsed = ParseRequestBody(req);
+    Json body = parsed.ok() ? *std::move(parsed) : Json();
     if (body.is_object()) {
       if (body.contains("gracePeriodSeconds") && body["gracePeriodSeconds"].is_number_integer()) {
         del.grace_period_seconds = body["gracePeriodSeconds"].get<int64_t>();
