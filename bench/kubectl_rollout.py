@@ -30,6 +30,12 @@ REFERENCE = {
 }
 
 
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return (xs[n // 2] + xs[(n - 1) // 2]) / 2 if xs else float("nan")
+
+
 def rollout_times(cluster, name, strategy, runs, pause):
     m = deployment(name, f"{name}:1", replicas=20, strategy=strategy)
     cluster.apply(m)
@@ -49,10 +55,12 @@ def main():
     p.add_argument("--runs", type=int, default=3)
     p.add_argument("--delays", default="2s,5s")
     p.add_argument("--pause", type=float, default=4.0, help="seconds between rollouts")
+    p.add_argument("--controller-latency", default="", help="kubesim --controller-latency (default: kubesim's)")
     args = p.parse_args()
     rows = []
     for delay in args.delays.split(","):
-        with SimCluster(pod_start_delay=delay, kubelet_poll="250ms") as c:
+        extra = [f"--controller-latency={args.controller_latency}"] if args.controller_latency else []
+        with SimCluster(pod_start_delay=delay, kubelet_poll="250ms", extra_args=extra) as c:
             for label, strategy in [
                 ("default", None),
                 ("surge", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "100%", "maxUnavailable": 0}}),
@@ -63,8 +71,8 @@ def main():
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for delay, label, t in rows:
         ref = REFERENCE.get((delay, label), [])
-        med = sorted(t)[len(t) // 2]
-        rmed = sorted(ref)[len(ref) // 2] if ref else float("nan")
+        med = median(t)
+        rmed = median(ref)
         name = "default (25 %/25 %)" if label == "default" else "maxSurge 100 %, maxUnavailable 0"
         print(f"| {delay} | {name} | {', '.join(f'{x:.1f}' for x in t)} | {med:.1f} | "
               f"{', '.join(str(x) for x in ref)} | {rmed:.1f} | {med / rmed:.2f} |")

@@ -23,6 +23,8 @@ ABSL_FLAG(int, nodes, 3, "Number of simulated nodes");
 ABSL_FLAG(int, pods_per_node, 110, "Pods each node can hold");
 ABSL_FLAG(double, controller_qps, 20, "API rate of each controller (0: unlimited), as kube-controller-manager");
 ABSL_FLAG(int, controller_burst, 30, "API burst of each controller");
+ABSL_FLAG(absl::Duration, controller_latency, absl::Milliseconds(100),
+          "How long controllers and the scheduler take to react to a change (watch and queue latency)");
 ABSL_FLAG(double, scheduler_qps, 50, "API rate of the scheduler (0: unlimited)");
 ABSL_FLAG(int, scheduler_burst, 100, "API burst of the scheduler");
 ABSL_FLAG(std::string, token, "", "Require this bearer token from clients");
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
   o.controllers.crash_loop_backoff = absl::GetFlag(FLAGS_crash_loop_backoff);
   o.controllers.controller_qps = absl::GetFlag(FLAGS_controller_qps);
   o.controllers.controller_burst = absl::GetFlag(FLAGS_controller_burst);
+  o.controllers.reaction_delay = absl::GetFlag(FLAGS_controller_latency);
   o.controllers.scheduler_qps = absl::GetFlag(FLAGS_scheduler_qps);
   o.controllers.scheduler_burst = absl::GetFlag(FLAGS_scheduler_burst);
   if (o.nodes < 0 || o.pods_per_node < 1 || o.controllers.pod_start_delay < absl::ZeroDuration() ||

@@ -6,6 +6,7 @@
 #ifndef HERD_SIM_CONTROLLERS_CONTROLLERS_H_
 #define HERD_SIM_CONTROLLERS_CONTROLLERS_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,10 @@ class ApiServer;
 struct ControllerOptions {
   // From a pod's binding to its containers running and Ready.
   absl::Duration pod_start_delay = absl::Seconds(2);
+  // How long a controller takes to react to a change it watches: the watch
+  // and work-queue latency of a real control plane, per hop. Changes that
+  // arrive meanwhile are handled in the same sync.
+  absl::Duration reaction_delay = absl::Milliseconds(100);
   // How often a simulated node looks at its pods.
   absl::Duration kubelet_poll = absl::Milliseconds(250);
   // How long a Job's pod runs before it succeeds.
@@ -38,6 +43,14 @@ struct ControllerOptions {
   // How often the CronJob and HPA controllers look at the clock.
   absl::Duration cronjob_period = absl::Seconds(1);
   absl::Duration hpa_period = absl::Seconds(15);
+  // The time CronJob schedules and HPA stabilization go by (absl::Now when
+  // empty): tests move it instead of waiting for minutes to pass.
+  std::function<absl::Time()> clock;
+  // A failed Job pod is replaced after this back-off, doubling with each
+  // further failure up to 6 minutes (upstream's 10 s).
+  absl::Duration job_backoff = absl::Seconds(10);
+  // An HPA scales down no lower than its highest recommendation of this window.
+  absl::Duration hpa_downscale_stabilization = absl::Minutes(5);
 };
 
 // Node names and sizes of the simulated cluster.

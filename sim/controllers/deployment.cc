@@ -136,7 +136,7 @@ bool HasProgressDeadline(const Json& d) {
 
 DeploymentController::DeploymentController(EventLoop& loop, ApiServer& api, const OwnerIndex& owners,
                                            const ControllerOptions& o)
-    : Controller("deployment-controller", loop, api, owners, o.controller_qps, o.controller_burst) {}
+    : Controller("deployment-controller", loop, api, owners, o.controller_qps, o.controller_burst, o.reaction_delay) {}
 
 void DeploymentController::Start() {
   Observe(kDeployments, [this](const Event& e) { Enqueue(KeyOf(e.object)); });

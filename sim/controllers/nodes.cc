@@ -67,7 +67,7 @@ ImageFault ImageFaults(const std::string& image) {
 // ---- Scheduler ----
 
 Scheduler::Scheduler(EventLoop& loop, ApiServer& api, const OwnerIndex& owners, const ControllerOptions& o)
-    : Controller("default-scheduler", loop, api, owners, o.scheduler_qps, o.scheduler_burst) {}
+    : Controller("default-scheduler", loop, api, owners, o.scheduler_qps, o.scheduler_burst, o.reaction_delay) {}
 
 void Scheduler::Start() {
   Observe(kNodes, [this](const Event&) {

@@ -45,7 +45,7 @@ bool DeleteFirst(const ObjectPtr& a, const ObjectPtr& b) {
 
 ReplicaSetController::ReplicaSetController(EventLoop& loop, ApiServer& api, const OwnerIndex& owners,
                                            const ControllerOptions& o)
-    : Controller("replicaset-controller", loop, api, owners, o.controller_qps, o.controller_burst) {}
+    : Controller("replicaset-controller", loop, api, owners, o.controller_qps, o.controller_burst, o.reaction_delay) {}
 
 void ReplicaSetController::Start() {
   Observe(kReplicaSets, [this](const Event& e) { Enqueue(KeyOf(e.object)); });

@@ -117,8 +117,9 @@ std::vector<std::pair<ResourceId, ObjectPtr>> OwnerIndex::AllDependents(const st
 // ---- Controller ----
 
 Controller::Controller(std::string name, EventLoop& loop, ApiServer& api, const OwnerIndex& owners, double qps,
-                       int burst)
-    : loop_(loop), api_(api), owners_(owners), name_(std::move(name)), writer_(loop, qps, burst) {}
+                       int burst, absl::Duration reaction_delay)
+    : loop_(loop), api_(api), owners_(owners), name_(std::move(name)), reaction_delay_(reaction_delay),
+      writer_(loop, qps, burst) {}
 
 Controller::~Controller() { Stop(); }
 
@@ -153,7 +154,11 @@ void Controller::Enqueue(const std::string& key, absl::Duration delay) {
   queue_.push_back(key);
   if (!running_) {
     running_ = true;
-    loop_.Post([this] { RunQueue(); });
+    if (reaction_delay_ > absl::ZeroDuration()) {
+      After(reaction_delay_, [this] { RunQueue(); });
+    } else {
+      loop_.Post([this] { RunQueue(); });
+    }
   }
 }
 

@@ -68,7 +68,8 @@ class OwnerIndex {
 // at a time on the loop thread, and writes through its ThrottledWriter.
 class Controller {
  public:
-  Controller(std::string name, EventLoop& loop, ApiServer& api, const OwnerIndex& owners, double qps, int burst);
+  Controller(std::string name, EventLoop& loop, ApiServer& api, const OwnerIndex& owners, double qps, int burst,
+             absl::Duration reaction_delay = absl::ZeroDuration());
   virtual ~Controller();
   virtual void Start() = 0;
   void Stop();
@@ -104,6 +105,7 @@ class Controller {
   void RunQueue();
 
   std::string name_;
+  absl::Duration reaction_delay_;
   ThrottledWriter writer_;
   std::vector<Store::WatchId> watches_;
   std::vector<EventLoop::TimerId> timers_;
