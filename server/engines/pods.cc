@@ -1,5 +1,9 @@
 #include "server/engines/pods.h"
 
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "common/k8s/time.h"
 
@@ -123,6 +127,43 @@ v1::FailureReason FailureReasonOf(const std::string& r) {
   if (r == "Unschedulable") return v1::FAILURE_REASON_UNSCHEDULABLE;
   if (r == "NotReady") return v1::FAILURE_REASON_READINESS_FAILING;
   return v1::FAILURE_REASON_UNSPECIFIED;
+}
+
+absl::Duration TypicalStart(const std::vector<kube::ObjectPtr>& pods) {
+  std::vector<absl::Duration> starts;
+  for (const auto& p : pods) {
+    auto created = k8s::ParseTime((*p)["metadata"].value("creationTimestamp", ""));
+    if (!created.ok()) continue;
+    for (const auto& c : (*p).value("status", Json::object()).value("conditions", Json::array())) {
+      if (c.value("type", "") == "Ready" && c.value("status", "") == "True") {
+        auto t = k8s::ParseTime(c.value("lastTransitionTime", ""));
+        if (t.ok() && *t >= *created) starts.push_back(*t - *created);
+      }
+    }
+  }
+  if (starts.empty()) return absl::Seconds(30);
+  std::sort(starts.begin(), starts.end());
+  return std::max(starts[starts.size() / 2], absl::Seconds(1));
+}
+
+absl::Time PodCreated(const Json& pod) {
+  auto t = k8s::ParseTime(pod["metadata"].value("creationTimestamp", ""));
+  return t.ok() ? *t : absl::InfinitePast();
+}
+
+int64_t PodGracePeriod(const Json& pod) {
+  return pod.value("spec", Json::object()).value("terminationGracePeriodSeconds", int64_t{30});
+}
+
+bool PodFinished(const Json& pod) {
+  std::string phase = pod.value("status", Json::object()).value("phase", "");
+  return phase == "Succeeded" || phase == "Failed";
+}
+
+int PodOrdinal(const std::string& set_name, const std::string& pod_name) {
+  if (!absl::StartsWith(pod_name, set_name + "-")) return -1;
+  int n = -1;
+  return absl::SimpleAtoi(pod_name.substr(set_name.size() + 1), &n) && n >= 0 ? n : -1;
 }
 
 }  // namespace herd::engines

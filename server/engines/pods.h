@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "herd/v1/herd.pb.h"
 #include "server/kube/client.h"
+#include "server/kube/informer.h"
 #include "server/ops/engine.h"
 
 namespace herd::engines {
@@ -34,6 +35,18 @@ std::string PodWaitingReason(const Json& pod);
 
 // The failure reason that describes a set of pod problems.
 v1::FailureReason FailureReasonOf(const std::string& pod_reason);
+
+// Median time from creation to Ready of the given pods: what one pod start
+// costs on this cluster for this workload (30 s when none tells).
+absl::Duration TypicalStart(const std::vector<kube::ObjectPtr>& pods);
+// When the pod was created (InfinitePast when unknown).
+absl::Time PodCreated(const Json& pod);
+// spec.terminationGracePeriodSeconds (30 when absent).
+int64_t PodGracePeriod(const Json& pod);
+// Succeeded or Failed: nothing runs in it any more.
+bool PodFinished(const Json& pod);
+// The ordinal of a StatefulSet pod ("db-2" → 2); -1 when the name has none.
+int PodOrdinal(const std::string& set_name, const std::string& pod_name);
 
 }  // namespace herd::engines
 

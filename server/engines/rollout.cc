@@ -11,6 +11,8 @@
 #include "common/k8s/time.h"
 #include "common/log/log.h"
 #include "google/protobuf/util/json_util.h"
+#include "server/engines/deployment_util.h"
+#include "server/engines/engine_util.h"
 #include "server/engines/pods.h"
 #include "server/kube/errors.h"
 #include "server/kube/types.h"
@@ -21,67 +23,10 @@ namespace {
 using ops::LiveOperation;
 using ops::WorkloadName;
 
-constexpr char kOperationAnnotation[] = "herd.dev/operation";
-constexpr char kStrategyAnnotation[] = "herd.dev/original-strategy";
 constexpr char kRestartAnnotation[] = "herd.dev/restartedAt";
-constexpr char kRevisionAnnotation[] = "deployment.kubernetes.io/revision";
-constexpr char kHashLabel[] = "pod-template-hash";
 constexpr char kRevisionHashLabel[] = "controller-revision-hash";
 
-std::string OpId(const LiveOperation& op) { return op.name().substr(op.name().find('/') + 1); }
-
-Json StripHash(Json tmpl) {
-  if (tmpl.contains("metadata") && tmpl["metadata"].contains("labels")) tmpl["metadata"]["labels"].erase(kHashLabel);
-  return tmpl;
-}
-
-int64_t RevisionOf(const Json& obj) {
-  std::string r = obj["metadata"].value("annotations", Json::object()).value(kRevisionAnnotation, "0");
-  int64_t v = 0;
-  return absl::SimpleAtoi(r, &v) ? v : 0;
-}
-
-std::string ToJson(const google::protobuf::Message& m) {
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out);
-  return out;
-}
-
-// Median time from creation to Ready of the given pods: what one pod start
-// costs on this cluster for this workload.
-absl::Duration TypicalStart(const std::vector<kube::ObjectPtr>& pods) {
-  std::vector<absl::Duration> starts;
-  for (const auto& p : pods) {
-    auto created = k8s::ParseTime((*p)["metadata"].value("creationTimestamp", ""));
-    if (!created.ok()) continue;
-    for (const auto& c : (*p).value("status", Json::object()).value("conditions", Json::array())) {
-      if (c.value("type", "") == "Ready" && c.value("status", "") == "True") {
-        auto t = k8s::ParseTime(c.value("lastTransitionTime", ""));
-        if (t.ok() && *t >= *created) starts.push_back(*t - *created);
-      }
-    }
-  }
-  if (starts.empty()) return absl::Seconds(30);
-  std::sort(starts.begin(), starts.end());
-  return std::max(starts[starts.size() / 2], absl::Seconds(1));
-}
-
-// What one sync of the cluster says about the rollout.
-struct Observation {
-  bool observed = false;  // the controller has seen our change
-  int32_t desired = 0;
-  int32_t updated = 0;
-  int32_t scheduled = 0;
-  int32_t started = 0;
-  int32_t ready = 0;
-  int32_t available = 0;
-  int32_t remaining = 0;  // pods of earlier revisions, terminating or not
-  int64_t revision = 0;
-  bool controller_gave_up = false;  // Progressing=False ProgressDeadlineExceeded
-  std::vector<v1::PodProblem> problems;
-  std::vector<std::string> not_ready;  // names of new pods not ready yet, with why
-  bool complete() const { return observed && updated == desired && ready == desired && remaining == 0; }
-};
+using Observation = RolloutObservation;
 
 class RolloutEngine : public ops::Engine {
  public:
@@ -93,7 +38,7 @@ class RolloutEngine : public ops::Engine {
   }
   std::string target() const override { return w_.ToString(); }
   std::string lock_key() const override { return w_.ToString(); }
-  std::string request_json() const override { return is_undo_ ? ToJson(undo_) : ToJson(req_); }
+  std::string request_json() const override { return is_undo_ ? ProtoJson(undo_) : ProtoJson(req_); }
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
@@ -115,7 +60,7 @@ class RolloutEngine : public ops::Engine {
   Observation Observe(ops::EngineEnv& env, const std::string& uid, absl::Time now);
   absl::Status AwaitCompletion(ops::EngineEnv& env, LiveOperation& op, const std::string& uid, absl::Time t0,
                                absl::Time deadline, bool rolling_back, Observation* last);
-  absl::Status RestoreStrategy(ops::EngineEnv& env);
+  absl::Status RestoreStrategy(ops::EngineEnv& env) { return engines::RestoreStrategy(env, w_); }
   absl::StatusOr<int64_t> RollBack(ops::EngineEnv& env, LiveOperation& op, const std::string& uid, int64_t bad_revision);
 
   WorkloadName w_;
@@ -129,11 +74,7 @@ absl::Duration RolloutEngine::Deadline(const Json& workload) const {
     absl::Duration d = ops::FromProto(req_.deadline());
     if (d > absl::ZeroDuration()) return d;
   }
-  if (deployment()) {
-    int64_t pd = workload["spec"].value("progressDeadlineSeconds", int64_t{600});
-    if (pd > 0 && pd < 2147483647) return absl::Seconds(pd);
-  }
-  return absl::Minutes(10);
+  return ProgressDeadline(workload, absl::Minutes(10));
 }
 
 absl::StatusOr<Json> RolloutEngine::RevisionTemplate(ops::EngineEnv& env, const Json& workload, int64_t revision,
@@ -259,7 +200,7 @@ absl::StatusOr<v1::Plan> RolloutEngine::Prepare(ops::EngineEnv& env) {
     if (before[name] != image) plan.add_changes(absl::StrCat("image ", name, ": ", before[name], " → ", image));
   }
   if (!is_undo_ && req_.restart()) plan.add_changes("restart every pod");
-  bool recreate = deployment() && (*wl)["spec"].value("strategy", Json::object()).value("type", "") == "Recreate";
+  bool recreate = deployment() && IsRecreate(*wl);
   bool fast = deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && !recreate;
   if (fast) plan.add_changes("during the rollout: maxSurge 100%, maxUnavailable 0 (the workload's strategy is restored after)");
   auto pods = env.kube.List(kube::kPods, w_.ns);
@@ -306,17 +247,12 @@ absl::StatusOr<v1::Plan> RolloutEngine::Prepare(ops::EngineEnv& env) {
 }
 
 absl::Status RolloutEngine::Patch(ops::EngineEnv& env, LiveOperation& op, const Json& workload, const Json& tmpl) {
-  Json patch = {{"metadata", {{"annotations", {{kOperationAnnotation, OpId(op)}}}}}};
+  Json patch = {{"metadata", {{"annotations", {{kOperationAnnotation, OperationId(op)}}}}}};
   Json t = tmpl;
   if (!is_undo_ && req_.restart()) t["metadata"]["annotations"][kRestartAnnotation] = k8s::FormatTime(env.clock.Now());
-  bool recreate = deployment() && workload["spec"].value("strategy", Json::object()).value("type", "") == "Recreate";
-  if (deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && !recreate) {
-    Json original = workload["spec"].value("strategy", Json::object());
-    patch["metadata"]["annotations"][kStrategyAnnotation] = original.dump();
-    patch["spec"]["strategy"] = {{"type", "RollingUpdate"},
-                                 {"rollingUpdate", {{"maxSurge", "100%"}, {"maxUnavailable", 0}}}};
-  } else if (deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && recreate) {
-    op.AddEvent("the deployment uses Recreate: keeping it (old pods stop before new ones start)");
+  if (deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST) {
+    patch = FastRolloutPatch(workload, OperationId(op));
+    if (IsRecreate(workload)) op.AddEvent("the deployment uses Recreate: keeping it (old pods stop before new ones start)");
   }
   // The whole template is replaced (a JSON merge patch would merge the
   // container list): JSON patch on the template, merge on the rest.
@@ -334,54 +270,25 @@ absl::Status RolloutEngine::Patch(ops::EngineEnv& env, LiveOperation& op, const 
 
 Observation RolloutEngine::Observe(ops::EngineEnv& env, const std::string& uid, absl::Time now) {
   Observation o;
-  auto& pods = env.informers.For(kube::kPods, w_.ns);
   kube::ObjectPtr wl = env.informers.For(*w_.resource, w_.ns).Get(w_.ns, w_.name);
   if (!wl) return o;
   const Json& w = *wl;
+  if (deployment()) return ObserveDeploymentRollout(env, w, now);
+  auto& pods = env.informers.For(kube::kPods, w_.ns);
   const Json status = w.value("status", Json::object());
   o.desired = w["spec"].value("replicas", 1);
   int64_t generation = w["metadata"].value("generation", int64_t{0});
-  o.observed = status.value("observedGeneration", int64_t{0}) >= generation;
   std::vector<kube::ObjectPtr> fresh, old;
-  if (deployment()) {
-    o.revision = RevisionOf(w);
-    auto& rss = env.informers.For(kube::kReplicaSets, w_.ns);
-    Json want = StripHash(w["spec"]["template"]);
-    for (const auto& rs : rss.ByOwner(uid)) {
-      bool is_new = StripHash((*rs)["spec"]["template"]) == want;
-      for (const auto& p : pods.ByOwner((*rs)["metadata"].value("uid", ""))) {
-        (is_new && !PodTerminating(*p) ? fresh : old).push_back(p);
-      }
-    }
-    for (const auto& c : status.value("conditions", Json::array())) {
-      if (c.value("type", "") == "Progressing" && c.value("reason", "") == "ProgressDeadlineExceeded") {
-        o.controller_gave_up = true;
-      }
-    }
-    o.available = status.value("availableReplicas", 0);
-    o.observed = o.observed && status.value("updatedReplicas", 0) == o.desired;
-  } else {
-    std::string update = status.value("updateRevision", "");
-    for (const auto& p : pods.ByOwner(uid)) {
-      std::string hash = (*p)["metadata"].value("labels", Json::object()).value(kRevisionHashLabel, "");
-      (hash == update && !update.empty() && !PodTerminating(*p) ? fresh : old).push_back(p);
-    }
-    o.available = status.value("availableReplicas", status.value("readyReplicas", 0));
-    o.observed = o.observed && !update.empty() && status.value("currentRevision", "") == update &&
-                 status.value("updatedReplicas", 0) == o.desired;
+  std::string update = status.value("updateRevision", "");
+  for (const auto& p : pods.ByOwner(uid)) {
+    std::string hash = (*p)["metadata"].value("labels", Json::object()).value(kRevisionHashLabel, "");
+    (hash == update && !update.empty() && !PodTerminating(*p) ? fresh : old).push_back(p);
   }
-  o.updated = static_cast<int32_t>(fresh.size());
+  o.available = status.value("availableReplicas", status.value("readyReplicas", 0));
+  o.observed = status.value("observedGeneration", int64_t{0}) >= generation && !update.empty() &&
+               status.value("currentRevision", "") == update && status.value("updatedReplicas", 0) == o.desired;
   o.remaining = static_cast<int32_t>(old.size());
-  for (const auto& p : fresh) {
-    if (PodScheduled(*p)) o.scheduled++;
-    if (PodStarted(*p)) o.started++;
-    if (PodReady(*p)) {
-      o.ready++;
-    } else {
-      o.not_ready.push_back(absl::StrCat(PodName(*p), " (", PodWaitingReason(*p), ")"));
-    }
-    if (auto problem = PodFailure(*p, env.settings, now)) o.problems.push_back(*problem);
-  }
+  TallyNewPods(fresh, env.settings, now, &o);
   return o;
 }
 
@@ -429,29 +336,6 @@ absl::Status RolloutEngine::AwaitCompletion(ops::EngineEnv& env, LiveOperation& 
   return st;
 }
 
-absl::Status RolloutEngine::RestoreStrategy(ops::EngineEnv& env) {
-  auto wl = env.kube.Get(*w_.resource, w_.ns, w_.name);
-  if (!wl.ok()) return wl.status();
-  const Json annotations = (*wl)["metadata"].value("annotations", Json::object());
-  Json patch = {{"metadata", {{"annotations", {{kOperationAnnotation, nullptr}}}}}};
-  if (annotations.contains(kStrategyAnnotation)) {
-    Json original = Json::parse(annotations[kStrategyAnnotation].get<std::string>(), nullptr, false);
-    patch["metadata"]["annotations"][kStrategyAnnotation] = nullptr;
-    if (original.is_object()) {
-      // A merge patch merges maps: name every field so nothing of ours stays.
-      Json strategy = {{"type", original.value("type", "RollingUpdate")}, {"rollingUpdate", nullptr}};
-      if (original.contains("rollingUpdate")) {
-        const Json& ru = original["rollingUpdate"];
-        strategy["rollingUpdate"] = {{"maxSurge", ru.value("maxSurge", Json("25%"))},
-                                     {"maxUnavailable", ru.value("maxUnavailable", Json("25%"))}};
-      }
-      patch["spec"]["strategy"] = strategy;
-    }
-  }
-  auto st = env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kMerge, patch.dump());
-  return st.status();
-}
-
 absl::StatusOr<int64_t> RolloutEngine::RollBack(ops::EngineEnv& env, LiveOperation& op, const std::string& uid,
                                                 int64_t bad_revision) {
   auto wl = env.kube.Get(*w_.resource, w_.ns, w_.name);
@@ -495,7 +379,7 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
   }
   const std::string uid = (*wl)["metadata"].value("uid", "");
   std::string phase = op.Checkpoint("phase");
-  bool ours = (*wl)["metadata"].value("annotations", Json::object()).value(kOperationAnnotation, "") == OpId(op);
+  bool ours = (*wl)["metadata"].value("annotations", Json::object()).value(kOperationAnnotation, "") == OperationId(op);
   if (phase.empty() && resumed && ours) phase = "rolling-out";  // written before the checkpoint was saved
 
   if (phase.empty()) {
@@ -540,24 +424,12 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
     } else {
       // Why it failed, for the caller to branch on.
       if (!o.problems.empty()) {
-        failure.set_reason(FailureReasonOf(o.problems[0].reason()));
-        for (const auto& p : o.problems) *failure.add_pods() = p;
-        error = absl::FailedPreconditionError(absl::StrCat(o.problems[0].reason(), " in pod ", o.problems[0].pod(),
-                                                           o.problems[0].message().empty() ? "" : ": ",
-                                                           o.problems[0].message()));
+        failure = FailureForProblems(o.problems, &error);
       } else {
-        bool running_not_ready = o.updated > 0 && o.started > o.ready;
-        failure.set_reason(running_not_ready ? v1::FAILURE_REASON_READINESS_FAILING
-                                             : v1::FAILURE_REASON_DEADLINE_EXCEEDED);
-        for (const auto& name : o.not_ready) {
-          auto* p = failure.add_pods();
-          p->set_pod(name.substr(0, name.find(' ')));
-          p->set_reason(running_not_ready ? "NotReady" : name.substr(name.find('(') + 1, name.size() - name.find('(') - 2));
-        }
-        error = absl::DeadlineExceededError(
-            absl::StrCat("not rolled out within ", absl::FormatDuration(limit), ": ", o.ready, "/", o.desired,
-                         " new pods ready, ", o.remaining, " old pods left",
-                         o.not_ready.empty() ? "" : absl::StrCat(" (waiting for ", absl::StrJoin(o.not_ready, ", "), ")")));
+        failure = FailureForDeadline(o.not_ready, o.updated > 0 && o.started > o.ready,
+                                     absl::StrCat("not rolled out within ", absl::FormatDuration(limit), ": ", o.ready,
+                                                  "/", o.desired, " new pods ready, ", o.remaining, " old pods left"),
+                                     &error);
       }
       op.AddEvent(std::string(error.message()));
     }
@@ -571,7 +443,7 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
       (void)RestoreStrategy(env);
       return op.Finish(cancelled ? v1::OPERATION_STATE_CANCELLED : v1::OPERATION_STATE_FAILED, error, &failure);
     }
-    op.SetCheckpoint("failure", ToJson(failure));
+    op.SetCheckpoint("failure", ProtoJson(failure));
     op.SetCheckpoint("error", std::string(error.message()));
     op.SetCheckpoint("cancelled", cancelled ? "true" : "");
     phase = "rolling-back";

@@ -1,0 +1,72 @@
+#include "server/engines/engine_util.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/util/json_util.h"
+#include "server/engines/pods.h"
+#include "server/kube/errors.h"
+
+namespace herd::engines {
+
+std::string ProtoJson(const google::protobuf::Message& request) {
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(request, &out);
+  return out;
+}
+
+std::string OperationId(const ops::LiveOperation& op) {
+  std::string name = op.name();
+  return name.substr(name.find('/') + 1);
+}
+
+absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w) {
+  auto wl = env.kube.Get(*w.resource, w.ns, w.name);
+  if (!wl.ok() && kube::IsNotFound(wl.status())) return absl::NotFoundError(absl::StrCat(w.ToString(), " not found"));
+  return wl;
+}
+
+void Fail(ops::LiveOperation& op, v1::FailureReason reason, const absl::Status& error) {
+  v1::Failure f;
+  f.set_reason(reason);
+  op.Finish(v1::OPERATION_STATE_FAILED, error, &f);
+}
+
+v1::FailureReason ReasonForApiError(const absl::Status& status) {
+  if (kube::IsNotFound(status)) return v1::FAILURE_REASON_NOT_FOUND;
+  if (kube::IsConflict(status)) return v1::FAILURE_REASON_CONFLICT;
+  // The request does not fit the cluster (a guard, a bad selector): no
+  // reason to branch on beyond the error's code.
+  if (absl::IsFailedPrecondition(status) || absl::IsInvalidArgument(status)) return v1::FAILURE_REASON_UNSPECIFIED;
+  return v1::FAILURE_REASON_API_ERROR;
+}
+
+v1::Failure FailureForProblems(const std::vector<v1::PodProblem>& problems, absl::Status* error) {
+  v1::Failure failure;
+  const v1::PodProblem& first = problems.front();
+  failure.set_reason(FailureReasonOf(first.reason()));
+  for (const auto& p : problems) *failure.add_pods() = p;
+  *error = absl::FailedPreconditionError(absl::StrCat(first.reason(), " in pod ", first.pod(),
+                                                      first.message().empty() ? "" : ": ", first.message()));
+  return failure;
+}
+
+v1::Failure FailureForDeadline(const std::vector<std::string>& not_ready, bool running_not_ready,
+                               const std::string& what, absl::Status* error) {
+  v1::Failure failure;
+  failure.set_reason(running_not_ready ? v1::FAILURE_REASON_READINESS_FAILING : v1::FAILURE_REASON_DEADLINE_EXCEEDED);
+  for (const auto& name : not_ready) {
+    auto* p = failure.add_pods();
+    size_t paren = name.find(" (");
+    p->set_pod(name.substr(0, paren));
+    if (running_not_ready) {
+      p->set_reason("NotReady");
+    } else if (paren != std::string::npos && name.size() > paren + 3) {
+      p->set_reason(name.substr(paren + 2, name.size() - paren - 3));
+    }
+  }
+  *error = absl::DeadlineExceededError(
+      absl::StrCat(what, not_ready.empty() ? "" : absl::StrCat(" (waiting for ", absl::StrJoin(not_ready, ", "), ")")));
+  return failure;
+}
+
+}  // namespace herd::engines
