@@ -168,6 +168,7 @@ absl::StatusOr<ObjectPtr> ApiServer::Create(ResourceId r, const std::string& ns,
 
   ApplyDefaults(r, obj);
   if (r == kPods) AdmitNewPod(obj);
+  if (r == kJobs) PrepareJobForCreate(obj);
   if (auto st = ValidateCreate(rt, obj); !st.ok()) return st;
   if (store_.Get(r, rt.namespaced ? ns : "", name)) return AlreadyExists(rt, name);
   return Persist(r, std::move(obj), true, o.dry_run);
@@ -442,7 +443,7 @@ absl::Status ApiServer::Bind(const std::string& ns, const std::string& name, con
   return Persist(kPods, std::move(p), false, false).status();
 }
 
-absl::StatusOr<Json> ApiServer::ScaleOf(ResourceId r, const ObjectPtr& obj) const {
+absl::StatusOr<Json> ApiServer::ScaleOf(ResourceId, const ObjectPtr& obj) const {
   const Json& o = obj->object;
   const Json& meta = o["metadata"];
   auto sel = k8s::LabelSelector::FromJson(o["spec"].value("selector", Json()));

@@ -123,7 +123,46 @@ void DefaultCronJob(Json& c) {
   }
 }
 
+void DefaultHorizontalPodAutoscaler(Json& h) {
+  SetDefault(h, "spec", Json::object());
+  Json& spec = h["spec"];
+  SetDefault(spec, "minReplicas", 1);
+  if (!spec.contains("metrics") || !spec["metrics"].is_array() || spec["metrics"].empty()) {
+    spec["metrics"] = Json::array({{{"type", "Resource"},
+                                    {"resource",
+                                     {{"name", "cpu"},
+                                      {"target", {{"type", "Utilization"}, {"averageUtilization", 80}}}}}}});
+  }
+}
+
 }  // namespace
+
+void PrepareJobForCreate(Json& job) {
+  Json& meta = job["metadata"];
+  const std::string uid = meta.value("uid", "");
+  Json& spec = job["spec"];
+  if (!spec.value("manualSelector", false)) {
+    Json& tmpl = spec["template"];
+    if (!tmpl.is_object()) tmpl = Json::object();
+    if (!tmpl.contains("metadata") || !tmpl["metadata"].is_object()) tmpl["metadata"] = Json::object();
+    Json& labels = tmpl["metadata"]["labels"];
+    if (!labels.is_object()) labels = Json::object();
+    if (!labels.contains("job-name")) labels["job-name"] = meta.value("name", "");
+    if (!labels.contains("controller-uid")) labels["controller-uid"] = uid;
+    Json& selector = spec["selector"];
+    if (!selector.is_object()) selector = Json::object();
+    if (!selector.contains("matchLabels") || !selector["matchLabels"].is_object()) {
+      selector["matchLabels"] = Json::object();
+    }
+    if (!selector["matchLabels"].contains("controller-uid")) selector["matchLabels"]["controller-uid"] = uid;
+  }
+  if (!meta.contains("annotations") || !meta["annotations"].is_object()) meta["annotations"] = Json::object();
+  meta["annotations"]["batch.kubernetes.io/job-tracking"] = "";
+  const Json tmpl_labels = spec["template"]["metadata"].value("labels", Json::object());
+  if ((!meta.contains("labels") || !meta["labels"].is_object() || meta["labels"].empty()) && !tmpl_labels.empty()) {
+    meta["labels"] = tmpl_labels;
+  }
+}
 
 void DefaultPodSpec(Json& spec) {
   if (!spec.is_object()) return;
@@ -236,6 +275,9 @@ void ApplyDefaults(ResourceId r, Json& obj) {
       break;
     case kCronJobs:
       DefaultCronJob(obj);
+      break;
+    case kHorizontalPodAutoscalers:
+      DefaultHorizontalPodAutoscaler(obj);
       break;
     case kNamespaces:
       SetDefault(obj, "spec", Json::object());

@@ -16,6 +16,13 @@ void ApplyDefaults(ResourceId r, nlohmann::json& object);
 // Defaults of a pod template's or a pod's spec.
 void DefaultPodSpec(nlohmann::json& spec);
 
+// What the API server adds to a new Job (upstream's job strategy): unless
+// spec.manualSelector, the selector on controller-uid and the template
+// labels controller-uid and job-name; the batch.kubernetes.io/job-tracking
+// annotation; and, as every read of a Job defaults them, metadata.labels
+// from the template's when it has none. Needs metadata.uid.
+void PrepareJobForCreate(nlohmann::json& job);
+
 // What admission adds to a new Pod: the service account, its token volume
 // and mounts, default tolerations, priority, QoS class.
 void AdmitNewPod(nlohmann::json& pod);
