@@ -4,6 +4,8 @@
 #include "common/log/log.h"
 #include "sim/apiserver.h"
 #include "sim/controllers/deployment.h"
+#include "sim/controllers/garbagecollector.h"
+#include "sim/controllers/namespace.h"
 #include "sim/controllers/nodes.h"
 #include "sim/controllers/replicaset.h"
 #include "sim/controllers/runtime.h"
@@ -40,13 +42,15 @@ void ControllerManager::Start() {
   controllers_.push_back(std::make_unique<Kubelet>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<ReplicaSetController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<DeploymentController>(loop_, api_, owners, options_));
+  controllers_.push_back(std::make_unique<GarbageCollector>(loop_, api_, owners, options_));
+  controllers_.push_back(std::make_unique<NamespaceController>(loop_, api_, owners, options_));
   for (auto& c : controllers_) c->Start();
 }
 
 void ControllerManager::Stop() {
+  // Stopped controllers stay allocated until the manager goes: work they
+  // posted to the loop before stopping may still run, and finds them stopped.
   for (auto& c : controllers_) c->Stop();
-  controllers_.clear();
-  index_.reset();
 }
 
 }  // namespace herd::sim
