@@ -4,6 +4,7 @@
 #include "common/log/log.h"
 #include "sim/apiserver.h"
 #include "sim/controllers/deployment.h"
+#include "sim/controllers/disruption.h"
 #include "sim/controllers/garbagecollector.h"
 #include "sim/controllers/namespace.h"
 #include "sim/controllers/nodes.h"
@@ -42,6 +43,7 @@ void ControllerManager::Start() {
   controllers_.push_back(std::make_unique<Kubelet>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<ReplicaSetController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<DeploymentController>(loop_, api_, owners, options_));
+  controllers_.push_back(std::make_unique<DisruptionController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<GarbageCollector>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<NamespaceController>(loop_, api_, owners, options_));
   for (auto& c : controllers_) c->Start();
