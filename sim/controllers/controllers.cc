@@ -10,6 +10,7 @@
 #include "sim/controllers/nodes.h"
 #include "sim/controllers/replicaset.h"
 #include "sim/controllers/runtime.h"
+#include "sim/controllers/statefulset.h"
 
 namespace herd::sim {
 
@@ -43,6 +44,7 @@ void ControllerManager::Start() {
   controllers_.push_back(std::make_unique<Kubelet>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<ReplicaSetController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<DeploymentController>(loop_, api_, owners, options_));
+  controllers_.push_back(std::make_unique<StatefulSetController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<DisruptionController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<GarbageCollector>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<NamespaceController>(loop_, api_, owners, options_));
