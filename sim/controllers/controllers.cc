@@ -6,6 +6,7 @@
 #include "sim/controllers/deployment.h"
 #include "sim/controllers/disruption.h"
 #include "sim/controllers/garbagecollector.h"
+#include "sim/controllers/job.h"
 #include "sim/controllers/namespace.h"
 #include "sim/controllers/nodes.h"
 #include "sim/controllers/replicaset.h"
@@ -45,6 +46,7 @@ void ControllerManager::Start() {
   controllers_.push_back(std::make_unique<ReplicaSetController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<DeploymentController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<StatefulSetController>(loop_, api_, owners, options_));
+  controllers_.push_back(std::make_unique<JobController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<DisruptionController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<GarbageCollector>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<NamespaceController>(loop_, api_, owners, options_));
