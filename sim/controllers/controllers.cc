@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "sim/apiserver.h"
+#include "sim/controllers/cronjob.h"
 #include "sim/controllers/deployment.h"
 #include "sim/controllers/disruption.h"
 #include "sim/controllers/garbagecollector.h"
@@ -47,6 +48,7 @@ void ControllerManager::Start() {
   controllers_.push_back(std::make_unique<DeploymentController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<StatefulSetController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<JobController>(loop_, api_, owners, options_));
+  controllers_.push_back(std::make_unique<CronJobController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<DisruptionController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<GarbageCollector>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<NamespaceController>(loop_, api_, owners, options_));
