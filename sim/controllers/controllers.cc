@@ -7,6 +7,7 @@
 #include "sim/controllers/deployment.h"
 #include "sim/controllers/disruption.h"
 #include "sim/controllers/garbagecollector.h"
+#include "sim/controllers/hpa.h"
 #include "sim/controllers/job.h"
 #include "sim/controllers/namespace.h"
 #include "sim/controllers/nodes.h"
@@ -50,6 +51,7 @@ void ControllerManager::Start() {
   controllers_.push_back(std::make_unique<JobController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<CronJobController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<DisruptionController>(loop_, api_, owners, options_));
+  controllers_.push_back(std::make_unique<HorizontalPodAutoscalerController>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<GarbageCollector>(loop_, api_, owners, options_));
   controllers_.push_back(std::make_unique<NamespaceController>(loop_, api_, owners, options_));
   for (auto& c : controllers_) c->Start();
