@@ -1,0 +1,105 @@
+// Who may do what: the principals of herd's tokens file, their credentials
+// and their rules (verbs × namespaces × workload name patterns), and the
+// file's parser. Authenticator (authenticator.h) maps credentials to a
+// Principal; Authorizer (authorizer.h) checks a Principal's rules.
+//
+// The tokens file (YAML):
+//
+//   principals:
+//     - name: ci-shop
+//       tokens:
+//         - token: "kq3…"                 # the bearer token itself
+//         - tokenSha256: "9f86d08…"       # or the hex SHA-256 of it
+//       clientCertCN: ci-shop.example.com # optional: mTLS client certificates
+//       rules:
+//         - verbs: [rollout, undo, scale, read]
+//           namespaces: [shop, "team-*"]  # globs; "*" is every namespace
+//           workloads: ["web-*"]          # globs; default "*"
+//         - verbs: ["*"]
+//           namespaces: [kube-system]
+//           allowProtected: true          # needed for protected namespaces
+//
+// `token:` and `tokenSha256:` may also stand directly on a principal for a
+// single token. Glob patterns know `*` (any run of characters) and `?` (one
+// character); quote them, since a bare `*` is YAML alias syntax.
+//
+//   absl::StatusOr<Policy> policy = LoadPolicyFile("/etc/herd/tokens.yaml");
+//   if (!policy.ok()) return policy.status();  // "tokens.yaml:7:9: unknown verb …"
+//
+// Everything here is immutable once built and safe to share across threads.
+#ifndef HERD_SERVER_AUTH_POLICY_H_
+#define HERD_SERVER_AUTH_POLICY_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace herd::auth {
+
+// What a call does, as rules name it. kRead covers get, list and watch of
+// workloads and operations; kCronJob every CronJob action.
+enum class Verb : uint8_t { kRollout, kUndo, kScale, kPurge, kKill, kCronJob, kRead, kCancel };
+
+// "rollout", "undo", …, "read", "cancel".
+absl::string_view VerbName(Verb verb);
+// The verb called `name` ("get", "list" and "watch" are "read"); nullopt for
+// anything else, including "*".
+std::optional<Verb> ParseVerb(absl::string_view name);
+// Every verb but kRead changes something in the cluster.
+inline bool IsMutating(Verb verb) { return verb != Verb::kRead; }
+
+// Whether `text` matches `pattern`: `*` is any run of characters (also
+// none), `?` exactly one, everything else itself.
+bool GlobMatch(absl::string_view pattern, absl::string_view text);
+
+using Sha256 = std::array<uint8_t, 32>;
+Sha256 ComputeSha256(absl::string_view data);
+
+struct Rule {
+  uint32_t verbs = 0;  // bit (1 << Verb) per allowed verb
+  std::vector<std::string> namespaces;  // globs
+  std::vector<std::string> workloads;   // globs
+  // Lets the rule's mutating verbs reach protected namespaces.
+  bool allow_protected = false;
+
+  bool AllowsVerb(Verb verb) const { return (verbs >> static_cast<unsigned>(verb)) & 1u; }
+  bool MatchesNamespace(absl::string_view ns) const;
+  bool MatchesWorkload(absl::string_view name) const;
+};
+
+// A rule for every verb, namespace and workload (protected namespaces not
+// included).
+Rule AllowEverythingRule();
+
+struct Principal {
+  std::string name;
+  // Digests of the principal's bearer tokens; plain tokens are hashed when
+  // the file is read, so no token is kept in memory as given.
+  std::vector<Sha256> token_sha256;
+  std::string client_cert_cn;  // "" when certificates do not map here
+  std::vector<Rule> rules;
+};
+
+struct Policy {
+  std::vector<Principal> principals;
+};
+
+// Parses a tokens file. `source` names it in messages. Errors are
+// INVALID_ARGUMENT as "SOURCE:LINE:COLUMN: what is wrong" (lines from 1):
+// malformed YAML, unknown keys, unknown verbs, a principal without a name,
+// without credentials or without rules, a name, token or CN used twice, a
+// tokenSha256 that is not 64 hex digits.
+absl::StatusOr<Policy> ParsePolicy(absl::string_view yaml, absl::string_view source);
+
+// Reads and parses `path`. NOT_FOUND / PERMISSION_DENIED / … when it cannot
+// be read.
+absl::StatusOr<Policy> LoadPolicyFile(const std::string& path);
+
+}  // namespace herd::auth
+
+#endif  // HERD_SERVER_AUTH_POLICY_H_
