@@ -1,20 +1,10 @@
 #!/usr/bin/env bash
-# Sets up the machine, builds herd and runs kubesim, a simulated Kubernetes
-# cluster, with a kubeconfig for kubectl.
+# Sets up the machine, builds herd and runs herdd against a simulated
+# cluster (kubesim, in-process) with demo workloads; prints how to try it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --run
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"${HERD_JOBS:-2}"
-kubeconfig="${HERD_KUBECONFIG:-$PWD/build/kubesim.kubeconfig}"
-cat <<MSG
-
-kubesim is starting. In another terminal:
-  export KUBECONFIG=$kubeconfig
-  kubectl get nodes
-  kubectl create deployment web --image=nginx:1.25 --replicas=3
-  kubectl rollout status deploy/web
-Stop it with Ctrl-C.
-
-MSG
-exec build/bin/kubesim --listen=127.0.0.1:6443 --kubeconfig-out="$kubeconfig" --pod-start-delay=2s
+cmake --build build -j"${HERD_JOBS:-2}" --target herdd herdctl kubesim
+exec build/bin/herdd --sim --grpc-listen=127.0.0.1:50051 --http-listen=127.0.0.1:8080 \
+  --sim-kubeconfig-out="$PWD/build/herd-sim.kubeconfig" "$@"

@@ -52,7 +52,7 @@ absl::Status RestoreStrategy(ops::EngineEnv& env, const ops::WorkloadName& w) {
   auto wl = env.kube.Get(*w.resource, w.ns, w.name);
   if (!wl.ok()) return wl.status();
   const Json annotations = (*wl)["metadata"].value("annotations", Json::object());
-  Json patch = {{"metadata", {{"annotations", {{kOperationAnnotation, nullptr}}}}}};
+  Json patch = {{"metadata", {{"annotations", {{kOperationAnnotation, nullptr}, {"herd.dev/previous-revision", nullptr}}}}}};
   if (annotations.contains(kStrategyAnnotation) && annotations[kStrategyAnnotation].is_string()) {
     Json original = Json::parse(annotations[kStrategyAnnotation].get<std::string>(), nullptr, false);
     patch["metadata"]["annotations"][kStrategyAnnotation] = nullptr;

@@ -23,6 +23,7 @@ namespace {
 using ops::LiveOperation;
 using ops::WorkloadName;
 
+constexpr char kPreviousRevisionAnnotation[] = "herd.dev/previous-revision";
 constexpr char kRestartAnnotation[] = "herd.dev/restartedAt";
 constexpr char kRevisionHashLabel[] = "controller-revision-hash";
 
@@ -61,6 +62,8 @@ class RolloutEngine : public ops::Engine {
   absl::Status AwaitCompletion(ops::EngineEnv& env, LiveOperation& op, const std::string& uid, absl::Time t0,
                                absl::Time deadline, bool rolling_back, Observation* last);
   absl::Status RestoreStrategy(ops::EngineEnv& env) { return engines::RestoreStrategy(env, w_); }
+  // The revision number the workload runs now (0 when it has none yet).
+  int64_t CurrentRevision(ops::EngineEnv& env, const Json& workload);
   absl::StatusOr<int64_t> RollBack(ops::EngineEnv& env, LiveOperation& op, const std::string& uid, int64_t bad_revision);
 
   WorkloadName w_;
@@ -254,6 +257,12 @@ absl::Status RolloutEngine::Patch(ops::EngineEnv& env, LiveOperation& op, const 
     patch = FastRolloutPatch(workload, OperationId(op));
     if (IsRecreate(workload)) op.AddEvent("the deployment uses Recreate: keeping it (old pods stop before new ones start)");
   }
+  // The revision running now is where a rollback goes; remember it before
+  // anything changes (the controller may not have made the new one yet
+  // when a failure or cancel comes).
+  int64_t previous = CurrentRevision(env, workload);
+  patch["metadata"]["annotations"][kPreviousRevisionAnnotation] = std::to_string(previous);
+  op.SetCheckpoint("previous_revision", std::to_string(previous));
   // The whole template is replaced (a JSON merge patch would merge the
   // container list): JSON patch on the template, merge on the rest.
   Json ops_patch = Json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", t}}});
@@ -323,8 +332,11 @@ absl::Status RolloutEngine::AwaitCompletion(ops::EngineEnv& env, LiveOperation& 
         milestone("old-pods-terminated", o.observed && all_new && o.remaining == 0);
         if (o.ready != last_ready || o.remaining != last_remaining) {
           if (o.updated > 0 || o.remaining > 0) {
-            op.AddEvent(absl::StrCat(rolling_back ? "rollback: " : "", o.ready, "/", o.desired, " new pods ready, ",
-                                     o.remaining, " old pods left"));
+            op.AddEvent(rolling_back ? absl::StrCat("rollback: ", o.ready, "/", o.desired,
+                                                    " pods of the previous version ready, ", o.remaining,
+                                                    " pods of the failed version left")
+                                     : absl::StrCat(o.ready, "/", o.desired, " new pods ready, ", o.remaining,
+                                                    " old pods left"));
           }
           last_ready = o.ready;
           last_remaining = o.remaining;
@@ -336,12 +348,26 @@ absl::Status RolloutEngine::AwaitCompletion(ops::EngineEnv& env, LiveOperation& 
   return st;
 }
 
+int64_t RolloutEngine::CurrentRevision(ops::EngineEnv& env, const Json& workload) {
+  if (deployment()) return RevisionOf(workload);
+  std::string update = workload.value("status", Json::object()).value("updateRevision", "");
+  if (update.empty()) return 0;
+  auto cr = env.kube.Get(kube::kControllerRevisions, w_.ns, update);
+  return cr.ok() ? (*cr).value("revision", int64_t{0}) : 0;
+}
+
 absl::StatusOr<int64_t> RolloutEngine::RollBack(ops::EngineEnv& env, LiveOperation& op, const std::string& uid,
                                                 int64_t bad_revision) {
   auto wl = env.kube.Get(*w_.resource, w_.ns, w_.name);
   if (!wl.ok()) return wl.status();
+  int64_t previous = 0;
+  std::string saved = op.Checkpoint("previous_revision");
+  if (saved.empty()) {
+    saved = (*wl)["metadata"].value("annotations", Json::object()).value(kPreviousRevisionAnnotation, "");
+  }
+  (void)absl::SimpleAtoi(saved, &previous);
   int64_t found = 0;
-  auto tmpl = RevisionTemplate(env, *wl, 0, &found);
+  auto tmpl = RevisionTemplate(env, *wl, previous, &found);
   if (!tmpl.ok()) return tmpl.status();
   op.SetCheckpoint("phase", "rolling-back");
   op.AddEvent(absl::StrCat("rolling back to revision ", found));

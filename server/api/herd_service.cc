@@ -1,0 +1,399 @@
+#include "server/api/herd_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "server/api/engine_factory.h"
+#include "server/engines/workloads.h"
+#include "server/ops/names.h"
+#include "server/ops/operation.h"
+
+namespace herd::api {
+namespace {
+
+constexpr size_t kMaxDryRuns = 256;
+
+std::string Metadata(grpc::ServerContext* ctx, const char* key) {
+  auto range = ctx->client_metadata().equal_range(key);
+  if (range.first == range.second) return "";
+  return std::string(range.first->second.data(), range.first->second.size());
+}
+
+std::string ClientCertCommonName(grpc::ServerContext* ctx) {
+  auto auth = ctx->auth_context();
+  if (!auth || !auth->IsPeerAuthenticated()) return "";
+  for (const auto& v : auth->FindPropertyValues("x509_common_name")) return std::string(v.data(), v.size());
+  return "";
+}
+
+// The namespace an operation's target lives in ("namespaces/NS/…").
+std::string NamespaceOf(const std::string& target) {
+  std::vector<std::string> parts = absl::StrSplit(target, absl::MaxSplits('/', 2));
+  return parts.size() >= 2 && parts[0] == "namespaces" ? parts[1] : "";
+}
+
+std::string WorkloadOf(const std::string& target) {
+  std::vector<std::string> parts = absl::StrSplit(target, '/');
+  if (parts.size() == 4 && parts[0] == "namespaces") return parts[3];
+  return "";
+}
+
+std::string VerbText(v1::OperationKind k) {
+  switch (k) {
+    case v1::OPERATION_KIND_ROLLOUT: return "rollout";
+    case v1::OPERATION_KIND_UNDO: return "undo";
+    case v1::OPERATION_KIND_SCALE: return "scale";
+    case v1::OPERATION_KIND_PURGE: return "purge";
+    case v1::OPERATION_KIND_KILL: return "kill";
+    case v1::OPERATION_KIND_CRONJOB_RUN: return "cronjob run";
+    case v1::OPERATION_KIND_CRONJOB_SUSPEND: return "cronjob suspend";
+    case v1::OPERATION_KIND_CRONJOB_RESUME: return "cronjob resume";
+    case v1::OPERATION_KIND_CRONJOB_KILL_JOBS: return "cronjob kill";
+    default: return "operation";
+  }
+}
+
+int PageOffset(const std::string& token) {
+  int n = 0;
+  return absl::SimpleAtoi(token, &n) && n >= 0 ? n : 0;
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const absl::Status& st) {
+  if (st.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(st.code()), std::string(st.message()));
+}
+
+HerdService::HerdService(ServiceDeps deps) : deps_(std::move(deps)) {}
+
+absl::StatusOr<auth::PrincipalRef> HerdService::Authenticate(grpc::ServerContext* ctx) {
+  std::string authorization = Metadata(ctx, "authorization");
+  std::string cn = ClientCertCommonName(ctx);
+  return deps_.authenticator->Authenticate({.authorization = authorization, .client_cert_cn = cn});
+}
+
+void HerdService::Audit(const auth::Principal& who, auth::Verb verb, const v1::Operation& op,
+                        const std::string& result) {
+  if (!deps_.audit) return;
+  deps_.audit({.principal = who.name,
+               .verb = std::string(auth::VerbName(verb)),
+               .target = op.target(),
+               .operation = op.name(),
+               .reason = op.reason(),
+               .result = result,
+               .dry_run = op.dry_run()});
+}
+
+absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth::Verb verb, const std::string& ns,
+                                                  const std::string& workload, const v1::MutationOptions& options,
+                                                  EngineOrError engine) {
+  auto who = Authenticate(ctx);
+  if (!who.ok()) return who.status();
+  if (!engine.ok()) return engine.status();
+  if (options.reason().size() > 1024) return absl::InvalidArgumentError("reason is longer than 1024 characters");
+  if (options.request_id().size() > 256) return absl::InvalidArgumentError("request_id is longer than 256 characters");
+  if (auto st = deps_.authorizer->Authorize(**who, verb, ns, workload); !st.ok()) return st;
+  if (deps_.draining && deps_.draining() && !options.dry_run()) {
+    return absl::UnavailableError("herdd is shutting down; try again (another replica will take the call)");
+  }
+  absl::Time now = absl::Now();
+  v1::Operation op;
+  op.set_kind((*engine)->kind());
+  op.set_target((*engine)->target());
+  op.set_principal((*who)->name);
+  op.set_reason(options.reason());
+  op.set_request_id(options.request_id());
+  ops::SetTime(now, op.mutable_create_time());
+  ops::SetTime(now, op.mutable_update_time());
+
+  // A repeated request id returns what the first call started.
+  std::string id = options.request_id().empty() ? ops::NewOperationId(now)
+                                                : ops::OperationIdForRequest((*who)->name, options.request_id());
+  op.set_name(ops::OperationName(id));
+  if (!options.request_id().empty() && !options.dry_run()) {
+    auto existing = FindOperation(op.name());
+    if (existing.ok()) return existing;
+  }
+
+  auto plan = (*engine)->Prepare(*deps_.env);
+  if (!plan.ok()) return plan.status();
+  *op.mutable_plan() = *plan;
+
+  if (options.dry_run()) {
+    op.set_name(ops::OperationName("dry-run-" + id));
+    op.set_dry_run(true);
+    op.set_state(v1::OPERATION_STATE_SUCCEEDED);
+    ops::SetTime(now, op.mutable_end_time());
+    auto* e = op.add_events();
+    ops::SetTime(now, e->mutable_time());
+    e->set_message(absl::StrCat("dry run: ", plan->summary()));
+    {
+      absl::MutexLock lock(&mu_);
+      if (dry_runs_.size() >= kMaxDryRuns) dry_runs_.erase(dry_runs_.begin());
+      dry_runs_[op.name()] = op;
+    }
+    Audit(**who, verb, op, "dry run");
+    return op;
+  }
+
+  op.set_state(v1::OPERATION_STATE_RUNNING);
+  auto* e = op.add_events();
+  ops::SetTime(now, e->mutable_time());
+  e->set_message(absl::StrCat(VerbText(op.kind()), " started by ", (*who)->name,
+                              op.reason().empty() ? "" : absl::StrCat(" (", op.reason(), ")")));
+  auto launched = deps_.runner->Launch(std::move(*engine), op);
+  if (!launched.ok()) {
+    if (absl::IsAlreadyExists(launched.status())) return FindOperation(op.name());
+    return launched.status();
+  }
+  Audit(**who, verb, *launched, "started");
+  return launched;
+}
+
+grpc::Status HerdService::Rollout(grpc::ServerContext* ctx, const v1::RolloutRequest* req, v1::Operation* out) {
+  auto w = ops::ParseWorkloadName(req->workload(), {"deployments", "statefulsets"});
+  if (!w.ok()) return ToGrpcStatus(w.status());
+  auto op = Mutate(ctx, auth::Verb::kRollout, w->ns, w->name, req->options(), NewEngine(*req));
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  *out = *op;
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::Undo(grpc::ServerContext* ctx, const v1::UndoRequest* req, v1::Operation* out) {
+  auto w = ops::ParseWorkloadName(req->workload(), {"deployments", "statefulsets"});
+  if (!w.ok()) return ToGrpcStatus(w.status());
+  auto op = Mutate(ctx, auth::Verb::kUndo, w->ns, w->name, req->options(), NewEngine(*req));
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  *out = *op;
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::Scale(grpc::ServerContext* ctx, const v1::ScaleRequest* req, v1::Operation* out) {
+  auto w = ops::ParseWorkloadName(req->workload(), {"deployments", "statefulsets"});
+  if (!w.ok()) return ToGrpcStatus(w.status());
+  auto op = Mutate(ctx, auth::Verb::kScale, w->ns, w->name, req->options(), NewEngine(*req));
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  *out = *op;
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::Purge(grpc::ServerContext* ctx, const v1::PurgeRequest* req, v1::Operation* out) {
+  std::string ns = req->namespace_(), workload;
+  if (!req->workload().empty()) {
+    auto w = ops::ParseWorkloadName(req->workload(), {"deployments", "statefulsets"});
+    if (!w.ok()) return ToGrpcStatus(w.status());
+    ns = w->ns;
+    workload = w->name;
+  } else if (ns.empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError("purge needs a workload, or a namespace and a label selector"));
+  }
+  auto op = Mutate(ctx, auth::Verb::kPurge, ns, workload, req->options(), NewEngine(*req));
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  *out = *op;
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::Kill(grpc::ServerContext* ctx, const v1::KillRequest* req, v1::Operation* out) {
+  if (req->namespace_().empty()) return ToGrpcStatus(absl::InvalidArgumentError("kill needs a namespace"));
+  // Killing named pods needs the right on each (pods are named like their
+  // workloads' pods, so rules on workload patterns apply to pod names);
+  // a selector needs the right on every workload of the namespace.
+  std::string workload = req->pods_size() == 1 ? req->pods(0) : "";
+  if (req->pods_size() > 1) {
+    auto who = Authenticate(ctx);
+    if (!who.ok()) return ToGrpcStatus(who.status());
+    for (const auto& p : req->pods()) {
+      if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kKill, req->namespace_(), p); !st.ok()) {
+        return ToGrpcStatus(st);
+      }
+    }
+    workload = req->pods(0);
+  }
+  auto op = Mutate(ctx, auth::Verb::kKill, req->namespace_(), workload, req->options(), NewEngine(*req));
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  *out = *op;
+  return grpc::Status::OK;
+}
+
+namespace {
+template <typename F>
+grpc::Status CronJobCall(const v1::CronJobRequest* req, F&& f) {
+  auto w = ops::ParseWorkloadName(req->cronjob(), {"cronjobs"});
+  if (!w.ok()) return ToGrpcStatus(w.status());
+  return f(*w);
+}
+}  // namespace
+
+#define HERD_CRONJOB_RPC(Method, Kind)                                                                    \
+  grpc::Status HerdService::Method(grpc::ServerContext* ctx, const v1::CronJobRequest* req, v1::Operation* out) { \
+    return CronJobCall(req, [&](const ops::WorkloadName& w) {                                             \
+      auto op = Mutate(ctx, auth::Verb::kCronJob, w.ns, w.name, req->options(), NewEngine(Kind, *req));     \
+      if (!op.ok()) return ToGrpcStatus(op.status());                                                      \
+      *out = *op;                                                                                          \
+      return grpc::Status::OK;                                                                             \
+    });                                                                                                    \
+  }
+HERD_CRONJOB_RPC(RunCronJob, v1::OPERATION_KIND_CRONJOB_RUN)
+HERD_CRONJOB_RPC(SuspendCronJob, v1::OPERATION_KIND_CRONJOB_SUSPEND)
+HERD_CRONJOB_RPC(ResumeCronJob, v1::OPERATION_KIND_CRONJOB_RESUME)
+HERD_CRONJOB_RPC(KillCronJobJobs, v1::OPERATION_KIND_CRONJOB_KILL_JOBS)
+#undef HERD_CRONJOB_RPC
+
+grpc::Status HerdService::GetWorkload(grpc::ServerContext* ctx, const v1::GetWorkloadRequest* req, v1::Workload* out) {
+  auto who = Authenticate(ctx);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  auto w = ops::ParseWorkloadName(req->name(), {"deployments", "statefulsets", "cronjobs"});
+  if (!w.ok()) return ToGrpcStatus(w.status());
+  if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kRead, w->ns, w->name); !st.ok()) {
+    return ToGrpcStatus(st);
+  }
+  auto wl = engines::DescribeWorkload(*deps_.env, *w);
+  if (!wl.ok()) return ToGrpcStatus(wl.status());
+  auto lock = deps_.locks->Inspect(w->ToString());
+  if (lock.ok() && !lock->expired) wl->set_running_operation(lock->operation);
+  *out = std::move(*wl);
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::ListWorkloads(grpc::ServerContext* ctx, const v1::ListWorkloadsRequest* req,
+                                        v1::ListWorkloadsResponse* out) {
+  auto who = Authenticate(ctx);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (auto st = deps_.authorizer->AuthorizeNamespace(**who, auth::Verb::kRead, req->namespace_()); !st.ok()) {
+    return ToGrpcStatus(st);
+  }
+  auto list = engines::ListWorkloads(*deps_.env, *req);
+  if (!list.ok()) return ToGrpcStatus(list.status());
+  for (auto& wl : *list->mutable_workloads()) {
+    if (!deps_.authorizer->Authorize(**who, auth::Verb::kRead, wl.namespace_(), WorkloadOf(wl.name())).ok()) continue;
+    auto lock = deps_.locks->Inspect(wl.name());
+    if (lock.ok() && !lock->expired) wl.set_running_operation(lock->operation);
+    *out->add_workloads() = std::move(wl);
+  }
+  out->set_next_page_token(list->next_page_token());
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<v1::Operation> HerdService::FindOperation(const std::string& name) {
+  auto id = ops::ParseOperationName(name);
+  if (!id.ok()) return id.status();
+  if (auto live = deps_.runner->Find(name)) return live->Snapshot();
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = dry_runs_.find(name);
+    if (it != dry_runs_.end()) return it->second;
+  }
+  auto rec = deps_.store->Get(*id);
+  if (!rec.ok()) return rec.status();
+  return rec->op;
+}
+
+absl::Status HerdService::AuthorizeRead(const auth::Principal& who, const v1::Operation& op) {
+  return deps_.authorizer->Authorize(who, auth::Verb::kRead, NamespaceOf(op.target()), WorkloadOf(op.target()));
+}
+
+grpc::Status HerdService::GetOperation(grpc::ServerContext* ctx, const v1::GetOperationRequest* req, v1::Operation* out) {
+  auto who = Authenticate(ctx);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  auto op = FindOperation(req->name());
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  if (auto st = AuthorizeRead(**who, *op); !st.ok()) return ToGrpcStatus(st);
+  *out = std::move(*op);
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::ListOperations(grpc::ServerContext* ctx, const v1::ListOperationsRequest* req,
+                                         v1::ListOperationsResponse* out) {
+  auto who = Authenticate(ctx);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  if (req->page_size() < 0) return ToGrpcStatus(absl::InvalidArgumentError("page_size must not be negative"));
+  std::vector<v1::Operation> all;
+  for (auto& rec : deps_.store->List()) {
+    // The live state of operations running here is fresher than the record.
+    if (auto live = deps_.runner->Find(rec.op.name())) rec.op = live->Snapshot();
+    all.push_back(std::move(rec.op));
+  }
+  std::vector<v1::Operation> matching;
+  for (auto& op : all) {
+    if (!req->target().empty() && op.target() != req->target()) continue;
+    if (!req->namespace_().empty() && NamespaceOf(op.target()) != req->namespace_()) continue;
+    if (req->states_size() > 0 &&
+        std::find(req->states().begin(), req->states().end(), op.state()) == req->states().end()) {
+      continue;
+    }
+    if (!AuthorizeRead(**who, op).ok()) continue;
+    matching.push_back(std::move(op));
+  }
+  int offset = PageOffset(req->page_token());
+  int size = req->page_size() > 0 ? std::min(req->page_size(), 1000) : 100;
+  for (int i = offset; i < static_cast<int>(matching.size()) && i < offset + size; ++i) {
+    *out->add_operations() = std::move(matching[static_cast<size_t>(i)]);
+  }
+  if (offset + size < static_cast<int>(matching.size())) out->set_next_page_token(std::to_string(offset + size));
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::WatchOperation(grpc::ServerContext* ctx, const v1::WatchOperationRequest* req,
+                                         grpc::ServerWriter<v1::Operation>* writer) {
+  auto who = Authenticate(ctx);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  auto first = FindOperation(req->name());
+  if (!first.ok()) return ToGrpcStatus(first.status());
+  if (auto st = AuthorizeRead(**who, *first); !st.ok()) return ToGrpcStatus(st);
+  std::string last_sent;
+  auto send = [&](const v1::Operation& op) {
+    std::string bytes = op.SerializeAsString();
+    if (bytes == last_sent) return true;
+    last_sent = bytes;
+    return writer->Write(op);
+  };
+  v1::Operation op = *first;
+  if (!send(op)) return grpc::Status::OK;
+  while (!ops::IsFinal(op.state())) {
+    if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
+    // Wait for the next change: on the live operation when it runs here,
+    // else on the records (it runs on another replica). The short deadline
+    // bounds how long a cancelled client keeps this thread.
+    absl::Time deadline = absl::Now() + absl::Seconds(1);
+    if (auto live = deps_.runner->Find(req->name())) {
+      live->WaitForChange(live->version(), deadline);
+      op = live->Snapshot();
+    } else {
+      auto& n = deps_.store->notifier();
+      n.WaitForChange(n.version(), deadline);
+      auto next = FindOperation(req->name());
+      if (!next.ok()) return ToGrpcStatus(next.status());
+      op = std::move(*next);
+    }
+    if (!send(op)) return grpc::Status::OK;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::CancelOperation(grpc::ServerContext* ctx, const v1::CancelOperationRequest* req,
+                                          v1::Operation* out) {
+  auto who = Authenticate(ctx);
+  if (!who.ok()) return ToGrpcStatus(who.status());
+  auto op = FindOperation(req->name());
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kCancel, NamespaceOf(op->target()),
+                                            WorkloadOf(op->target()));
+      !st.ok()) {
+    return ToGrpcStatus(st);
+  }
+  std::string reason = req->reason().empty() ? absl::StrCat("cancelled by ", (*who)->name)
+                                             : absl::StrCat("cancelled by ", (*who)->name, ": ", req->reason());
+  if (auto st = deps_.runner->Cancel(req->name(), reason); !st.ok()) return ToGrpcStatus(st);
+  Audit(**who, auth::Verb::kCancel, *op, "cancel requested");
+  auto now = FindOperation(req->name());
+  if (!now.ok()) return ToGrpcStatus(now.status());
+  *out = std::move(*now);
+  return grpc::Status::OK;
+}
+
+}  // namespace herd::api

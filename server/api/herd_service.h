@@ -1,0 +1,103 @@
+// herd.v1.Herd over gRPC: authentication and authorization of each call,
+// the engines' Prepare (validation and dry runs), idempotent starts through
+// the runner, and reads of operations and workloads. Errors become gRPC
+// statuses in exactly one place (ToGrpcStatus).
+//
+//   HerdService service(deps);
+//   grpc::ServerBuilder b; b.RegisterService(&service);
+#ifndef HERD_SERVER_API_HERD_SERVICE_H_
+#define HERD_SERVER_API_HERD_SERVICE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/grpcpp.h"
+#include "herd/v1/herd.grpc.pb.h"
+#include "server/auth/authenticator.h"
+#include "server/auth/authorizer.h"
+#include "server/ops/engine.h"
+#include "server/ops/lock.h"
+#include "server/ops/runner.h"
+#include "server/ops/store.h"
+
+namespace herd::api {
+
+namespace v1 = ::herd::v1;
+
+// The one mapping of herd's errors to gRPC statuses.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// An audit record of a mutating call (see server/audit).
+struct AuditNote {
+  std::string principal;
+  std::string verb;
+  std::string target;
+  std::string operation;
+  std::string reason;
+  std::string result;
+  bool dry_run = false;
+};
+
+struct ServiceDeps {
+  ops::EngineEnv* env;
+  ops::OperationRunner* runner;
+  ops::OperationStore* store;
+  ops::WorkloadLocks* locks;
+  auth::Authenticator* authenticator;
+  const auth::Authorizer* authorizer;
+  // Called for every mutating call that passed validation (may be empty).
+  std::function<void(const AuditNote&)> audit;
+  // Whether herdd is shutting down (new mutations are refused).
+  std::function<bool()> draining;
+};
+
+class HerdService final : public v1::Herd::Service {
+ public:
+  explicit HerdService(ServiceDeps deps);
+
+  grpc::Status Rollout(grpc::ServerContext* ctx, const v1::RolloutRequest* req, v1::Operation* out) override;
+  grpc::Status Undo(grpc::ServerContext* ctx, const v1::UndoRequest* req, v1::Operation* out) override;
+  grpc::Status Scale(grpc::ServerContext* ctx, const v1::ScaleRequest* req, v1::Operation* out) override;
+  grpc::Status Purge(grpc::ServerContext* ctx, const v1::PurgeRequest* req, v1::Operation* out) override;
+  grpc::Status Kill(grpc::ServerContext* ctx, const v1::KillRequest* req, v1::Operation* out) override;
+  grpc::Status RunCronJob(grpc::ServerContext* ctx, const v1::CronJobRequest* req, v1::Operation* out) override;
+  grpc::Status SuspendCronJob(grpc::ServerContext* ctx, const v1::CronJobRequest* req, v1::Operation* out) override;
+  grpc::Status ResumeCronJob(grpc::ServerContext* ctx, const v1::CronJobRequest* req, v1::Operation* out) override;
+  grpc::Status KillCronJobJobs(grpc::ServerContext* ctx, const v1::CronJobRequest* req, v1::Operation* out) override;
+  grpc::Status GetWorkload(grpc::ServerContext* ctx, const v1::GetWorkloadRequest* req, v1::Workload* out) override;
+  grpc::Status ListWorkloads(grpc::ServerContext* ctx, const v1::ListWorkloadsRequest* req,
+                             v1::ListWorkloadsResponse* out) override;
+  grpc::Status GetOperation(grpc::ServerContext* ctx, const v1::GetOperationRequest* req, v1::Operation* out) override;
+  grpc::Status ListOperations(grpc::ServerContext* ctx, const v1::ListOperationsRequest* req,
+                              v1::ListOperationsResponse* out) override;
+  grpc::Status WatchOperation(grpc::ServerContext* ctx, const v1::WatchOperationRequest* req,
+                              grpc::ServerWriter<v1::Operation>* writer) override;
+  grpc::Status CancelOperation(grpc::ServerContext* ctx, const v1::CancelOperationRequest* req,
+                               v1::Operation* out) override;
+
+ private:
+  using EngineOrError = absl::StatusOr<std::unique_ptr<ops::Engine>>;
+  // The common path of every mutating call.
+  absl::StatusOr<v1::Operation> Mutate(grpc::ServerContext* ctx, auth::Verb verb, const std::string& ns,
+                                       const std::string& workload, const v1::MutationOptions& options,
+                                       EngineOrError engine);
+  absl::StatusOr<auth::PrincipalRef> Authenticate(grpc::ServerContext* ctx);
+  absl::StatusOr<v1::Operation> FindOperation(const std::string& name);
+  absl::Status AuthorizeRead(const auth::Principal& who, const v1::Operation& op);
+  void Audit(const auth::Principal& who, auth::Verb verb, const v1::Operation& op, const std::string& result);
+
+  ServiceDeps deps_;
+  absl::Mutex mu_;
+  // Dry-run operations are not recorded in the cluster; the last few are
+  // kept here so GetOperation finds them for a while.
+  std::map<std::string, v1::Operation> dry_runs_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace herd::api
+
+#endif  // HERD_SERVER_API_HERD_SERVICE_H_

@@ -1,0 +1,297 @@
+#include "server/herdd/app.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
+#include "common/event_loop/event_loop.h"
+#include "common/http/http.h"
+#include "common/log/log.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "server/api/engine_factory.h"
+#include "server/api/herd_service.h"
+#include "server/auth/authenticator.h"
+#include "server/herdd/demo.h"
+#include "server/kube/config.h"
+#include "server/kube/errors.h"
+#include "server/kube/informer.h"
+#include "server/kube/rest_client.h"
+#include "server/ops/lock.h"
+#include "server/ops/store.h"
+
+namespace herd::herdd {
+namespace {
+
+std::string DefaultIdentity() {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return absl::StrCat(host[0] ? host : "herdd", "-", getpid());
+}
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+struct App::Impl {
+  AppOptions options;
+  std::unique_ptr<sim::Simulator> sim;
+  std::string kubeconfig_path;
+  std::unique_ptr<kube::KubeClient> kube;
+  std::unique_ptr<kube::InformerSet> informers;
+  std::unique_ptr<ops::OperationStore> store;
+  std::unique_ptr<ops::WorkloadLocks> locks;
+  std::unique_ptr<ops::EngineEnv> env;
+  std::unique_ptr<ops::OperationRunner> runner;
+  std::unique_ptr<auth::Authenticator> authenticator;
+  std::unique_ptr<auth::Authorizer> authorizer;
+  std::unique_ptr<api::HerdService> service;
+  std::unique_ptr<grpc::Server> grpc_server;
+  int grpc_port = 0;
+  EventLoop http_loop;
+  std::unique_ptr<http::Server> http_server;
+  std::atomic<bool> draining{false};
+  std::atomic<bool> ready{false};
+  absl::Notification stopped;
+  absl::Mutex shutdown_mu;
+  bool shut_down = false;
+};
+
+App::App() : impl_(std::make_unique<Impl>()) {}
+
+App::~App() { Shutdown(); }
+
+absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
+  std::unique_ptr<App> app(new App());
+  Impl& im = *app->impl_;
+  im.options = std::move(options);
+  AppOptions& o = im.options;
+  if (o.identity.empty()) o.identity = DefaultIdentity();
+
+  // The cluster.
+  kube::RestConfig rest;
+  if (o.sim) {
+    auto sim = sim::Simulator::Start(o.sim_options);
+    if (!sim.ok()) return sim.status();
+    im.sim = std::move(*sim);
+    rest.server = im.sim->url();
+    rest.bearer_token = im.sim->token();
+    rest.ca_pem = im.sim->ca_pem();
+    if (!o.sim_kubeconfig_out.empty()) {
+      if (auto st = im.sim->WriteKubeconfig(o.sim_kubeconfig_out); !st.ok()) return st;
+      im.kubeconfig_path = o.sim_kubeconfig_out;
+    }
+  } else if (o.in_cluster) {
+    auto c = kube::InClusterConfig();
+    if (!c.ok()) return c.status();
+    rest = *c;
+  } else {
+    auto c = kube::LoadKubeconfig({.path = o.kubeconfig, .context = o.context});
+    if (!c.ok()) return c.status();
+    rest = *c;
+    im.kubeconfig_path = o.kubeconfig;
+  }
+  rest.qps = o.kube_qps;
+  rest.burst = o.kube_burst;
+  auto client = kube::NewRestClient(rest);
+  if (!client.ok()) return client.status();
+  im.kube = std::move(*client);
+
+  // herd's namespace holds its records and locks.
+  auto ns = im.kube->Create(kube::kNamespaces, "", {{"metadata", {{"name", o.ns}}}});
+  if (!ns.ok() && !kube::IsAlreadyExists(ns.status()) && !absl::IsPermissionDenied(ns.status())) {
+    return absl::UnavailableError(absl::StrCat("cannot reach the Kubernetes API at ", rest.server, ": ",
+                                               ns.status().message()));
+  }
+  if (o.sim && o.demo) {
+    if (auto st = CreateDemoWorkloads(*im.kube); !st.ok()) return st;
+  }
+
+  im.informers = std::make_unique<kube::InformerSet>(*im.kube);
+  im.informers->Start();
+  im.store = std::make_unique<ops::OperationStore>(*im.kube, o.ns);
+  im.store->Start();
+  if (auto st = im.store->WaitForSync(absl::Now() + absl::Seconds(30)); !st.ok()) return st;
+  im.locks = std::make_unique<ops::WorkloadLocks>(*im.kube, o.ns, o.identity, o.lease_duration);
+  im.env = std::make_unique<ops::EngineEnv>(
+      ops::EngineEnv{*im.kube, *im.informers, *kube::Clock::Real(), o.engine});
+  ops::RunnerOptions ro = o.runner;
+  ro.identity = o.identity;
+  im.runner = std::make_unique<ops::OperationRunner>(
+      *im.env, *im.store, *im.locks, [](const ops::Record& r) { return api::EngineFromRecord(r); },
+      ops::RunnerHooks{
+          .on_start = [](const v1::Operation& op) {
+            log::Info("operation started", {{"op", op.name()}, {"target", op.target()}, {"principal", op.principal()}});
+          },
+          .on_finish = [](const v1::Operation& op) {
+            log::Info("operation ended", {{"op", op.name()},
+                                          {"target", op.target()},
+                                          {"state", v1::OperationState_Name(op.state())},
+                                          {"error", op.error().message()}});
+          }},
+      ro);
+  im.runner->Start();
+
+  // Who may call.
+  if (o.sim || o.insecure_no_auth) {
+    if (!o.tokens_file.empty()) {
+      return absl::InvalidArgumentError("--tokens-file and --insecure-no-auth (or --sim) exclude each other");
+    }
+    im.authenticator = auth::Authenticator::Insecure();
+    log::Warn(o.sim ? "--sim implies --insecure-no-auth: every caller may do everything (outside protected namespaces)"
+                    : "--insecure-no-auth: every caller may do everything (outside protected namespaces)");
+  } else {
+    if (o.tokens_file.empty()) {
+      return absl::InvalidArgumentError("give --tokens-file=FILE (or --insecure-no-auth to accept every caller)");
+    }
+    auto authn = auth::Authenticator::FromFile(o.tokens_file);
+    if (!authn.ok()) return authn.status();
+    im.authenticator = std::move(*authn);
+  }
+  im.authorizer = std::make_unique<auth::Authorizer>(auth::AuthorizerOptions{.protected_namespaces = o.protected_namespaces});
+
+  Impl* raw = &im;
+  im.service = std::make_unique<api::HerdService>(api::ServiceDeps{
+      .env = im.env.get(),
+      .runner = im.runner.get(),
+      .store = im.store.get(),
+      .locks = im.locks.get(),
+      .authenticator = im.authenticator.get(),
+      .authorizer = im.authorizer.get(),
+      .audit = [](const api::AuditNote& n) {
+        log::Info("audit", {{"audit", true},
+                            {"principal", n.principal},
+                            {"verb", n.verb},
+                            {"target", n.target},
+                            {"op", n.operation},
+                            {"reason", n.reason},
+                            {"result", n.result},
+                            {"dry_run", n.dry_run}});
+      },
+      .draining = [raw] { return raw->draining.load(); }});
+
+  // gRPC.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!o.tls_cert_file.empty()) {
+    auto cert = ReadFile(o.tls_cert_file);
+    auto key = ReadFile(o.tls_key_file);
+    if (!cert.ok()) return cert.status();
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions so;
+    so.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!o.tls_client_ca_file.empty()) {
+      auto ca = ReadFile(o.tls_client_ca_file);
+      if (!ca.ok()) return ca.status();
+      so.pem_root_certs = *ca;
+      so.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
+    creds = grpc::SslServerCredentials(so);
+  }
+  builder.AddListeningPort(o.grpc_listen, creds, &im.grpc_port);
+  builder.RegisterService(im.service.get());
+  im.grpc_server = builder.BuildAndStart();
+  if (!im.grpc_server || im.grpc_port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", o.grpc_listen));
+  }
+  im.grpc_server->GetHealthCheckService()->SetServingStatus(true);
+
+  // HTTP: health and readiness.
+  im.http_loop.Start(2);
+  auto http = http::Server::Start(im.http_loop, {.listen = o.http_listen}, [raw](http::Request req, http::Responder res) {
+    http::Response r;
+    r.headers.Add("Content-Type", "text/plain; charset=utf-8");
+    if (req.path == "/healthz") {
+      r.body = "ok\n";
+    } else if (req.path == "/readyz") {
+      if (raw->draining.load()) {
+        r.status = 503;
+        r.body = "shutting down\n";
+      } else {
+        r.body = "ok\n";
+      }
+    } else {
+      r.status = 404;
+      r.body = "not found\n";
+    }
+    res.Respond(std::move(r));
+  });
+  if (!http.ok()) return http.status();
+  im.http_server = std::move(*http);
+  im.ready = true;
+  log::Info("herdd serving", {{"grpc", app->grpc_address()},
+                              {"http", im.http_server->address()},
+                              {"identity", o.identity},
+                              {"cluster", rest.server},
+                              {"namespace", o.ns}});
+  return app;
+}
+
+std::string App::grpc_address() const {
+  std::string host = impl_->options.grpc_listen.substr(0, impl_->options.grpc_listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0" || host == "[::]") host = "127.0.0.1";
+  return absl::StrCat(host, ":", impl_->grpc_port);
+}
+
+int App::grpc_port() const { return impl_->grpc_port; }
+std::string App::http_address() const { return impl_->http_server ? impl_->http_server->address() : ""; }
+const std::string& App::identity() const { return impl_->options.identity; }
+sim::Simulator* App::simulator() { return impl_->sim.get(); }
+std::string App::kubeconfig_path() const { return impl_->kubeconfig_path; }
+
+void App::Shutdown(absl::Duration grace) {
+  {
+    absl::MutexLock lock(&impl_->shutdown_mu);
+    if (impl_->shut_down) return;
+    impl_->shut_down = true;
+  }
+  Impl& im = *impl_;
+  im.draining = true;
+  if (im.grpc_server) {
+    im.grpc_server->GetHealthCheckService()->SetServingStatus(false);
+    // Calls in flight (watches too) get `grace` to finish.
+    im.grpc_server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
+  }
+  if (im.runner) im.runner->HandOver();
+  if (im.http_server) im.http_server->Shutdown();
+  im.http_loop.Stop();
+  if (im.store) im.store->Stop();
+  if (im.informers) im.informers->Stop();
+  if (im.sim) im.sim->Stop();
+  im.stopped.Notify();
+}
+
+void App::Wait() { impl_->stopped.WaitForNotification(); }
+
+std::string SimWelcome(const App& app, const std::string& bin_dir) {
+  std::string kubeconfig = app.kubeconfig_path();
+  std::string herdctl = absl::StrCat(bin_dir, "/herdctl --server=", app.grpc_address());
+  return absl::StrCat(
+      "\nherd is running against a simulated cluster (kubesim, in this process).\n\n",
+      "  gRPC     ", app.grpc_address(), "   (herd.v1.Herd, health, reflection; no authentication with --sim)\n",
+      "  HTTP     http://", app.http_address(), "/healthz  /readyz\n",
+      kubeconfig.empty() ? "" : absl::StrCat("  kubectl  export KUBECONFIG=", kubeconfig, "\n           kubectl get pods -A --watch\n"),
+      "\nTry:\n",
+      "  ", herdctl, " list -A\n",
+      "  ", herdctl, " -n shop rollout deploy/web web=shop/web:1.1 --wait\n",
+      "  ", herdctl, " -n shop rollout deploy/web web=shop/web:2-crashloop --wait    # fails, rolls back\n",
+      "  ", herdctl, " -n shop scale deploy/api --replicas=8 --wait\n",
+      "  ", herdctl, " -n shop purge deploy/worker --wait\n",
+      "  ", herdctl, " -n shop kill -l app=web --max-pods=2 --wait               # the budget refuses the second\n",
+      "  ", herdctl, " -n batch rollout sts/queue queue=batch/queue:1.1 --wait\n",
+      "  ", herdctl, " -n batch cronjob run report --wait\n",
+      "  ", herdctl, " ops list\n",
+      "\nStop with Ctrl-C.\n");
+}
+
+}  // namespace herd::herdd

@@ -1,0 +1,97 @@
+// herdd's object graph: the Kubernetes client (to a cluster, or to an
+// in-process kubesim with --sim), informers, operation records and locks,
+// the runner and engines, authentication, the gRPC server (with health
+// checking and reflection) and the HTTP port (/metrics, /healthz, /readyz).
+// main() parses flags into AppOptions and calls App::Start; tests do the
+// same in-process.
+//
+//   auto app = herd::herdd::App::Start({.sim = true, .grpc_listen = "127.0.0.1:0"});
+//   std::string target = (*app)->grpc_address();
+//   …
+//   (*app)->Shutdown();   // SIGTERM: running operations are handed over
+#ifndef HERD_SERVER_HERDD_APP_H_
+#define HERD_SERVER_HERDD_APP_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/auth/authorizer.h"
+#include "server/ops/engine.h"
+#include "server/ops/runner.h"
+#include "sim/kubesim.h"
+
+namespace herd::herdd {
+
+struct AppOptions {
+  // Run against an in-process kubesim (implies insecure_no_auth).
+  bool sim = false;
+  sim::SimulatorOptions sim_options;
+  // With --sim: create the demo workloads.
+  bool demo = true;
+  // With --sim: where to write a kubeconfig for kubectl ("" = none).
+  std::string sim_kubeconfig_out;
+
+  // A cluster: kubeconfig file ("" with !sim and !in_cluster: $KUBECONFIG
+  // or ~/.kube/config) and context ("" = current).
+  std::string kubeconfig;
+  std::string context;
+  bool in_cluster = false;
+
+  std::string grpc_listen = "127.0.0.1:50051";
+  std::string http_listen = "127.0.0.1:8080";
+  // TLS for the gRPC port; a client CA turns on mTLS.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
+
+  std::string tokens_file;
+  bool insecure_no_auth = false;
+  std::vector<std::string> protected_namespaces = auth::DefaultProtectedNamespaces();
+
+  // Where operation records and locks live.
+  std::string ns = "herd-system";
+  // This replica's name in locks and records ("" = hostname-pid).
+  std::string identity;
+  double kube_qps = 200;
+  int kube_burst = 400;
+
+  ops::EngineSettings engine;
+  ops::RunnerOptions runner;
+  absl::Duration lease_duration = absl::Seconds(15);
+};
+
+class App {
+ public:
+  static absl::StatusOr<std::unique_ptr<App>> Start(AppOptions options);
+  ~App();
+
+  std::string grpc_address() const;
+  int grpc_port() const;
+  std::string http_address() const;
+  const std::string& identity() const;
+  // The in-process kubesim with --sim, else null.
+  sim::Simulator* simulator();
+  // A kubeconfig for the cluster herd talks to (--sim: the simulator's).
+  std::string kubeconfig_path() const;
+
+  // Graceful stop: refuse new mutations, hand running operations over,
+  // stop the servers. Blocks up to `grace`.
+  void Shutdown(absl::Duration grace = absl::Seconds(10));
+  // Blocks until Shutdown has run.
+  void Wait();
+
+ private:
+  App();
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The text herdd --sim prints: how to reach it and what to try.
+std::string SimWelcome(const App& app, const std::string& bin_dir);
+
+}  // namespace herd::herdd
+
+#endif  // HERD_SERVER_HERDD_APP_H_

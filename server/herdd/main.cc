@@ -1,0 +1,122 @@
+// herdd: the herd service.
+//
+//   herdd --sim                                   a simulated cluster, demo workloads
+//   herdd --kubeconfig=FILE --tokens-file=FILE     a real cluster
+//   herdd --tokens-file=FILE                       in a pod (in-cluster config)
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/strings/str_split.h"
+#include "common/flags/flags.h"
+#include "common/log/log.h"
+#include "server/herdd/app.h"
+
+ABSL_FLAG(bool, sim, false, "Run against an in-process simulated cluster (kubesim) with demo workloads");
+ABSL_FLAG(std::string, kubeconfig, "", "Kubeconfig file of the cluster (default: $KUBECONFIG, ~/.kube/config)");
+ABSL_FLAG(std::string, context, "", "Kubeconfig context (default: the current one)");
+ABSL_FLAG(bool, in_cluster, false, "Use the pod's service account (the default when KUBERNETES_SERVICE_HOST is set)");
+ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:50051", "gRPC address (HOST:PORT)");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080", "HTTP address for /metrics, /healthz, /readyz");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate for the gRPC port (TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM key for the gRPC port");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signed (mTLS)");
+ABSL_FLAG(std::string, tokens_file, "", "Principals, tokens and rules (YAML); re-read when it changes");
+ABSL_FLAG(bool, insecure_no_auth, false, "Accept every caller as 'anonymous' with every right (warns)");
+ABSL_FLAG(std::string, protected_namespaces, "kube-system,kube-public,kube-node-lease",
+          "Comma-separated namespace globs no mutation may touch");
+ABSL_FLAG(std::string, namespace, "herd-system", "Namespace for herd's operation records and locks");
+ABSL_FLAG(std::string, identity, "", "This replica's name in locks (default: hostname-pid)");
+ABSL_FLAG(double, kube_qps, 200, "Kubernetes API requests per second (0: unlimited)");
+ABSL_FLAG(int, kube_burst, 400, "Kubernetes API burst");
+ABSL_FLAG(absl::Duration, sim_pod_start_delay, absl::Seconds(2), "--sim: from a pod's binding to it being Ready");
+ABSL_FLAG(std::string, sim_kubeconfig_out, "", "--sim: write a kubeconfig for kubectl here (default: next to herdd)");
+ABSL_FLAG(std::string, sim_listen, "127.0.0.1:0", "--sim: the simulated API server's address");
+ABSL_FLAG(bool, demo, true, "--sim: create the demo workloads");
+ABSL_FLAG(absl::Duration, lease_duration, absl::Seconds(15),
+          "How long a replica's operation lock lasts without renewal (another replica adopts after)");
+ABSL_FLAG(absl::Duration, adopt_period, absl::Seconds(5), "How often to look for operations to adopt");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10), "How long calls in flight get on SIGTERM");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args = herd::ParseFlags(
+      argc, argv,
+      "herdd: roll out, scale, purge and kill Kubernetes workloads over gRPC.\n"
+      "  herdd --sim                                      simulated cluster with demo workloads\n"
+      "  herdd --kubeconfig=FILE --tokens-file=FILE       a cluster, callers from the tokens file\n"
+      "Flags may be written with dashes or underscores.");
+  if (!args.empty()) {
+    std::fprintf(stderr, "herdd: unexpected argument \"%s\"\n", args[0].c_str());
+    return 2;
+  }
+  herd::log::Level level;
+  if (!herd::log::ParseLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    std::fprintf(stderr, "herdd: --log-level must be debug, info, warn or error\n");
+    return 2;
+  }
+  herd::log::SetLevel(level);
+
+  herd::herdd::AppOptions o;
+  o.sim = absl::GetFlag(FLAGS_sim);
+  o.demo = absl::GetFlag(FLAGS_demo);
+  o.sim_options.listen = absl::GetFlag(FLAGS_sim_listen);
+  o.sim_options.controllers.pod_start_delay = absl::GetFlag(FLAGS_sim_pod_start_delay);
+  o.kubeconfig = absl::GetFlag(FLAGS_kubeconfig);
+  o.context = absl::GetFlag(FLAGS_context);
+  o.in_cluster = absl::GetFlag(FLAGS_in_cluster) ||
+                 (!o.sim && o.kubeconfig.empty() && std::getenv("KUBERNETES_SERVICE_HOST") != nullptr);
+  o.grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
+  o.http_listen = absl::GetFlag(FLAGS_http_listen);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
+  o.tokens_file = absl::GetFlag(FLAGS_tokens_file);
+  o.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
+  o.protected_namespaces = absl::StrSplit(absl::GetFlag(FLAGS_protected_namespaces), ',', absl::SkipEmpty());
+  o.ns = absl::GetFlag(FLAGS_namespace);
+  o.identity = absl::GetFlag(FLAGS_identity);
+  o.kube_qps = absl::GetFlag(FLAGS_kube_qps);
+  o.kube_burst = absl::GetFlag(FLAGS_kube_burst);
+  o.lease_duration = absl::GetFlag(FLAGS_lease_duration);
+  o.runner.adopt_period = absl::GetFlag(FLAGS_adopt_period);
+  o.runner.renew_period = std::max(absl::Milliseconds(100), o.lease_duration / 3);
+  if (o.lease_duration < absl::Seconds(1)) {
+    std::fprintf(stderr, "herdd: --lease-duration must be at least 1s\n");
+    return 2;
+  }
+  std::string bin_dir = std::filesystem::path(argv[0]).parent_path().string();
+  if (bin_dir.empty()) bin_dir = ".";
+  o.sim_kubeconfig_out = absl::GetFlag(FLAGS_sim_kubeconfig_out);
+  if (o.sim && o.sim_kubeconfig_out.empty()) o.sim_kubeconfig_out = bin_dir + "/../herd-sim.kubeconfig";
+  if ((o.tls_cert_file.empty()) != (o.tls_key_file.empty())) {
+    std::fprintf(stderr, "herdd: --tls-cert and --tls-key go together\n");
+    return 2;
+  }
+
+  // Block the signals before any thread starts, then wait for one.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto app = herd::herdd::App::Start(o);
+  if (!app.ok()) {
+    std::fprintf(stderr, "herdd: %s\n", std::string(app.status().message()).c_str());
+    return 1;
+  }
+  if (o.sim) std::fputs(herd::herdd::SimWelcome(**app, bin_dir).c_str(), stdout);
+  std::fflush(stdout);
+  int sig = 0;
+  sigwait(&signals, &sig);
+  herd::log::Info("herdd stopping: handing running operations over", {{"signal", sig}});
+  (*app)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  return 0;
+}

@@ -1,0 +1,92 @@
+"""Starts herdd as a separate process against a kubesim, for tests that need
+a real process (signals, restarts) and an independent gRPC client.
+
+    with SimCluster() as cluster, Herdd(cluster) as herdd:
+        stub = herdd.stub()
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from simcluster import bin_dir, ROOT
+
+sys.path.insert(0, os.environ.get("HERD_PYTHON_STUBS", os.path.join(ROOT, "build", "python")))
+
+import grpc  # noqa: E402
+from herd.v1 import herd_pb2, herd_pb2_grpc  # noqa: E402,F401
+
+
+class Herdd:
+    def __init__(self, cluster, *extra_args, identity=None):
+        self.cluster = cluster
+        self.args = [
+            os.path.join(bin_dir(), "herdd"),
+            f"--kubeconfig={cluster.kubeconfig}",
+            "--insecure-no-auth",
+            "--grpc-listen=127.0.0.1:0",
+            "--http-listen=127.0.0.1:0",
+            "--log-level=info",
+            *extra_args,
+        ]
+        if identity:
+            self.args.append(f"--identity={identity}")
+        self.proc = None
+
+    def __enter__(self):
+        return self.start()
+
+    def start(self):
+        self.log = tempfile.NamedTemporaryFile(prefix="herdd-", suffix=".log", delete=False, mode="w+")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"herdd exited with {self.proc.returncode}: {self.read_log()}")
+            for line in self.read_log().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("msg") == "herdd serving":
+                    self.grpc_address = entry["grpc"]
+                    self.http_address = entry["http"]
+                    self.channel = grpc.insecure_channel(self.grpc_address)
+                    return self
+            time.sleep(0.02)
+        raise RuntimeError("herdd did not start within 30s: " + self.read_log())
+
+    def read_log(self):
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stub(self):
+        return herd_pb2_grpc.HerdStub(self.channel)
+
+    def kill(self):
+        """SIGKILL: no hand-over, no clean-up, as a crash."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.channel.close()
+
+    def terminate(self):
+        self.proc.terminate()
+        code = self.proc.wait(timeout=30)
+        self.channel.close()
+        return code
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.terminate()
+        os.unlink(self.log.name)
+
+
+def wait_for_end(stub, name, timeout=60):
+    """Follows WatchOperation to the final state; returns every update."""
+    updates = []
+    for op in stub.WatchOperation(herd_pb2.WatchOperationRequest(name=name), timeout=timeout):
+        updates.append(op)
+    return updates
