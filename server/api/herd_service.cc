@@ -86,6 +86,7 @@ void HerdService::Audit(const auth::Principal& who, auth::Verb verb, const v1::O
                .operation = op.name(),
                .reason = op.reason(),
                .result = result,
+               .detail = op.plan().changes_size() > 0 ? op.plan().changes(0) : op.plan().summary(),
                .dry_run = op.dry_run()});
 }
 

@@ -40,6 +40,8 @@ struct AuditNote {
   std::string operation;
   std::string reason;
   std::string result;
+  // What was asked, in a few words ("image web: web:1 → web:2").
+  std::string detail;
   bool dry_run = false;
 };
 

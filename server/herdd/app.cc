@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/event_loop/event_loop.h"
@@ -15,12 +16,16 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "server/api/engine_factory.h"
 #include "server/api/herd_service.h"
+#include "server/audit/audit.h"
 #include "server/auth/authenticator.h"
 #include "server/herdd/demo.h"
 #include "server/kube/config.h"
 #include "server/kube/errors.h"
 #include "server/kube/informer.h"
 #include "server/kube/rest_client.h"
+#include "server/metrics/grpc_interceptor.h"
+#include "server/metrics/handlers.h"
+#include "server/metrics/metrics.h"
 #include "server/ops/lock.h"
 #include "server/ops/store.h"
 
@@ -39,13 +44,79 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+std::string OperationKindLabel(v1::OperationKind k) {
+  std::string name = v1::OperationKind_Name(k);
+  std::string out;
+  for (char c : name.substr(strlen("OPERATION_KIND_"))) out.push_back(static_cast<char>(std::tolower(c)));
+  return out;
+}
+
+std::string OperationResultLabel(v1::OperationState s) {
+  std::string name = v1::OperationState_Name(s);
+  std::string out;
+  for (char c : name.substr(strlen("OPERATION_STATE_"))) out.push_back(static_cast<char>(std::tolower(c)));
+  return out;
+}
+
+std::string OperationVerb(v1::OperationKind k) {
+  switch (k) {
+    case v1::OPERATION_KIND_ROLLOUT: return "rollout";
+    case v1::OPERATION_KIND_UNDO: return "undo";
+    case v1::OPERATION_KIND_SCALE: return "scale";
+    case v1::OPERATION_KIND_PURGE: return "purge";
+    case v1::OPERATION_KIND_KILL: return "kill";
+    default: return "cronjob";
+  }
+}
+
+audit::Outcome OutcomeOf(v1::OperationState s) {
+  switch (s) {
+    case v1::OPERATION_STATE_SUCCEEDED: return audit::Outcome::kSucceeded;
+    case v1::OPERATION_STATE_CANCELLED: return audit::Outcome::kCancelled;
+    case v1::OPERATION_STATE_ROLLED_BACK: return audit::Outcome::kRolledBack;
+    default: return audit::Outcome::kFailed;
+  }
+}
+
+// "namespaces/shop/deployments/web" → the object an audit Event goes on.
+audit::Target TargetOf(const std::string& resource_name) {
+  audit::Target t;
+  std::vector<std::string> parts = absl::StrSplit(resource_name, '/');
+  if (parts.size() >= 2 && parts[0] == "namespaces") t.ns = parts[1];
+  if (parts.size() == 4) {
+    t.name = parts[3];
+    if (parts[2] == "deployments") t.kind = "Deployment";
+    if (parts[2] == "statefulsets") t.kind = "StatefulSet";
+    if (parts[2] == "cronjobs") t.kind = "CronJob";
+    if (parts[2] == "pods") t.kind = "Pod";
+  }
+  return t;
+}
+
+audit::AuditEntry AuditOf(const v1::Operation& op, const std::string& principal, const std::string& verb,
+                          audit::Outcome outcome) {
+  audit::AuditEntry e;
+  e.principal = principal;
+  e.verb = verb;
+  e.target = TargetOf(op.target());
+  e.operation_id = op.name();
+  e.reason = op.reason();
+  e.detail = op.plan().changes_size() > 0 ? op.plan().changes(0) : op.target();
+  e.outcome = outcome;
+  e.error = op.error().message();
+  e.dry_run = op.dry_run();
+  return e;
+}
+
 }  // namespace
 
 struct App::Impl {
   AppOptions options;
+  metrics::Metrics metrics;
   std::unique_ptr<sim::Simulator> sim;
   std::string kubeconfig_path;
   std::unique_ptr<kube::KubeClient> kube;
+  std::unique_ptr<audit::Auditor> auditor;
   std::unique_ptr<kube::InformerSet> informers;
   std::unique_ptr<ops::OperationStore> store;
   std::unique_ptr<ops::WorkloadLocks> locks;
@@ -101,7 +172,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   }
   rest.qps = o.kube_qps;
   rest.burst = o.kube_burst;
-  auto client = kube::NewRestClient(rest);
+  metrics::Metrics* m = &im.metrics;
+  kube::RestClientOptions rco;
+  rco.on_request = [m](absl::string_view method, int code, absl::Duration took) { m->KubeRequest(method, code, took); };
+  auto client = kube::NewRestClient(rest, rco);
   if (!client.ok()) return client.status();
   im.kube = std::move(*client);
 
@@ -115,6 +189,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (auto st = CreateDemoWorkloads(*im.kube); !st.ok()) return st;
   }
 
+  im.auditor = std::make_unique<audit::Auditor>(im.kube.get(), audit::AuditorOptions{.reporting_instance = o.identity});
   im.informers = std::make_unique<kube::InformerSet>(*im.kube);
   im.informers->Start();
   im.store = std::make_unique<ops::OperationStore>(*im.kube, o.ns);
@@ -128,10 +203,14 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   im.runner = std::make_unique<ops::OperationRunner>(
       *im.env, *im.store, *im.locks, [](const ops::Record& r) { return api::EngineFromRecord(r); },
       ops::RunnerHooks{
-          .on_start = [](const v1::Operation& op) {
+          .on_start = [m](const v1::Operation& op) {
+            m->OperationStarted(OperationKindLabel(op.kind()));
             log::Info("operation started", {{"op", op.name()}, {"target", op.target()}, {"principal", op.principal()}});
           },
-          .on_finish = [](const v1::Operation& op) {
+          .on_finish = [m, auditor = im.auditor.get()](const v1::Operation& op) {
+            absl::Duration took = ops::FromProto(op.end_time()) - ops::FromProto(op.create_time());
+            m->OperationFinished(OperationKindLabel(op.kind()), OperationResultLabel(op.state()), took);
+            auditor->Record(AuditOf(op, op.principal(), OperationVerb(op.kind()), OutcomeOf(op.state())));
             log::Info("operation ended", {{"op", op.name()},
                                           {"target", op.target()},
                                           {"state", v1::OperationState_Name(op.state())},
@@ -166,15 +245,18 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       .locks = im.locks.get(),
       .authenticator = im.authenticator.get(),
       .authorizer = im.authorizer.get(),
-      .audit = [](const api::AuditNote& n) {
-        log::Info("audit", {{"audit", true},
-                            {"principal", n.principal},
-                            {"verb", n.verb},
-                            {"target", n.target},
-                            {"op", n.operation},
-                            {"reason", n.reason},
-                            {"result", n.result},
-                            {"dry_run", n.dry_run}});
+      .audit = [auditor = im.auditor.get()](const api::AuditNote& n) {
+        audit::AuditEntry e;
+        e.principal = n.principal;
+        e.verb = n.verb;
+        e.target = TargetOf(n.target);
+        e.operation_id = n.operation;
+        e.reason = n.reason;
+        e.detail = n.detail;
+        e.outcome = audit::Outcome::kStarted;
+        e.dry_run = n.dry_run;
+        if (n.result == "cancel requested") e.detail = "cancel requested";
+        auditor->Record(std::move(e));
       },
       .draining = [raw] { return raw->draining.load(); }});
 
@@ -200,6 +282,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   }
   builder.AddListeningPort(o.grpc_listen, creds, &im.grpc_port);
   builder.RegisterService(im.service.get());
+  builder.experimental().SetInterceptorCreators(metrics::GrpcServerInterceptors(im.metrics));
+  if (const auto* svc = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName("herd.v1.Herd")) {
+    im.metrics.InitializeGrpcService(*svc);
+  }
   im.grpc_server = builder.BuildAndStart();
   if (!im.grpc_server || im.grpc_port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", o.grpc_listen));
@@ -208,24 +294,23 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
 
   // HTTP: health and readiness.
   im.http_loop.Start(2);
-  auto http = http::Server::Start(im.http_loop, {.listen = o.http_listen}, [raw](http::Request req, http::Responder res) {
-    http::Response r;
-    r.headers.Add("Content-Type", "text/plain; charset=utf-8");
-    if (req.path == "/healthz") {
-      r.body = "ok\n";
-    } else if (req.path == "/readyz") {
-      if (raw->draining.load()) {
-        r.status = 503;
-        r.body = "shutting down\n";
-      } else {
-        r.body = "ok\n";
-      }
-    } else {
-      r.status = 404;
-      r.body = "not found\n";
-    }
-    res.Respond(std::move(r));
+  http::Handler metrics_handler = metrics::MetricsHandler(im.metrics);
+  http::Handler healthz = metrics::HealthzHandler();
+  http::Handler readyz = metrics::ReadyzHandler([raw]() -> absl::Status {
+    if (raw->draining.load()) return absl::UnavailableError("shutting down");
+    if (!raw->ready.load()) return absl::UnavailableError("starting");
+    return raw->store->WaitForSync(absl::Now());
   });
+  auto http = http::Server::Start(
+      im.http_loop, {.listen = o.http_listen},
+      [metrics_handler, healthz, readyz](http::Request req, http::Responder res) {
+        if (req.path == "/metrics") return metrics_handler(std::move(req), std::move(res));
+        if (req.path == "/healthz") return healthz(std::move(req), std::move(res));
+        if (req.path == "/readyz") return readyz(std::move(req), std::move(res));
+        http::Response r{.status = 404, .body = "not found: herdd serves /metrics, /healthz and /readyz here\n"};
+        r.headers.Add("Content-Type", "text/plain; charset=utf-8");
+        res.Respond(std::move(r));
+      });
   if (!http.ok()) return http.status();
   im.http_server = std::move(*http);
   im.ready = true;
@@ -263,6 +348,7 @@ void App::Shutdown(absl::Duration grace) {
     im.grpc_server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
   }
   if (im.runner) im.runner->HandOver();
+  if (im.auditor) im.auditor->Flush(absl::Now() + absl::Seconds(2));
   if (im.http_server) im.http_server->Shutdown();
   im.http_loop.Stop();
   if (im.store) im.store->Stop();

@@ -368,7 +368,9 @@ class RestClient : public KubeClient {
         log::Debug("kube request waited for the client rate limit",
                    {{"method", req.method}, {"path", req.path}, {"wait_ms", absl::ToDoubleMilliseconds(waited)}});
       }
+      absl::Time started = absl::Now();
       HttpResult r = attempt();
+      if (options_.on_request) options_.on_request(req.method, r.curl == CURLE_OK ? r.status : 0, absl::Now() - started);
       if (r.curl == CURLE_OK && r.status >= 200 && r.status < 300) return r;
       absl::Status st = ToStatus(req, r);
       if (r.curl == CURLE_OK && r.status == 401 && !token_refreshed && t_->tokens().from_file()) {

@@ -46,6 +46,10 @@ struct RestClientOptions {
   // Full jitter: a retry waits jitter() * min(max_delay, base_delay * 2^n),
   // jitter() in [0, 1]. Null: uniformly random. Called from any thread.
   std::function<double()> jitter;
+  // Called after every attempt (retries included) with the HTTP method, the
+  // HTTP code (0 when there was no answer) and how long it took: for
+  // metrics. Called from any thread; must be quick.
+  std::function<void(absl::string_view method, int http_code, absl::Duration took)> on_request;
 };
 
 // The client for `config`. INVALID_ARGUMENT for an unusable config (no

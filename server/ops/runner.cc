@@ -215,6 +215,7 @@ void OperationRunner::Adopt() {
       }
       slots_[rec.op.name()] = std::move(slot);
     }
+    if (hooks_.on_start) hooks_.on_start(raw->op->Snapshot());
     raw->thread = std::thread([this, raw] { RunSlot(raw, true); });
   }
 }
