@@ -105,6 +105,8 @@ absl::Status ChangeNotifier::WaitUntil(const std::function<bool()>& predicate, a
     if (now == seen) return absl::DeadlineExceededError("the condition was not met before the deadline");
     seen = now;
     if (predicate()) return absl::OkStatus();
+    // Changes that never satisfy the predicate must not outlast the deadline.
+    if (absl::Now() >= deadline) return absl::DeadlineExceededError("the condition was not met before the deadline");
   }
 }
 

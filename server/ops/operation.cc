@@ -1,6 +1,7 @@
 #include "server/ops/operation.h"
 
 #include "absl/time/clock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "google/rpc/status.pb.h"
 
 namespace herd::ops {
@@ -70,7 +71,11 @@ void LiveOperation::Update(const std::function<void(v1::Operation&)>& edit) {
   {
     absl::MutexLock lock(&mu_);
     if (IsFinal(op_.state())) return;
+    v1::Operation before = op_;
     edit(op_);
+    // Engines report progress each time they look at the cluster: only a
+    // real change is one (else whoever waits on changes would spin).
+    if (google::protobuf::util::MessageDifferencer::Equals(before, op_)) return;
     Changed();
     notify = on_change_;
   }
