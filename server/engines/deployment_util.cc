@@ -102,11 +102,13 @@ void TallyNewPods(const std::vector<kube::ObjectPtr>& fresh, const ops::EngineSe
   }
 }
 
-RolloutObservation ObserveDeploymentRollout(ops::EngineEnv& env, const Json& w, absl::Time now) {
+RolloutObservation ObserveDeploymentRollout(ops::EngineEnv& env, const Json& w, absl::Time now,
+                                            int64_t min_generation) {
   RolloutObservation o;
   const Json status = w.value("status", Json::object());
   o.desired = w["spec"].value("replicas", 1);
   int64_t generation = w["metadata"].value("generation", int64_t{0});
+  if (generation < min_generation) return o;
   o.revision = RevisionOf(w);
   for (const auto& c : status.value("conditions", Json::array())) {
     if (c.value("type", "") == "Progressing" && c.value("reason", "") == "ProgressDeadlineExceeded") {

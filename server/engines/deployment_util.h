@@ -80,8 +80,13 @@ struct DeploymentPods {
 // namespace (which the caller has created and synced).
 DeploymentPods SplitDeploymentPods(ops::EngineEnv& env, const Json& deployment);
 
-// The rollout of `deployment` (as cached) judged at `now`.
-RolloutObservation ObserveDeploymentRollout(ops::EngineEnv& env, const Json& deployment, absl::Time now);
+// The rollout of `deployment` (as cached) judged at `now`. Right after a
+// write the cache may still hold the object before it, whose old
+// ReplicaSet looks current and complete: until the cached generation
+// reaches `min_generation` (the one the write returned) nothing counts as
+// observed.
+RolloutObservation ObserveDeploymentRollout(ops::EngineEnv& env, const Json& deployment, absl::Time now,
+                                            int64_t min_generation = 0);
 // Fills the per-pod counts of `o` (updated, scheduled, started, ready,
 // not_ready, problems) from the pods of the new revision; for workloads
 // whose pods another way tells apart (StatefulSets).

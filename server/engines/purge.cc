@@ -534,11 +534,14 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
     patch["spec"]["template"]["metadata"]["annotations"][kPurgedAtAnnotation] = k8s::FormatTime(env.clock.Now());
     auto written = env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, patch.dump());
     if (!written.ok()) return c.Failed(ReasonForApiError(written.status()), written.status());
+    op.SetCheckpoint(ck + ":generation", std::to_string((*written)["metadata"].value("generation", int64_t{0})));
     op.SetCheckpoint(ck, "written");
     op.AddTiming("api-write", env.clock.Now() - step0);
     op.AddEvent(absl::StrCat("restarting ", g.key(), ": every replacement at once, old pods go when all are Ready"));
   }
   absl::Duration limit = ProgressDeadline(*dep, env.settings.default_deadline);
+  int64_t min_generation = 0;
+  (void)absl::SimpleAtoi(op.Checkpoint(ck + ":generation"), &min_generation);
   RolloutObservation o;
   bool gone = false;
   int32_t last_ready = -1, last_remaining = -1;
@@ -550,7 +553,7 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
           gone = true;
           return true;
         }
-        o = ObserveDeploymentRollout(env, *d, env.clock.Now());
+        o = ObserveDeploymentRollout(env, *d, env.clock.Now(), min_generation);
         c.Progress(o.ready);
         if (o.ready != last_ready || o.remaining != last_remaining) {
           op.AddEvent(absl::StrCat(g.key(), ": ", o.ready, "/", o.desired, " replacements ready, ", o.remaining,

@@ -5,6 +5,7 @@
 #include <set>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/k8s/selector.h"
@@ -58,7 +59,9 @@ class RolloutEngine : public ops::Engine {
   absl::Duration Deadline(const Json& workload) const;
 
   absl::Status Patch(ops::EngineEnv& env, LiveOperation& op, const Json& workload, const Json& tmpl);
-  Observation Observe(ops::EngineEnv& env, const std::string& uid, absl::Time now);
+  // Judged on the caches, which count only once they show the generation
+  // herd's last write produced (`min_generation`).
+  Observation Observe(ops::EngineEnv& env, const std::string& uid, absl::Time now, int64_t min_generation);
   absl::Status AwaitCompletion(ops::EngineEnv& env, LiveOperation& op, const std::string& uid, absl::Time t0,
                                absl::Time deadline, bool rolling_back, Observation* last);
   absl::Status RestoreStrategy(ops::EngineEnv& env) { return engines::RestoreStrategy(env, w_); }
@@ -277,16 +280,18 @@ absl::Status RolloutEngine::Patch(ops::EngineEnv& env, LiveOperation& op, const 
   return absl::OkStatus();
 }
 
-Observation RolloutEngine::Observe(ops::EngineEnv& env, const std::string& uid, absl::Time now) {
+Observation RolloutEngine::Observe(ops::EngineEnv& env, const std::string& uid, absl::Time now,
+                                   int64_t min_generation) {
   Observation o;
   kube::ObjectPtr wl = env.informers.For(*w_.resource, w_.ns).Get(w_.ns, w_.name);
   if (!wl) return o;
   const Json& w = *wl;
-  if (deployment()) return ObserveDeploymentRollout(env, w, now);
+  if (deployment()) return ObserveDeploymentRollout(env, w, now, min_generation);
   auto& pods = env.informers.For(kube::kPods, w_.ns);
   const Json status = w.value("status", Json::object());
   o.desired = w["spec"].value("replicas", 1);
   int64_t generation = w["metadata"].value("generation", int64_t{0});
+  if (generation < min_generation) return o;
   std::vector<kube::ObjectPtr> fresh, old;
   std::string update = status.value("updateRevision", "");
   for (const auto& p : pods.ByOwner(uid)) {
@@ -312,10 +317,12 @@ absl::Status RolloutEngine::AwaitCompletion(ops::EngineEnv& env, LiveOperation& 
   };
   Observation o;
   int32_t last_ready = -1, last_remaining = -1;
+  int64_t min_generation = 0;
+  (void)absl::SimpleAtoi(op.Checkpoint("generation"), &min_generation);
   absl::Status st = ops::AwaitCluster(
       env, op,
       [&] {
-        o = Observe(env, uid, env.clock.Now());
+        o = Observe(env, uid, env.clock.Now(), min_generation);
         op.Update([&](v1::Operation& x) {
           auto* p = x.mutable_progress();
           p->set_desired(o.desired);
@@ -374,6 +381,7 @@ absl::StatusOr<int64_t> RolloutEngine::RollBack(ops::EngineEnv& env, LiveOperati
   Json ops_patch = Json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", *tmpl}}});
   auto written = env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kJson, ops_patch.dump());
   if (!written.ok()) return written.status();
+  op.SetCheckpoint("generation", std::to_string((*written)["metadata"].value("generation", int64_t{0})));
   if (!deployment()) {
     // A StatefulSet does not replace a pod that never became Ready: delete
     // the broken ones so they come back at the good revision.

@@ -402,6 +402,132 @@ TEST_F(EnginesTest, RolloutFailsOnImagePullErrors) {
   for (const auto& p : ListPods("app=web")) EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:1");
 }
 
+std::vector<std::string> Phases(const v1::Operation& op) {
+  std::vector<std::string> out;
+  for (const auto& t : op.timings()) out.push_back(t.phase());
+  return out;
+}
+
+TEST_F(EnginesTest, RolloutRollingKeepsTheWorkloadsOwnStrategyAndRecordsItsTimings) {
+  CreateDeployment("web", 4);
+  ReadyWatch watch(Pods(), "app=web");
+  v1::RolloutRequest req;
+  req.set_workload("namespaces/default/deployments/web");
+  req.set_strategy(v1::ROLLOUT_STRATEGY_ROLLING);
+  (*req.mutable_images())["web"] = "web:2";
+  v1::Operation op = RunEngine(engines::NewRolloutEngine(req));
+
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_SUCCEEDED) << Dump(op);
+  EXPECT_EQ(op.revision(), 2);
+  // 25 % of 4 may be unavailable: one pod at most.
+  EXPECT_GE(watch.min(), 3);
+  auto pods = ListPods("app=web");
+  ASSERT_THAT(pods, SizeIs(4));
+  for (const auto& p : pods) {
+    EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:2");
+    EXPECT_TRUE(Ready(p));
+  }
+  auto dep = kube::Api<kube::Deployment>(*kube_).Get(kNs, "web");
+  ASSERT_TRUE(dep.ok());
+  EXPECT_EQ(dep->max_surge(), "25%");
+  EXPECT_EQ(dep->annotation("herd.dev/original-strategy"), "");
+  for (const char* phase : {"api-write", "pods-scheduled", "pods-started", "pods-ready", "old-pods-terminated"}) {
+    EXPECT_THAT(Phases(op), Contains(phase)) << Dump(op);
+  }
+}
+
+TEST_F(EnginesTest, RolloutRollsBackWhenTheNewPodsAreNotReadyWithinTheDeadline) {
+  CreateDeployment("web", 2);
+  ReadyWatch watch(Pods(), "app=web");
+  v1::RolloutRequest req;
+  req.set_workload("namespaces/default/deployments/web");
+  (*req.mutable_images())["web"] = "web:2-unready";
+  req.mutable_deadline()->set_seconds(2);
+  v1::Operation op = RunEngine(engines::NewRolloutEngine(req));
+
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_ROLLED_BACK) << Dump(op);
+  EXPECT_EQ(op.failure().reason(), v1::FAILURE_REASON_READINESS_FAILING) << Dump(op);
+  ASSERT_THAT(op.failure().pods(), SizeIs(2)) << Dump(op);
+  for (const auto& p : op.failure().pods()) EXPECT_EQ(p.reason(), "NotReady");
+  EXPECT_THAT(op.error().message(), HasSubstr("not rolled out within 2s"));
+  EXPECT_GE(watch.min(), 2);
+  AwaitDeploymentSteady("web", 2);
+  for (const auto& p : ListPods("app=web")) EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:1");
+}
+
+TEST_F(EnginesTest, UndoGoesBackToTheRevisionAskedOrTheOneBefore) {
+  CreateDeployment("web", 2);
+  for (const char* image : {"web:2", "web:3"}) {
+    v1::RolloutRequest req;
+    req.set_workload("namespaces/default/deployments/web");
+    (*req.mutable_images())["web"] = image;
+    ASSERT_EQ(RunEngine(engines::NewRolloutEngine(req)).state(), v1::OPERATION_STATE_SUCCEEDED);
+  }
+  auto images = [&] {
+    std::set<std::string> out;
+    for (const auto& p : ListPods("app=web")) out.insert(p["spec"]["containers"][0]["image"].get<std::string>());
+    return out;
+  };
+
+  v1::UndoRequest undo;
+  undo.set_workload("namespaces/default/deployments/web");
+  undo.set_to_revision(1);
+  v1::Operation op = RunEngine(engines::NewUndoEngine(undo));
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_SUCCEEDED) << Dump(op);
+  // As with `kubectl rollout undo`, the old template comes back as a new revision.
+  EXPECT_EQ(op.revision(), 4);
+  EXPECT_EQ(images(), std::set<std::string>{"web:1"});
+
+  // Without a revision: the one before the current (web:3, revision 3).
+  undo.set_to_revision(0);
+  op = RunEngine(engines::NewUndoEngine(undo));
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_SUCCEEDED) << Dump(op);
+  EXPECT_EQ(images(), std::set<std::string>{"web:3"});
+
+  undo.set_to_revision(9);
+  auto engine = engines::NewUndoEngine(undo);
+  ASSERT_TRUE(engine.ok());
+  auto plan = (*engine)->Prepare(*env_);
+  EXPECT_TRUE(absl::IsNotFound(plan.status())) << plan.status();
+  EXPECT_THAT(plan.status().message(), HasSubstr("revision 9"));
+}
+
+TEST_F(EnginesTest, RolloutOfAStatefulSetGoesOnePodAtATimeFromTheHighestOrdinal) {
+  CreateStatefulSet("db", 3);
+  absl::Mutex mu;
+  std::vector<std::string> order;  // pods as they come up at the new image
+  auto note = [&](const Json& pod) {
+    if (pod["metadata"].value("labels", Json::object()).value("app", "") != "db") return;
+    if (pod["spec"]["containers"][0].value("image", "") != "db:2") return;
+    absl::MutexLock lock(&mu);
+    if (std::find(order.begin(), order.end(), Name(pod)) == order.end()) order.push_back(Name(pod));
+  };
+  int id = Pods().AddHandlers({
+      .on_add = [&](const kube::ObjectPtr& o) { note(*o); },
+      .on_update = [&](const kube::ObjectPtr&, const kube::ObjectPtr& o) { note(*o); },
+  });
+  ReadyWatch watch(Pods(), "app=db");
+  v1::RolloutRequest req;
+  req.set_workload("namespaces/default/statefulsets/db");
+  (*req.mutable_images())["db"] = "db:2";
+  v1::Operation op = RunEngine(engines::NewRolloutEngine(req));
+  Pods().RemoveHandlers(id);
+
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_SUCCEEDED) << Dump(op);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(order, (std::vector<std::string>{"db-2", "db-1", "db-0"}));
+  }
+  // One pod down at a time.
+  EXPECT_GE(watch.min(), 2);
+  auto pods = ListPods("app=db");
+  ASSERT_THAT(pods, SizeIs(3));
+  for (const auto& p : pods) {
+    EXPECT_EQ(p["spec"]["containers"][0]["image"], "db:2");
+    EXPECT_TRUE(Ready(p));
+  }
+}
+
 // ------------------------------------------------------------------ Scale
 
 TEST_F(EnginesTest, ScaleUpWaitsForTheNewPodsToBeReady) {
