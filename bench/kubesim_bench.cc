@@ -55,7 +55,7 @@ long RssKiB() {
   return 0;
 }
 
-Json Pod(const std::string& ns, int i) {
+Json Pod(int i) {
   return {{"metadata", {{"name", absl::StrCat("pod-", i)}, {"labels", {{"app", absl::StrCat("app-", i % 50)}}}}},
           {"spec",
            {{"containers", Json::array({{{"name", "c"}, {"image", "registry.example/app:1.0"}}})},
@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
   absl::Time t = absl::Now();
   (*sim)->Run([&](herd::sim::ApiServer& api) {
     (void)api.Create(herd::sim::kNamespaces, "", {{"metadata", {{"name", "bench"}}}});
-    for (int i = 0; i < pods; ++i) (void)api.Create(herd::sim::kPods, "bench", Pod("bench", i));
+    for (int i = 0; i < pods; ++i) (void)api.Create(herd::sim::kPods, "bench", Pod(i));
   });
   double seed_s = absl::ToDoubleSeconds(absl::Now() - t);
   long rss_after = RssKiB();
@@ -214,18 +214,18 @@ int main(int argc, char** argv) {
         curl_easy_setopt(h, CURLOPT_URL, url.c_str());
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &c);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, +[](char*, size_t s, size_t n, void* ud) -> size_t {
-          auto* c = static_cast<Counter*>(ud);
-          if (c->first) {
-            c->first = false;
-            (*c->connected)++;
+          auto* counter = static_cast<Counter*>(ud);
+          if (counter->first) {
+            counter->first = false;
+            (*counter->connected)++;
           }
           return s * n;
         });
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &c);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) -> size_t {
-          auto* c = static_cast<Counter*>(ud);
-          for (size_t i = 0; i < s * n; ++i) *c->lines += p[i] == '\n';
-          return *c->lines >= c->want ? 0 : s * n;
+          auto* counter = static_cast<Counter*>(ud);
+          for (size_t i = 0; i < s * n; ++i) *counter->lines += p[i] == '\n';
+          return *counter->lines >= counter->want ? 0 : s * n;
         });
         curl_easy_perform(h);
         curl_easy_cleanup(h);
