@@ -284,5 +284,60 @@ class KubectlRolloutTest(SimTestCase):
             watcher.communicate(timeout=10)
 
 
+
+class KubectlWorkloadsTest(SimTestCase):
+    def test_create_deployment_sends_protobuf_and_it_runs(self):
+        c = self.cluster
+        ns = self.namespace("created")
+        out = c.kubectl("-n", ns, "create", "deployment", "web", "--image=nginx:1.25", "--replicas=3", "--port=80")
+        self.assertIn("deployment.apps/web created", out)
+        c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=60s")
+        d = c.json("-n", ns, "get", "deploy", "web")
+        self.assertEqual(d["spec"]["replicas"], 3)
+        self.assertEqual(d["spec"]["template"]["spec"]["containers"][0]["ports"][0]["containerPort"], 80)
+        self.assertEqual(d["status"]["readyReplicas"], 3)
+
+    def test_create_job_from_a_cronjob(self):
+        c = self.cluster
+        ns = self.namespace("cron")
+        self.assertIn("cronjob.batch/tick created",
+                      c.kubectl("-n", ns, "create", "cronjob", "tick", "--image=busybox:1.36", "--schedule=*/5 * * * *"))
+        self.assertIn("job.batch/manual created", c.kubectl("-n", ns, "create", "job", "manual", "--from=cronjob/tick"))
+        job = c.json("-n", ns, "get", "job", "manual")
+        self.assertEqual(job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"], "manual")
+        self.assertEqual(job["metadata"]["ownerReferences"][0]["kind"], "CronJob")
+        self.assertEqual(job["metadata"]["ownerReferences"][0]["name"], "tick")
+        c.kubectl("-n", ns, "wait", "--for=condition=complete", "job/manual", "--timeout=60s")
+        out = c.kubectl("-n", ns, "get", "jobs", "--no-headers")
+        self.assertRegex(out, r"(?m)^manual\s+1/1\s+")
+        events = c.kubectl("-n", ns, "get", "events", "--field-selector=involvedObject.name=tick")
+        self.assertIn("UnexpectedJob", events)
+
+    def test_drain_is_blocked_by_a_disruption_budget(self):
+        c = self.cluster
+        ns = self.namespace("drain")
+        m = deployment("guarded", "guarded:1", replicas=3)
+        m["metadata"]["namespace"] = ns
+        c.apply(m)
+        c.kubectl("-n", ns, "rollout", "status", "deploy/guarded", "--timeout=60s")
+        self.assertIn("created", c.kubectl("-n", ns, "create", "poddisruptionbudget", "guarded",
+                                           "--selector=app=guarded", "--min-available=3"))
+        c.kubectl("-n", ns, "wait", "--for=jsonpath={.status.expectedPods}=3", "pdb/guarded", "--timeout=30s")
+        node = c.kubectl("-n", ns, "get", "pods", "-l", "app=guarded", "-o", "jsonpath={.items[0].spec.nodeName}")
+        p = c.run("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=5s", check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("Cannot evict pod as it would violate the pod's disruption budget.", p.stderr)
+        self.assertRegex(c.kubectl("get", "node", node, "--no-headers"), r"SchedulingDisabled")
+        running = c.kubectl("-n", ns, "get", "pods", "-l", "app=guarded", "--field-selector=status.phase=Running",
+                            "-o", "name").split()
+        self.assertEqual(len(running), 3, "the budget kept every pod")
+        c.kubectl("uncordon", node)
+        # With room in the budget the same drain goes through.
+        c.kubectl("-n", ns, "patch", "pdb", "guarded", "--type=merge", "-p", '{"spec":{"minAvailable":2}}')
+        c.kubectl("-n", ns, "wait", "--for=jsonpath={.status.disruptionsAllowed}=1", "pdb/guarded", "--timeout=30s")
+        c.kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s", "--pod-selector=app=guarded")
+        c.kubectl("uncordon", node)
+
+
 if __name__ == "__main__":
     unittest.main()

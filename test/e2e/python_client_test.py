@@ -26,16 +26,21 @@ class PythonClientTest(SimTestCase):
         return self.apps.create_namespaced_deployment("py", body)
 
     def wait_ready(self, name, replicas, timeout=30):
-        # A watch on the deployment ends the wait as soon as it is ready.
+        # A watch on the deployment ends the wait as soon as it is ready
+        # (its status speaking of its current generation, as kubectl checks).
+        def ready(d):
+            s = d.status
+            return ((s.observed_generation or 0) >= d.metadata.generation and (s.ready_replicas or 0) == replicas
+                    and s.updated_replicas == replicas and (s.replicas or 0) == replicas)
+
         w = watch.Watch()
         deadline = time.monotonic() + timeout
         d = self.apps.read_namespaced_deployment(name, "py")
-        if (d.status.ready_replicas or 0) == replicas and d.status.updated_replicas == replicas:
+        if ready(d):
             return d
         for ev in w.stream(self.apps.list_namespaced_deployment, "py", field_selector=f"metadata.name={name}",
                            resource_version=d.metadata.resource_version, timeout_seconds=timeout):
-            s = ev["object"].status
-            if (s.ready_replicas or 0) == replicas and s.updated_replicas == replicas and (s.replicas or 0) == replicas:
+            if ready(ev["object"]):
                 w.stop()
                 return ev["object"]
             if time.monotonic() > deadline:
