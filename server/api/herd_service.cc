@@ -1,6 +1,7 @@
 #include "server/api/herd_service.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -16,6 +17,9 @@ namespace herd::api {
 namespace {
 
 constexpr size_t kMaxDryRuns = 256;
+// How long Kill waits for its evictions before answering (a selector kill
+// of hundreds of pods answers while it still runs).
+constexpr std::chrono::seconds kKillAnswerWait{5};
 
 std::string Metadata(grpc::ServerContext* ctx, const char* key) {
   auto range = ctx->client_metadata().equal_range(key);
@@ -218,6 +222,17 @@ grpc::Status HerdService::Kill(grpc::ServerContext* ctx, const v1::KillRequest* 
   auto op = Mutate(ctx, auth::Verb::kKill, req->namespace_(), workload, req->options(), NewEngine(*req));
   if (!op.ok()) return ToGrpcStatus(op.status());
   *out = *op;
+  // A kill answers once its pods are evicted or deleted (or a budget
+  // refused): the caller learns at once what happened, and WatchOperation
+  // follows the pods until they are gone.
+  if (auto live = deps_.runner->Find(op->name())) {
+    auto killed = [](const v1::Operation& o) {
+      return ops::IsFinal(o.state()) || (o.progress().desired() > 0 && o.progress().killed() >= o.progress().desired());
+    };
+    absl::Time until = absl::FromChrono(std::min(ctx->deadline(), std::chrono::system_clock::now() + kKillAnswerWait));
+    uint64_t seen = live->version();
+    while (!killed(*out = live->Snapshot()) && absl::Now() < until) seen = live->WaitForChange(seen, until);
+  }
   return grpc::Status::OK;
 }
 

@@ -16,6 +16,14 @@ absl::StatusOr<Budgets> Budgets::Load(kube::KubeClient& kube, const std::string&
   return Budgets(*std::move(list));
 }
 
+absl::StatusOr<Budgets> Budgets::Cached(kube::InformerSet& informers, kube::KubeClient& kube, const std::string& ns) {
+  kube::Informer& informer = informers.For(kube::kPodDisruptionBudgets, ns);
+  if (!informer.HasSynced()) return Load(kube, ns);
+  std::vector<kube::PodDisruptionBudget> pdbs;
+  for (auto& obj : informer.List(ns)) pdbs.emplace_back(std::move(obj));
+  return Budgets(std::move(pdbs));
+}
+
 std::vector<const kube::PodDisruptionBudget*> Budgets::Selecting(const Json& pod) const {
   std::vector<const kube::PodDisruptionBudget*> out;
   const Json labels = pod["metadata"].value("labels", Json::object());

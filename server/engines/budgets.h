@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "herd/v1/herd.pb.h"
 #include "server/kube/client.h"
+#include "server/kube/informer.h"
 #include "server/kube/types.h"
 
 namespace herd::engines {
@@ -28,6 +29,10 @@ using kube::Json;
 class Budgets {
  public:
   static absl::StatusOr<Budgets> Load(kube::KubeClient& kube, const std::string& ns);
+  // From the informer cache once it has synced (it is started for the next
+  // call otherwise, and this one lists): for plans, which the API server's
+  // own verdict on each eviction then confirms.
+  static absl::StatusOr<Budgets> Cached(kube::InformerSet& informers, kube::KubeClient& kube, const std::string& ns);
   explicit Budgets(std::vector<kube::PodDisruptionBudget> pdbs) : pdbs_(std::move(pdbs)) {}
 
   // The budgets whose selector matches the pod's labels.

@@ -1,6 +1,7 @@
 #include "server/engines/kill.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -73,6 +74,8 @@ class KillEngine : public ops::Engine {
                      const absl::Status& st, int killed);
 
   v1::KillRequest req_;
+  // The pods Prepare chose, for Run to kill without asking again.
+  std::optional<std::vector<Json>> prepared_;
 };
 
 absl::StatusOr<std::vector<Json>> KillEngine::Select(ops::EngineEnv& env) const {
@@ -81,7 +84,16 @@ absl::StatusOr<std::vector<Json>> KillEngine::Select(ops::EngineEnv& env) const 
   if (req_.pods_size() > 0) {
     std::set<std::string> names(req_.pods().begin(), req_.pods().end());
     std::vector<std::string> missing;
+    // The cache answers without a round trip; a pod it does not hold yet is
+    // asked for. (A cached pod since replaced under the same name fails the
+    // eviction's uid precondition: the pod chosen is gone, as asked.)
+    kube::Informer& cache = env.informers.For(kube::kPods, ns);
+    const bool cached = cache.HasSynced();
     for (const auto& name : names) {
+      if (kube::ObjectPtr p = cached ? cache.Get(ns, name) : nullptr) {
+        pods.push_back(*p);
+        continue;
+      }
       auto pod = env.kube.Get(kube::kPods, ns, name);
       if (pod.ok()) {
         pods.push_back(*std::move(pod));
@@ -139,7 +151,9 @@ absl::StatusOr<v1::Plan> KillEngine::Prepare(ops::EngineEnv& env) {
     plan.set_summary(absl::StrCat("delete ", pods->size(), " pod", pods->size() == 1 ? "" : "s", " in namespace ", ns,
                                   " (force: PodDisruptionBudgets are not consulted)"));
   } else {
-    auto budgets = Budgets::Load(env.kube, ns);
+    // A kill must answer fast: the plan comes from the caches, the API
+    // server judges each eviction anyway.
+    auto budgets = Budgets::Cached(env.informers, env.kube, ns);
     if (!budgets.ok()) return budgets.status();
     int refused = budgets->PlanEvictions(*pods, "evict", &plan);
     for (const Json& p : *pods) plan.add_changes(absl::StrCat("evict pod ", PodName(p)));
@@ -161,6 +175,7 @@ absl::StatusOr<v1::Plan> KillEngine::Prepare(ops::EngineEnv& env) {
   // Pods that stop on SIGTERM go within a couple of seconds; the grace
   // period is the most it can take.
   ops::SetDuration(std::min(absl::Seconds(2), absl::Seconds(grace)) + absl::Seconds(1), plan.mutable_estimated_duration());
+  prepared_ = *std::move(pods);
   return plan;
 }
 
@@ -201,11 +216,13 @@ void KillEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
   std::vector<Victim> victims = VictimsFromJson(op.Checkpoint("pods"));
   std::vector<Json> selected;
   if (victims.empty()) {
-    auto pods = Select(env);
-    if (!pods.ok()) {
-      return Fail(op, ReasonForApiError(pods.status()), pods.status());
+    if (prepared_) {
+      selected = *std::move(prepared_);
+    } else {
+      auto pods = Select(env);
+      if (!pods.ok()) return Fail(op, ReasonForApiError(pods.status()), pods.status());
+      selected = *std::move(pods);
     }
-    selected = *std::move(pods);
     for (const Json& p : selected) {
       victims.push_back({PodName(p), p["metadata"].value("uid", ""),
                          req_.has_grace_period_seconds() ? req_.grace_period_seconds() : PodGracePeriod(p)});

@@ -1,5 +1,7 @@
 #include "server/ops/runner.h"
 
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
@@ -38,15 +40,40 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
     if (stopping_) return absl::UnavailableError("herdd is shutting down; try another replica");
   }
   std::string key = engine->lock_key();
-  if (key.empty()) key = initial.name();
-  if (auto st = locks_.Acquire(key, initial.name()); !st.ok()) return st;
+  // An engine that locks no workload still holds a Lease (on its own name,
+  // which no one else can want) so that it can be adopted: take it while the
+  // record is written, one round trip to the API server instead of two.
+  const bool own_name = key.empty();
+  if (own_name) key = initial.name();
   Record record;
   record.op = initial;
   record.request_json = engine->request_json();
   record.owner = locks_.identity();
-  if (auto st = store_.Create(record); !st.ok()) {
+  absl::Status locked, created;
+  if (own_name) {
+    std::thread lease([&] { locked = locks_.Acquire(key, initial.name()); });
+    created = store_.Create(record);
+    lease.join();
+  } else {
+    locked = locks_.Acquire(key, initial.name());
+    if (locked.ok()) created = store_.Create(record);
+  }
+  if (!locked.ok()) {
+    if (own_name && created.ok()) {
+      // Nobody may adopt and run what the caller is told did not start.
+      v1::Operation failed = initial;
+      failed.set_state(v1::OPERATION_STATE_FAILED);
+      failed.mutable_error()->set_code(static_cast<int>(locked.code()));
+      failed.mutable_error()->set_message(std::string(locked.message()));
+      if (auto st = store_.Save(failed, {}, locks_.identity()); !st.ok()) {
+        log::Warn("marking an operation that could not start failed", {{"op", initial.name()}, {"error", st}});
+      }
+    }
+    return locked;
+  }
+  if (!created.ok()) {
     locks_.Release(key, initial.name());
-    return st;
+    return created;
   }
   auto slot = std::make_unique<Slot>();
   slot->op = std::make_shared<LiveOperation>(initial);

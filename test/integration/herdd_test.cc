@@ -335,6 +335,74 @@ TEST_F(HerddTest, MalformedInputIsInvalidAndTouchesNothing) {
   EXPECT_EQ(Get(kube::kDeployments, "web")["metadata"]["resourceVersion"], rv);
 }
 
+TEST_F(HerddTest, KillAnswersOnceThePodIsEvictedAndABudgetRefusalNamesTheBudget) {
+  CreateDeployment("web", "web:1", 2);
+  auto pods = kube_->List(kube::kPods, "shop", {.label_selector = "app=web"});
+  ASSERT_TRUE(pods.ok());
+  ASSERT_EQ(pods->items.size(), 2u);
+  const Json victim = pods->items[0];
+  const std::string name = victim["metadata"].value("name", "");
+
+  v1::Operation op;
+  {
+    grpc::ClientContext ctx;
+    v1::KillRequest req;
+    req.set_namespace_("shop");
+    req.add_pods(name);
+    ASSERT_TRUE(stub_->Kill(&ctx, req, &op).ok());
+  }
+  // The answer already says the pod is killed, and the cluster agrees.
+  EXPECT_EQ(op.progress().killed(), 1) << op.DebugString();
+  auto now = kube_->Get(kube::kPods, "shop", name);
+  if (now.ok()) {
+    EXPECT_TRUE((*now)["metadata"].contains("deletionTimestamp"));
+  } else {
+    EXPECT_TRUE(absl::IsNotFound(now.status())) << now.status();
+  }
+  v1::Operation done = Wait(op.name());
+  EXPECT_EQ(done.state(), v1::OPERATION_STATE_SUCCEEDED) << done.DebugString();
+  now = kube_->Get(kube::kPods, "shop", name);
+  EXPECT_TRUE(!now.ok() || (*now)["metadata"].value("uid", "") != victim["metadata"].value("uid", ""));
+  WaitForReady("web", 2);
+
+  // A budget that allows no disruption refuses the next one, by name.
+  Json pdb = {{"apiVersion", "policy/v1"},
+              {"kind", "PodDisruptionBudget"},
+              {"metadata", {{"name", "web-budget"}}},
+              {"spec", {{"minAvailable", 2}, {"selector", {{"matchLabels", {{"app", "web"}}}}}}}};
+  ASSERT_TRUE(kube_->Create(kube::kPodDisruptionBudgets, "shop", pdb).ok());
+  {
+    kube::InformerSet informers(*kube_);
+    auto& budgets = informers.For(kube::kPodDisruptionBudgets, "shop");
+    informers.Start();
+    ASSERT_TRUE(informers
+                    .WaitUntil(
+                        [&] {
+                          auto b = budgets.Get("shop", "web-budget");
+                          return b && (*b).value("status", Json::object()).value("currentHealthy", 0) == 2 &&
+                                 (*b)["status"].value("observedGeneration", int64_t{0}) >= 1;
+                        },
+                        absl::Now() + absl::Seconds(30))
+                    .ok());
+  }
+  pods = kube_->List(kube::kPods, "shop", {.label_selector = "app=web"});
+  ASSERT_TRUE(pods.ok());
+  const std::string guarded = pods->items[0]["metadata"].value("name", "");
+  {
+    grpc::ClientContext ctx;
+    v1::KillRequest req;
+    req.set_namespace_("shop");
+    req.add_pods(guarded);
+    ASSERT_TRUE(stub_->Kill(&ctx, req, &op).ok());
+  }
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_FAILED) << op.DebugString();
+  EXPECT_EQ(op.failure().reason(), v1::FAILURE_REASON_DISRUPTION_BUDGET);
+  EXPECT_EQ(op.failure().budget(), "web-budget");
+  EXPECT_THAT(op.error().message(), HasSubstr("web-budget"));
+  Json untouched = Get(kube::kPods, guarded);
+  EXPECT_FALSE(untouched["metadata"].contains("deletionTimestamp"));
+}
+
 TEST_F(HerddTest, OperationsCanBeListedAndCancelled) {
   CreateDeployment("web", "web:1", 2);
   v1::Operation op;
