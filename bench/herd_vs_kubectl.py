@@ -11,8 +11,8 @@ For each pod start delay D, with 20-replica Deployments:
     no later than it, and the Ready pods of the Deployment are counted on
     every change: they must never drop below 20.
   * herd ROLLING purge vs `kubectl rollout restart` + `kubectl rollout status`.
-  * herd kill (the Kill RPC's latency) vs `kubectl delete pod` (which waits
-    for the pod to go), and `kubectl delete pod --wait=false`.
+  * herd kill vs `kubectl delete pod --wait=false` (until the pod is
+    terminating) and vs `kubectl delete pod` (until the pod is gone).
 """
 import argparse
 import os
@@ -137,7 +137,7 @@ def main():
             for name in ["herd", "kdefault", "ksurge", "purge", "restart", "victims"]:
                 c.kubectl("-n", "bench", "rollout", "status", f"deploy/{name}", "--timeout=300s")
             r = {"delay": delay, "herd": [], "status": [], "min_ready": [], "kdefault": [], "ksurge": [],
-                 "purge": [], "purge_min": [], "restart": [], "kill": [], "kdelete": [], "kdelete_nowait": []}
+                 "purge": [], "purge_min": [], "restart": [], "kill": [], "kill_gone": [], "kdelete": [], "kdelete_nowait": []}
             for i in range(args.runs):
                 tag = str(i + 2)
                 time.sleep(args.pause)
@@ -157,13 +157,24 @@ def main():
                 r["purge_min"].append(m)
                 time.sleep(args.pause)
                 r["restart"].append(kubectl_restart(c, "restart"))
-            # Kill: one pod at a time, the ReplicaSet replaces it.
+            # Kill: one pod at a time, the ReplicaSet replaces it. Both sides
+            # evict/delete with the pod's own grace period. "terminating" is
+            # the moment the caller knows the pod is on its way out (herd's
+            # Kill answers once the eviction is done; `kubectl delete
+            # --wait=false` returns); "gone" is the moment the pod no longer
+            # exists (herd: the operation SUCCEEDED; `kubectl delete` returns).
             for i in range(args.kills):
                 pods = c.kubectl("-n", "bench", "get", "pods", "-l", "app=victims", "--field-selector=status.phase=Running",
                                  "-o", "jsonpath={.items[*].metadata.name}").split()
                 start = time.monotonic()
-                stub.Kill(herd_pb2.KillRequest(namespace="bench", pods=[pods[0]], force=True), timeout=30)
+                op = stub.Kill(herd_pb2.KillRequest(namespace="bench", pods=[pods[0]]), timeout=30)
                 r["kill"].append((time.monotonic() - start) * 1000)
+                if op.progress.killed != 1:
+                    raise RuntimeError(f"Kill answered before the eviction: {op}")
+                last = wait_for_end(stub, op.name)[-1]
+                if last.state != herd_pb2.OPERATION_STATE_SUCCEEDED:
+                    raise RuntimeError(f"{op.name} ended {herd_pb2.OperationState.Name(last.state)}")
+                r["kill_gone"].append((time.monotonic() - start) * 1000)
                 start = time.monotonic()
                 c.kubectl("-n", "bench", "delete", "pod", pods[1])
                 r["kdelete"].append((time.monotonic() - start) * 1000)
@@ -190,15 +201,16 @@ def main():
         h, k = median(r["purge"]), median(r["restart"])
         print(f"| {r['delay']} | {fmt(r['purge'])} | {fmt(r['restart'])} | {k / h:.2f}x faster | {min(r['purge_min'])} |")
     print()
-    print("| D | herd Kill RPC p50 / p90 (ms) | kubectl delete pod p50 (ms) | kubectl delete pod --wait=false p50 (ms) | "
-          "herd vs kubectl delete pod |")
-    print("| --- | --- | --- | --- | --- |")
+    print("| D | herd Kill, pod terminating: p50 / p90 (ms) | kubectl delete pod --wait=false p50 (ms) | "
+          "herd vs kubectl, terminating | herd kill, pod gone: p50 (ms) | kubectl delete pod p50 (ms) | "
+          "herd terminating vs kubectl delete pod |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in results:
         k = sorted(r["kill"])
         p90 = k[int(0.9 * (len(k) - 1))]
-        print(f"| {r['delay']} | {median(k):.1f} / {p90:.1f} | {median(r['kdelete']):.0f} | "
-              f"{median(r['kdelete_nowait']):.0f} | {median(r['kdelete']) / median(k):.0f}x faster |")
-
+        print(f"| {r['delay']} | {median(k):.1f} / {p90:.1f} | {median(r['kdelete_nowait']):.0f} | "
+              f"{median(r['kdelete_nowait']) / median(k):.0f}x faster | {median(r['kill_gone']):.0f} | "
+              f"{median(r['kdelete']):.0f} | {median(r['kdelete']) / median(k):.0f}x faster |")
 
 if __name__ == "__main__":
     main()
