@@ -882,11 +882,19 @@ bool PurgeEngine::ReplaceStatefulSetPods(Ctx& c, const Group& g) {
 bool PurgeEngine::Burn(Ctx& c) {
   ops::EngineEnv& env = c.env;
   LiveOperation& op = c.op;
-  absl::Time burned_at;
+  // Replacements are told from the pods that were there by their creation
+  // time, which the API gives to the second: anything created since a
+  // second before the first deletion is new (a controller may replace the
+  // first pods before the last is deleted).
+  absl::Time started_at, burned_at;
+  if (auto saved = k8s::ParseTime(op.Checkpoint("burn-started")); saved.ok()) started_at = *saved;
   if (auto saved = k8s::ParseTime(op.Checkpoint("burned")); saved.ok()) {
     burned_at = *saved;
+    if (started_at == absl::Time()) started_at = burned_at;
   } else {
     absl::Time t0 = env.clock.Now();
+    started_at = t0;
+    op.SetCheckpoint("burn-started", k8s::FormatMicroTime(t0));
     int deleted = 0;
     for (const auto& g : c.groups) {
       for (const auto& p : g.pods) {
@@ -946,7 +954,7 @@ bool PurgeEngine::Burn(Ctx& c) {
           }
           int32_t fresh_ready = 0;
           for (const auto& p : owned(g)) {
-            if (old_uids.count(Uid(*p)) || PodTerminating(*p) || PodCreated(*p) < burned_at - absl::Seconds(1)) continue;
+            if (old_uids.count(Uid(*p)) || PodTerminating(*p) || PodCreated(*p) < started_at - absl::Seconds(1)) continue;
             if (PodReady(*p)) {
               ++fresh_ready;
               continue;

@@ -304,13 +304,16 @@ void ScaleEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
                                  k8s::FormatTime(until)));
       }
     }
+    // Pods the controller creates for the new count come after the write is
+    // sent (possibly before its answer is back): they are told apart by that.
+    absl::Time sent = env.clock.Now();
     auto scaled = env.kube.UpdateScale(*w_.resource, w_.ns, w_.name, target);
     if (!scaled.ok()) {
       return Fail(op, ReasonForApiError(scaled.status()),
                   absl::Status(scaled.status().code(), absl::StrCat("scaling ", w_.Short(), ": ", scaled.status().message())));
     }
-    written = env.clock.Now();
-    op.AddTiming("api-write", written - w0);
+    written = sent;
+    op.AddTiming("api-write", env.clock.Now() - w0);
     op.SetCheckpoint("written", k8s::FormatMicroTime(written));
     op.AddEvent(from == target ? absl::StrCat(w_.Short(), " already has ", target, " replicas")
                                : absl::StrCat("scaled ", w_.Short(), " from ", from, " to ", target, " replicas"));
