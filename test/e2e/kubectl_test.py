@@ -154,10 +154,7 @@ class KubectlRolloutTest(SimTestCase):
     def test_set_image_then_rollout_status_completes_when_new_pods_are_ready(self):
         c = self.cluster
         ns = self.namespace("setimage")
-        m = deployment("web", "web:1", replicas=4)
-        m["metadata"]["namespace"] = ns
-        c.apply(m)
-        c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=30s")
+        self.rolled_out(ns, "web", "web:1", replicas=4)
         self.assertIn("image updated", c.kubectl("-n", ns, "set", "image", "deploy/web", "web=web:2"))
         out = c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=60s")
         self.assertIn('deployment "web" successfully rolled out', out)
@@ -174,10 +171,7 @@ class KubectlRolloutTest(SimTestCase):
     def test_rollout_status_fails_at_the_progress_deadline_on_a_crash_loop(self):
         c = self.cluster
         ns = self.namespace("crash")
-        m = deployment("web", "web:1", replicas=2, progress_deadline=2)
-        m["metadata"]["namespace"] = ns
-        c.apply(m)
-        c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=30s")
+        self.rolled_out(ns, "web", "web:1", replicas=2, progress_deadline=2)
         c.kubectl("-n", ns, "set", "image", "deploy/web", "web=web:2-crashloop")
         p = c.run("-n", ns, "rollout", "status", "deploy/web", "--timeout=60s", check=False)
         self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
@@ -193,10 +187,7 @@ class KubectlRolloutTest(SimTestCase):
     def test_rollout_status_fails_at_the_progress_deadline_on_a_pull_failure(self):
         c = self.cluster
         ns = self.namespace("pull")
-        m = deployment("web", "web:1", replicas=1, progress_deadline=2)
-        m["metadata"]["namespace"] = ns
-        c.apply(m)
-        c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=30s")
+        self.rolled_out(ns, "web", "web:1", replicas=1, progress_deadline=2)
         c.kubectl("-n", ns, "set", "image", "deploy/web", "web=registry.example/no-such-image:2")
         p = c.run("-n", ns, "rollout", "status", "deploy/web", "--timeout=60s", check=False)
         self.assertEqual(p.returncode, 1)
@@ -206,10 +197,7 @@ class KubectlRolloutTest(SimTestCase):
     def test_rollout_history_undo_and_restart(self):
         c = self.cluster
         ns = self.namespace("history")
-        m = deployment("web", "web:1", replicas=2)
-        m["metadata"]["namespace"] = ns
-        c.apply(m)
-        c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=30s")
+        self.rolled_out(ns, "web", "web:1", replicas=2)
         for tag in ["2", "3"]:
             c.kubectl("-n", ns, "set", "image", "deploy/web", f"web=web:{tag}")
             c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=60s")
@@ -240,10 +228,7 @@ class KubectlRolloutTest(SimTestCase):
     def test_deleted_pod_is_replaced_by_its_replica_set(self):
         c = self.cluster
         ns = self.namespace("replace")
-        m = deployment("web", "web:1", replicas=2)
-        m["metadata"]["namespace"] = ns
-        c.apply(m)
-        c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=30s")
+        self.rolled_out(ns, "web", "web:1", replicas=2)
         victim = c.kubectl("-n", ns, "get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].metadata.name}")
         self.assertIn(f'pod "{victim}" deleted', c.kubectl("-n", ns, "delete", "pod", victim, "--timeout=30s"))
         c.kubectl("-n", ns, "wait", "--for=condition=Available", "deploy/web", "--timeout=30s")
@@ -259,10 +244,7 @@ class KubectlRolloutTest(SimTestCase):
     def test_get_pods_watch_sees_new_pods(self):
         c = self.cluster
         ns = self.namespace("watch")
-        m = deployment("web", "web:1", replicas=1)
-        m["metadata"]["namespace"] = ns
-        c.apply(m)
-        c.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=30s")
+        self.rolled_out(ns, "web", "web:1", replicas=1)
         watcher = subprocess.Popen([kubectl_path(), "-n", ns, "get", "pods", "--watch", "--no-headers"],
                                    env=c.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
@@ -316,10 +298,7 @@ class KubectlWorkloadsTest(SimTestCase):
     def test_drain_is_blocked_by_a_disruption_budget(self):
         c = self.cluster
         ns = self.namespace("drain")
-        m = deployment("guarded", "guarded:1", replicas=3)
-        m["metadata"]["namespace"] = ns
-        c.apply(m)
-        c.kubectl("-n", ns, "rollout", "status", "deploy/guarded", "--timeout=60s")
+        self.rolled_out(ns, "guarded", "guarded:1", replicas=3)
         self.assertIn("created", c.kubectl("-n", ns, "create", "poddisruptionbudget", "guarded",
                                            "--selector=app=guarded", "--min-available=3"))
         c.kubectl("-n", ns, "wait", "--for=jsonpath={.status.expectedPods}=3", "pdb/guarded", "--timeout=30s")

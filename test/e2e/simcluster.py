@@ -134,3 +134,11 @@ class SimTestCase(unittest.TestCase):
     def namespace(self, name):
         self.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         return name
+
+    def rolled_out(self, ns, name, image, **kw):
+        """Applies a Deployment (see `deployment`) in `ns` and waits until kubectl says it rolled out."""
+        m = deployment(name, image, **kw)
+        m["metadata"]["namespace"] = ns
+        self.cluster.apply(m)
+        self.cluster.kubectl("-n", ns, "rollout", "status", f"deploy/{name}", "--timeout=60s")
+        return m
