@@ -214,8 +214,8 @@ std::optional<int32_t> MainCounter(const v1::Operation& op) {
   switch (op.kind()) {
     case v1::OPERATION_KIND_ROLLOUT:
     case v1::OPERATION_KIND_UNDO:
-    case v1::OPERATION_KIND_PURGE:
       return p.updated();
+    case v1::OPERATION_KIND_PURGE:
     case v1::OPERATION_KIND_SCALE:
       return p.ready();
     case v1::OPERATION_KIND_KILL:
@@ -390,9 +390,12 @@ std::string ProgressText(const v1::Operation& op) {
   switch (op.kind()) {
     case v1::OPERATION_KIND_ROLLOUT:
     case v1::OPERATION_KIND_UNDO:
-    case v1::OPERATION_KIND_PURGE:
       parts = {absl::StrCat("updated ", p.updated(), "/", p.desired()), absl::StrCat("ready ", p.ready()),
                absl::StrCat("available ", p.available())};
+      break;
+    case v1::OPERATION_KIND_PURGE:
+      parts = {absl::StrCat("replacements ready ", p.ready(), "/", p.desired()),
+               absl::StrCat("old pods left ", p.remaining())};
       break;
     case v1::OPERATION_KIND_SCALE:
       parts = {absl::StrCat("ready ", p.ready(), "/", p.desired()), absl::StrCat("available ", p.available())};

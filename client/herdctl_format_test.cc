@@ -406,8 +406,10 @@ TEST(Text, ProgressNamesTheCountersOfTheKind) {
   op.mutable_progress()->set_updated(3);
   op.mutable_progress()->set_available(4);
   op.mutable_progress()->set_killed(1);
-  op.set_kind(v1::OPERATION_KIND_PURGE);
+  op.set_kind(v1::OPERATION_KIND_ROLLOUT);
   EXPECT_EQ(ProgressText(op), "updated 3/4, ready 2, available 4");
+  op.set_kind(v1::OPERATION_KIND_PURGE);
+  EXPECT_EQ(ProgressText(op), "replacements ready 2/4, old pods left 0");
   op.set_kind(v1::OPERATION_KIND_SCALE);
   EXPECT_EQ(ProgressText(op), "ready 2/4, available 4");
   op.set_kind(v1::OPERATION_KIND_KILL);

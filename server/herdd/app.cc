@@ -373,10 +373,10 @@ std::string SimWelcome(const App& app, const std::string& bin_dir) {
       "  ", herdctl, " -n shop rollout deploy/web web=shop/web:2-crashloop --wait    # fails, rolls back\n",
       "  ", herdctl, " -n shop scale deploy/api --replicas=8 --wait\n",
       "  ", herdctl, " -n shop purge deploy/worker --wait\n",
-      "  ", herdctl, " -n shop kill -l app=web --max-pods=2 --wait               # the budget refuses the second\n",
+      "  ", herdctl, " -n shop kill -l app=web --max-pods=6 --wait               # the budget lets one go, refuses the next\n",
       "  ", herdctl, " -n batch rollout sts/queue queue=batch/queue:1.1 --wait\n",
       "  ", herdctl, " -n batch cronjob run report --wait\n",
-      "  ", herdctl, " ops list\n",
+      "  ", herdctl, " ops list -A\n",
       "\nStop with Ctrl-C.\n");
 }
 
