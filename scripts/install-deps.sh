@@ -12,7 +12,7 @@ run_only=0
 
 # What each package is for is written in README.md ("Dependencies").
 build_pkgs=(
-  cmake ninja-build g++ pkg-config git ca-certificates
+  cmake ninja-build g++ pkg-config git ca-certificates ccache
   libabsl-dev nlohmann-json3-dev libyaml-cpp-dev libboost-dev
   libcurl4-openssl-dev libssl-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
