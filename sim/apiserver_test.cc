@@ -47,6 +47,18 @@ TEST_F(ApiServerTest, CreateFillsInWhatTheApiServerDefaults) {
               ::testing::MatchesRegex("[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z"));
 }
 
+TEST_F(ApiServerTest, AnEmptiedMetadataMapIsLeftOutAsTheRealServerDoes) {
+  Json d = Deployment();
+  d["spec"]["template"]["metadata"]["annotations"] = {{"herd.dev/purgedAt", "2026-12-02T10:00:00Z"}};
+  ASSERT_TRUE(api_.Create(kDeployments, "ref", d).ok());
+  auto patched = api_.Patch(kDeployments, "ref", "web", PatchType::kMerge,
+                            Json::parse(R"({"spec":{"template":{"metadata":{"annotations":{"herd.dev/purgedAt":null}}}}})"));
+  ASSERT_TRUE(patched.ok()) << patched.status();
+  // Go omits the empty map: the template equals one that never had annotations.
+  EXPECT_FALSE((*patched)->object["spec"]["template"]["metadata"].contains("annotations"));
+  EXPECT_EQ((*patched)->object["spec"]["template"]["metadata"], Json::parse(R"({"creationTimestamp":null,"labels":{"app":"web"}})"));
+}
+
 TEST_F(ApiServerTest, AnImageWithoutTagIsPulledAlways) {
   Json d = Deployment();
   d["spec"]["template"]["spec"]["containers"][0]["image"] = "busybox";

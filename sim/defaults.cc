@@ -241,7 +241,35 @@ void AdmitNewPod(Json& pod) {
   pod["status"]["qosClass"] = !any ? "BestEffort" : guaranteed ? "Guaranteed" : "Burstable";
 }
 
+namespace {
+
+// What Go's encoding/json leaves out (ObjectMeta's omitempty fields): an
+// emptied map or list of any metadata in the object, e.g. a pod template's
+// annotations after a merge patch removed the last one, is stored and
+// served without the field, and so compares equal to a template that
+// never had it.
+void DropEmptyMetadataFields(Json& node) {
+  if (node.is_array()) {
+    for (auto& item : node) DropEmptyMetadataFields(item);
+    return;
+  }
+  if (!node.is_object()) return;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    if (it.key() == "metadata" && it.value().is_object()) {
+      Json& meta = it.value();
+      for (const char* field : {"labels", "annotations", "ownerReferences", "finalizers"}) {
+        auto f = meta.find(field);
+        if (f != meta.end() && (f->is_null() || ((f->is_object() || f->is_array()) && f->empty()))) meta.erase(f);
+      }
+    }
+    if (it.value().is_structured()) DropEmptyMetadataFields(it.value());
+  }
+}
+
+}  // namespace
+
 void ApplyDefaults(ResourceId r, Json& obj) {
+  DropEmptyMetadataFields(obj);
   if (!obj.contains("spec") || !obj["spec"].is_object()) {
     switch (r) {
       case kDeployments:

@@ -263,6 +263,31 @@ class ControllersTest : public ::testing::Test {
   absl::Duration offset_ ABSL_GUARDED_BY(clock_mu_) = absl::ZeroDuration();
 };
 
+// ---- replica sets ----
+
+TEST_F(ControllersTest, ScaleDownRemovesThePodsWithTheLowestDeletionCostFirst) {
+  Create(kDeployments, Deployment("web", 4));
+  ASSERT_TRUE(WaitFor([](ApiServer& api) { return ReadyPods(api, "web", 4); }));
+  std::vector<std::string> names;
+  for (const Json& p : List(kPods)) names.push_back(p["metadata"].value("name", ""));
+  ASSERT_EQ(names.size(), 4u);
+  // The two oldest-created would otherwise be kept (newer pods go first).
+  const std::set<std::string> marked = {names[0], names[1]};
+  for (const auto& n : marked) {
+    ASSERT_TRUE(Modify(kPods, n, [](Json& p) {
+                  p["metadata"]["annotations"]["controller.kubernetes.io/pod-deletion-cost"] = "-100";
+                }).ok());
+  }
+  ASSERT_TRUE(Modify(kDeployments, "web", [](Json& d) { d["spec"]["replicas"] = 2; }).ok());
+  ASSERT_TRUE(WaitFor([&](ApiServer& api) {
+    return Count(api, kPods, [&](const Json& p) { return !p["metadata"].contains("deletionTimestamp"); }) == 2;
+  }));
+  for (const Json& p : List(kPods)) {
+    bool going = p["metadata"].contains("deletionTimestamp");
+    EXPECT_EQ(going, marked.count(p["metadata"].value("name", "")) == 1) << p["metadata"].value("name", "");
+  }
+}
+
 // ---- garbage collector ----
 
 TEST_F(ControllersTest, ForegroundDeletionRemovesDependentsBeforeTheOwner) {

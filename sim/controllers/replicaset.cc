@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/k8s/selector.h"
@@ -12,8 +13,9 @@
 namespace herd::sim {
 namespace {
 
-// Upstream's ranking of pods to delete first: unscheduled, pending,
-// not ready, ready for less time, more restarts, newer.
+// Upstream's ranking of pods to delete first (controller.ActivePodsWithRanks):
+// unscheduled, pending, not ready, lower pod-deletion-cost, more restarts,
+// newer.
 int PhaseRank(const Json& pod) {
   std::string phase = pod["status"].value("phase", "");
   if (phase == "Pending") return 0;
@@ -27,6 +29,14 @@ int Restarts(const Json& pod) {
   return n;
 }
 
+// controller.kubernetes.io/pod-deletion-cost: an int32; absent or
+// unreadable counts as 0, as upstream.
+int64_t DeletionCost(const Json& pod) {
+  std::string v = pod["metadata"].value("annotations", Json::object()).value("controller.kubernetes.io/pod-deletion-cost", "");
+  int32_t cost = 0;
+  return absl::SimpleAtoi(v, &cost) ? cost : 0;
+}
+
 bool DeleteFirst(const ObjectPtr& a, const ObjectPtr& b) {
   const Json& pa = a->object;
   const Json& pb = b->object;
@@ -35,6 +45,7 @@ bool DeleteFirst(const ObjectPtr& a, const ObjectPtr& b) {
   if (PhaseRank(pa) != PhaseRank(pb)) return PhaseRank(pa) < PhaseRank(pb);
   bool ra = PodReady(pa), rb = PodReady(pb);
   if (ra != rb) return !ra;
+  if (DeletionCost(pa) != DeletionCost(pb)) return DeletionCost(pa) < DeletionCost(pb);
   if (Restarts(pa) != Restarts(pb)) return Restarts(pa) > Restarts(pb);
   std::string ca = pa["metadata"].value("creationTimestamp", ""), cb = pb["metadata"].value("creationTimestamp", "");
   if (ca != cb) return ca > cb;
