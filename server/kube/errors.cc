@@ -165,6 +165,14 @@ bool IsTooManyRequests(const absl::Status& status) {
   return ErrorHttpCode(status) == 429 || ErrorReason(status) == "TooManyRequests";
 }
 
+bool IsTransient(const absl::Status& status) {
+  if (status.ok()) return false;
+  int code = ErrorHttpCode(status);
+  if (code == 0) return absl::IsUnavailable(status);
+  if (code >= 500 && code < 600) return true;
+  return code == 429 && DisruptionBudgetCause(status).empty();
+}
+
 std::string DisruptionBudgetCause(const absl::Status& status) {
   std::optional<Json> obj = ErrorStatusObject(status);
   if (!obj) return "";

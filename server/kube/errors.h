@@ -51,6 +51,12 @@ bool IsInvalid(const absl::Status& status);
 bool IsTooManyRequests(const absl::Status& status);
 // The message of a DisruptionBudget cause of an eviction refusal, or "".
 std::string DisruptionBudgetCause(const absl::Status& status);
+// An error that says nothing about the request itself, so that the same
+// request may succeed when sent again: a 5xx answer, no answer at all, or
+// a 429 that is the server's rate limit (not a disruption budget's
+// refusal). Whether the first attempt took effect is unknown: only a
+// request that may be repeated (absolute values, preconditions) is resent.
+bool IsTransient(const absl::Status& status);
 
 }  // namespace herd::kube
 

@@ -120,5 +120,19 @@ TEST(ErrorsTest, ConnectionErrorsHaveNoReasonOrCode) {
   EXPECT_FALSE(ErrorStatusObject(st).has_value());
 }
 
+TEST(ErrorsTest, TransientErrorsAreServerTroubleNotTheRequests) {
+  EXPECT_TRUE(IsTransient(StatusFromResponse(500, "")));
+  EXPECT_TRUE(IsTransient(StatusFromResponse(503, "")));
+  EXPECT_TRUE(IsTransient(StatusFromResponse(504, "")));
+  EXPECT_TRUE(IsTransient(StatusFromResponse(429, "")));  // the server's rate limit
+  EXPECT_TRUE(IsTransient(absl::UnavailableError("connection refused")));
+  // A budget's refusal is an answer about the request.
+  EXPECT_FALSE(IsTransient(StatusFromResponse(429, Body("eviction-refused-429.txt"))));
+  EXPECT_FALSE(IsTransient(StatusFromResponse(409, Body("error-409-conflict.txt"))));
+  EXPECT_FALSE(IsTransient(StatusFromResponse(404, Body("error-404-notfound.txt"))));
+  EXPECT_FALSE(IsTransient(StatusFromResponse(422, Body("error-422-invalid.txt"))));
+  EXPECT_FALSE(IsTransient(absl::OkStatus()));
+}
+
 }  // namespace
 }  // namespace herd::kube
