@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/k8s/time.h"
@@ -72,7 +73,10 @@ std::string ResultText(const AuditEntry& entry) {
     case Outcome::kStarted: return "started";
     case Outcome::kSucceeded: return "succeeded";
     case Outcome::kFailed: return absl::StrCat("failed: ", entry.error.empty() ? "unknown error" : entry.error);
-    case Outcome::kCancelled: return entry.error.empty() ? "cancelled" : absl::StrCat("cancelled: ", entry.error);
+    case Outcome::kCancelled:
+      // The error usually says so already ("cancelled by alice: …").
+      if (entry.error.empty()) return "cancelled";
+      return absl::StartsWith(entry.error, "cancelled") ? entry.error : absl::StrCat("cancelled: ", entry.error);
     case Outcome::kRolledBack:
       return absl::StrCat("rolled back: ", entry.error.empty() ? "unknown error" : entry.error);
   }

@@ -38,6 +38,11 @@ bool OwnedBy(const Json& obj, const std::string& uid) {
   return false;
 }
 
+// Whether `job` is the one operation `op` created (its annotation names it).
+bool StartedBy(const Json& job, const LiveOperation& op) {
+  return job["metadata"].value("annotations", Json::object()).value(kOperationAnnotation, "") == OperationId(op);
+}
+
 struct JobRef {
   std::string name;
   std::string uid;
@@ -176,7 +181,7 @@ void CronJobEngine::RunJob(ops::EngineEnv& env, LiveOperation& op) {
   if (!name.empty()) {
     auto job = env.kube.Get(kube::kJobs, w_.ns, name);
     if (!job.ok() && !kube::IsNotFound(job.status())) return Fail(op, v1::FAILURE_REASON_API_ERROR, job.status());
-    exists = job.ok();
+    exists = job.ok() && StartedBy(*job, op);
   }
   if (!exists) {
     auto obj = GetWorkload(env, w_);
@@ -190,6 +195,7 @@ void CronJobEngine::RunJob(ops::EngineEnv& env, LiveOperation& op) {
     if (name.empty()) {
       name = ManualJobName(w_.name, env.clock.Now());
       op.SetCheckpoint("job", name);
+      if (!PersistBeforeWrite(op)) return;
     }
     const Json meta = tmpl->value("metadata", Json::object());
     Json annotations = meta.value("annotations", Json::object());
@@ -209,11 +215,22 @@ void CronJobEngine::RunJob(ops::EngineEnv& env, LiveOperation& op) {
                 {"spec", tmpl->value("spec", Json::object())}};
     if (meta.contains("labels")) job["metadata"]["labels"] = meta["labels"];
     absl::Time written = env.clock.Now();
-    auto created = env.kube.Create(kube::kJobs, w_.ns, job);
+    // A Create is not repeated blindly: the name recorded makes a repeat
+    // that finds the Job (AlreadyExists) the same as success.
+    auto created = WriteAt(env, op, "cronjob.create-job", [&] { return env.kube.Create(kube::kJobs, w_.ns, job); });
     if (!created.ok() && !kube::IsAlreadyExists(created.status())) {
       return Fail(op, ReasonForApiError(created.status()),
                   absl::Status(created.status().code(),
                                absl::StrCat("creating Job ", name, ": ", created.status().message())));
+    }
+    if (!created.ok()) {
+      // Ours when an earlier attempt got through; else the name is taken.
+      auto found = env.kube.Get(kube::kJobs, w_.ns, name);
+      if (!found.ok() || !StartedBy(*found, op)) {
+        return Fail(op, v1::FAILURE_REASON_CONFLICT,
+                    absl::AlreadyExistsError(absl::StrCat("a Job named ", name, " exists already and was not started by ",
+                                                          op.name(), "; nothing was started")));
+      }
     }
     op.AddTiming("api-write", env.clock.Now() - written);
     op.AddEvent(absl::StrCat("created Job ", name, " from ", w_.Short()));
@@ -265,13 +282,13 @@ void CronJobEngine::RunJob(ops::EngineEnv& env, LiveOperation& op) {
     if (op.hand_over_requested() && !op.cancel_requested()) return;
     kube::DeleteOptions del;
     del.propagation_policy = "Background";
-    auto deleted = env.kube.Delete(kube::kJobs, w_.ns, name, del);
+    auto deleted = WriteAt(env, op, "cronjob.delete-job", [&] { return env.kube.Delete(kube::kJobs, w_.ns, name, del); });
     op.AddEvent(deleted.ok() || kube::IsNotFound(deleted.status())
                     ? absl::StrCat("cancelled: deleted Job ", name, " and its pods")
                     : absl::StrCat("cancelled, but Job ", name, " could not be deleted: ", deleted.status().message()));
     v1::Failure f;
     f.set_reason(v1::FAILURE_REASON_CANCELLED);
-    return op.Finish(v1::OPERATION_STATE_CANCELLED, absl::CancelledError(absl::StrCat("cancelled: ", op.cancel_reason())),
+    return op.Finish(v1::OPERATION_STATE_CANCELLED, absl::CancelledError(op.cancel_reason()),
                      &f);
   }
   if (!st.ok()) {
@@ -335,7 +352,9 @@ void CronJobEngine::SetSuspend(ops::EngineEnv& env, LiveOperation& op, bool susp
   }
   Json patch = {{"spec", {{"suspend", suspend}}}};
   absl::Time t0 = env.clock.Now();
-  auto written = env.kube.Patch(kube::kCronJobs, w_.ns, w_.name, kube::PatchType::kMerge, patch.dump());
+  auto written = WriteAt(env, op, "cronjob.set-suspend", [&] {
+    return env.kube.Patch(kube::kCronJobs, w_.ns, w_.name, kube::PatchType::kMerge, patch.dump());
+  });
   if (!written.ok()) return Fail(op, ReasonForApiError(written.status()), written.status());
   op.AddTiming("api-write", env.clock.Now() - t0);
   size_t running = cj.active().size();
@@ -365,6 +384,8 @@ void CronJobEngine::KillJobs(ops::EngineEnv& env, LiveOperation& op) {
       list.push_back({{"name", j.name()}, {"uid", j.uid()}});
     }
     op.SetCheckpoint("jobs", list.dump());
+    // Jobs started after the first delete are not this operation's to kill.
+    if (!targets.empty() && !PersistBeforeWrite(op)) return;
   }
   if (targets.empty()) {
     op.AddEvent(absl::StrCat(w_.Short(), " has no running Jobs: nothing to do"));
@@ -377,7 +398,7 @@ void CronJobEngine::KillJobs(ops::EngineEnv& env, LiveOperation& op) {
     kube::DeleteOptions del;
     del.propagation_policy = "Background";
     del.precondition_uid = j.uid;
-    auto out = env.kube.Delete(kube::kJobs, w_.ns, j.name, del);
+    auto out = WriteAt(env, op, "cronjob.delete-job", [&] { return env.kube.Delete(kube::kJobs, w_.ns, j.name, del); });
     if (!out.ok() && !kube::IsNotFound(out.status()) && !kube::IsConflict(out.status())) {
       return Fail(op, v1::FAILURE_REASON_API_ERROR,
                   absl::Status(out.status().code(), absl::StrCat("deleting Job ", j.name, ": ", out.status().message())));

@@ -14,6 +14,20 @@ std::string ProtoJson(const google::protobuf::Message& request) {
   return out;
 }
 
+std::string JsonPointerToken(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 std::string OperationId(const ops::LiveOperation& op) {
   std::string name = op.name();
   return name.substr(name.find('/') + 1);
@@ -23,6 +37,16 @@ absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w
   auto wl = env.kube.Get(*w.resource, w.ns, w.name);
   if (!wl.ok() && kube::IsNotFound(wl.status())) return absl::NotFoundError(absl::StrCat(w.ToString(), " not found"));
   return wl;
+}
+
+bool PersistBeforeWrite(ops::LiveOperation& op) {
+  absl::Status st = op.Persist();
+  if (st.ok()) return true;
+  Fail(op, v1::FAILURE_REASON_API_ERROR,
+       absl::Status(st.code(), absl::StrCat("cannot record the operation's progress in the cluster, so nothing more "
+                                            "was changed: ",
+                                            st.message())));
+  return false;
 }
 
 void Fail(ops::LiveOperation& op, v1::FailureReason reason, const absl::Status& error) {

@@ -17,6 +17,7 @@
 #include "google/protobuf/message.h"
 #include "herd/v1/herd.pb.h"
 #include "server/kube/client.h"
+#include "server/kube/errors.h"
 #include "server/ops/engine.h"
 #include "server/ops/names.h"
 
@@ -25,12 +26,21 @@ namespace herd::engines {
 namespace v1 = ::herd::v1;
 using kube::Json;
 
+inline const absl::Status& StatusOf(const absl::Status& s) { return s; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& s) {
+  return s.status();
+}
+
 // The annotation herd leaves on what an operation changed, naming it, so a
 // replica that adopts the operation recognises its own writes.
 inline constexpr char kOperationAnnotation[] = "herd.dev/operation";
 
 // A message as JSON (protobuf's mapping): requests for Engine::request_json, checkpoints.
 std::string ProtoJson(const google::protobuf::Message& request);
+// A key as one token of a JSON pointer (RFC 6901: "~" → "~0", "/" → "~1"),
+// for JSON patch paths such as /metadata/annotations/herd.dev~1operation.
+std::string JsonPointerToken(const std::string& key);
 // "operations/20261125-113045-k3x9q" → "20261125-113045-k3x9q".
 std::string OperationId(const ops::LiveOperation& op);
 
@@ -38,6 +48,39 @@ std::string OperationId(const ops::LiveOperation& op);
 // on it). NOT_FOUND "namespaces/shop/deployments/web not found"; other
 // errors as the API gave them.
 absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w);
+
+// How often a write that failed for a transient reason (kube::IsTransient)
+// is sent again, with a doubling pause from 100 ms, before the operation
+// gives up on it.
+inline constexpr int kWriteAttempts = 5;
+
+// One write to the cluster at the write point `point` (ops::AtWritePoint):
+// `write` is sent again while it fails for a transient reason, up to
+// kWriteAttempts times, unless `op` is interrupted meanwhile. Only for
+// writes that may be repeated: absolute values, JSON patches that replace,
+// deletes and evictions with a uid precondition.
+template <typename Write>
+auto WriteAt(ops::EngineEnv& env, ops::LiveOperation& op, const std::string& point, Write&& write)
+    -> decltype(write()) {
+  return ops::AtWritePoint(env, point, [&] {
+    auto result = write();
+    absl::Duration pause = absl::Milliseconds(100);
+    for (int attempt = 1; attempt < kWriteAttempts && !StatusOf(result).ok() && kube::IsTransient(StatusOf(result)) &&
+                          !op.interrupted();
+         ++attempt) {
+      env.clock.SleepFor(pause);
+      pause *= 2;
+      result = write();
+    }
+    return result;
+  });
+}
+
+// Writes `op`'s record now (LiveOperation::Persist), before a write whose
+// decision a replica that adopts the operation must find. When that fails,
+// finishes `op` as FAILED (API_ERROR), saying that nothing more was
+// changed, and returns false.
+bool PersistBeforeWrite(ops::LiveOperation& op);
 
 // Finishes `op` as FAILED with `reason` and `error`.
 void Fail(ops::LiveOperation& op, v1::FailureReason reason, const absl::Status& error);

@@ -1,6 +1,7 @@
 #include "server/engines/kill.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -62,9 +63,20 @@ class KillEngine : public ops::Engine {
   std::string request_json() const override { return ProtoJson(req_); }
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
+  // The pods chosen (names, uids, grace periods): a kill adopted after its
+  // first eviction kills those, never pods that match the request later.
+  std::map<std::string, std::string> InitialCheckpoint() const override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
 
  private:
+  std::vector<Victim> VictimsOf(const std::vector<Json>& pods) const {
+    std::vector<Victim> out;
+    for (const Json& p : pods) {
+      out.push_back({PodName(p), p["metadata"].value("uid", ""),
+                     req_.has_grace_period_seconds() ? req_.grace_period_seconds() : PodGracePeriod(p)});
+    }
+    return out;
+  }
   int max_pods(const ops::EngineSettings& s) const { return req_.max_pods() > 0 ? req_.max_pods() : s.default_max_kill; }
   // The pods the request selects, by name; NOT_FOUND or FAILED_PRECONDITION
   // (the guard) with nothing touched.
@@ -179,6 +191,11 @@ absl::StatusOr<v1::Plan> KillEngine::Prepare(ops::EngineEnv& env) {
   return plan;
 }
 
+std::map<std::string, std::string> KillEngine::InitialCheckpoint() const {
+  if (!prepared_) return {};
+  return {{"pods", VictimsToJson(VictimsOf(*prepared_)).dump()}};
+}
+
 void KillEngine::FailOnRefusal(ops::EngineEnv& env, LiveOperation& op, const Json* pod, const std::string& name,
                                const absl::Status& st, int killed) {
   std::string cause = kube::DisruptionBudgetCause(st);
@@ -213,21 +230,21 @@ void KillEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
   auto& informer = env.informers.For(kube::kPods, ns);
   absl::Time t0 = env.clock.Now();
 
+  // The victims are in the record from its creation (InitialCheckpoint);
+  // an engine run without Prepare chooses them here and records them
+  // before the first kill.
   std::vector<Victim> victims = VictimsFromJson(op.Checkpoint("pods"));
   std::vector<Json> selected;
+  if (prepared_) selected = *std::move(prepared_);
   if (victims.empty()) {
-    if (prepared_) {
-      selected = *std::move(prepared_);
-    } else {
+    if (selected.empty()) {
       auto pods = Select(env);
       if (!pods.ok()) return Fail(op, ReasonForApiError(pods.status()), pods.status());
       selected = *std::move(pods);
     }
-    for (const Json& p : selected) {
-      victims.push_back({PodName(p), p["metadata"].value("uid", ""),
-                         req_.has_grace_period_seconds() ? req_.grace_period_seconds() : PodGracePeriod(p)});
-    }
+    victims = VictimsOf(selected);
     op.SetCheckpoint("pods", VictimsToJson(victims).dump());
+    if (!PersistBeforeWrite(op)) return;
   }
   std::set<std::string> killed;
   {
@@ -259,7 +276,9 @@ void KillEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
     kube::DeleteOptions o;
     if (req_.has_grace_period_seconds()) o.grace_period_seconds = req_.grace_period_seconds();
     o.precondition_uid = v.uid;
-    absl::Status st = req_.force() ? env.kube.Delete(kube::kPods, ns, v.name, o).status() : env.kube.Evict(ns, v.name, o);
+    absl::Status st = WriteAt(env, op, "kill.pod", [&] {
+      return req_.force() ? env.kube.Delete(kube::kPods, ns, v.name, o).status() : env.kube.Evict(ns, v.name, o);
+    });
     if (st.ok()) {
       op.AddEvent(absl::StrCat(req_.force() ? "deleted" : "evicted", " pod ", v.name));
     } else if (kube::IsNotFound(st) || (kube::IsConflict(st) && !v.uid.empty())) {

@@ -13,6 +13,7 @@
 #include "common/k8s/selector.h"
 #include "common/k8s/time.h"
 #include "common/log/log.h"
+#include "google/protobuf/util/json_util.h"
 #include "server/engines/budgets.h"
 #include "server/engines/deployment_util.h"
 #include "server/engines/engine_util.h"
@@ -156,7 +157,7 @@ struct Ctx {
     v1::Failure f;
     f.set_reason(v1::FAILURE_REASON_CANCELLED);
     op.AddEvent(absl::StrCat("cancelled", what.empty() ? "" : "; ", what));
-    op.Finish(v1::OPERATION_STATE_CANCELLED, absl::CancelledError(absl::StrCat("cancelled: ", op.cancel_reason())), &f);
+    op.Finish(v1::OPERATION_STATE_CANCELLED, absl::CancelledError(op.cancel_reason()), &f);
     return false;
   }
   bool Failed(const v1::Failure& f, const absl::Status& error) {
@@ -462,7 +463,7 @@ absl::Status PurgeEngine::EvictPatiently(Ctx& c, const OldPod& p, absl::Time dea
   while (true) {
     kube::DeleteOptions o;
     o.precondition_uid = p.uid;
-    absl::Status st = c.env.kube.Evict(c.ns, p.name, o);
+    absl::Status st = WriteAt(c.env, c.op, "purge.evict", [&] { return c.env.kube.Evict(c.ns, p.name, o); });
     if (st.ok() || kube::IsNotFound(st) || kube::IsConflict(st)) return absl::OkStatus();
     if (!kube::IsTooManyRequests(st)) return st;
     std::string budget = BudgetFromRefusal(st);
@@ -518,32 +519,76 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
   ops::EngineEnv& env = c.env;
   LiveOperation& op = c.op;
   WorkloadName dw{c.ns, &kube::kDeployments, g.name};
+  // Checkpoint "restart:<group>": "writing" once the annotation value is
+  // chosen and recorded, "written" after the write, "reverting" once a
+  // failure (recorded with it) is being undone.
   const std::string ck = absl::StrCat("restart:", g.key());
   absl::Time step0 = env.clock.Now();
   auto dep = GetWorkload(env, dw);
   if (!dep.ok()) return c.Failed(ReasonForApiError(dep.status()), dep.status());
-  if (op.Checkpoint(ck).empty()) {
-    if ((*dep)["spec"].value("paused", false)) {
-      return c.Failed(v1::FAILURE_REASON_UNSPECIFIED,
-                      absl::FailedPreconditionError(absl::StrCat(g.key(), " is paused: resume it (kubectl rollout resume) and purge again")));
+  auto purged_at = [](const Json& d) {
+    return d["spec"]["template"].value("metadata", Json::object()).value("annotations", Json::object())
+        .value(kPurgedAtAnnotation, Json());
+  };
+  // Undoes the restart: the annotation as it was makes the old ReplicaSet
+  // current again; its pods were never removed (maxUnavailable 0), so
+  // they keep serving. Then ends the operation with what was recorded.
+  auto revert_and_end = [&]() -> bool {
+    Json prev = Json::parse(op.Checkpoint(ck + ":prev"), nullptr, false);
+    Json revert = {{"spec", {{"template", {{"metadata", {{"annotations", {{kPurgedAtAnnotation, prev.is_string() ? prev : Json()}}}}}}}}}};
+    auto reverted = WriteAt(env, op, "purge.revert-template", [&] {
+      return env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, revert.dump());
+    });
+    (void)WriteAt(env, op, "purge.restore-strategy", [&] { return RestoreStrategy(env, dw); });
+    std::string undo = reverted.ok() ? "the template is put back: the old pods keep serving"
+                                     : absl::StrCat("putting the template back failed: ", reverted.status().message());
+    op.AddEvent(undo);
+    v1::Failure f;
+    (void)google::protobuf::util::JsonStringToMessage(op.Checkpoint(ck + ":failure"), &f);
+    int code = 0;
+    if (!absl::SimpleAtoi(op.Checkpoint(ck + ":code"), &code) || code == 0) {
+      code = static_cast<int>(absl::StatusCode::kFailedPrecondition);
     }
-    const Json prev = (*dep)["spec"]["template"].value("metadata", Json::object()).value("annotations", Json::object())
-                          .value(kPurgedAtAnnotation, Json());
-    op.SetCheckpoint(ck + ":prev", prev.dump());
-    Json patch = FastRolloutPatch(*dep, OperationId(op));
-    patch["spec"]["template"]["metadata"]["annotations"][kPurgedAtAnnotation] = k8s::FormatTime(env.clock.Now());
-    auto written = env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, patch.dump());
-    if (!written.ok()) return c.Failed(ReasonForApiError(written.status()), written.status());
-    op.SetCheckpoint(ck + ":generation", std::to_string((*written)["metadata"].value("generation", int64_t{0})));
+    absl::Status error(static_cast<absl::StatusCode>(code), absl::StrCat(op.Checkpoint(ck + ":error"), "; ", undo));
+    op.Finish(f.reason() == v1::FAILURE_REASON_CANCELLED ? v1::OPERATION_STATE_CANCELLED : v1::OPERATION_STATE_FAILED,
+              error, &f);
+    return false;
+  };
+  if (op.Checkpoint(ck) == "reverting") return revert_and_end();
+  if (op.Checkpoint(ck) != "written") {
+    if (op.Checkpoint(ck).empty()) {
+      if ((*dep)["spec"].value("paused", false)) {
+        return c.Failed(v1::FAILURE_REASON_UNSPECIFIED,
+                        absl::FailedPreconditionError(absl::StrCat(g.key(), " is paused: resume it (kubectl rollout resume) and purge again")));
+      }
+      op.SetCheckpoint(ck + ":prev", purged_at(*dep).dump());
+      op.SetCheckpoint(ck + ":value", k8s::FormatMicroTime(env.clock.Now()));
+      op.SetCheckpoint(ck, "writing");
+      if (!PersistBeforeWrite(op)) return false;
+    }
+    const std::string value = op.Checkpoint(ck + ":value");
+    int64_t generation = (*dep)["metadata"].value("generation", int64_t{0});
+    if (purged_at(*dep) != Json(value)) {
+      Json patch = FastRolloutPatch(*dep, OperationId(op));
+      patch["spec"]["template"]["metadata"]["annotations"][kPurgedAtAnnotation] = value;
+      auto written = WriteAt(env, op, "purge.restart-template", [&] {
+        return env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, patch.dump());
+      });
+      if (!written.ok()) return c.Failed(ReasonForApiError(written.status()), written.status());
+      generation = (*written)["metadata"].value("generation", int64_t{0});
+      op.AddTiming("api-write", env.clock.Now() - step0);
+    }
+    op.SetCheckpoint(ck + ":generation", std::to_string(generation));
     op.SetCheckpoint(ck, "written");
-    op.AddTiming("api-write", env.clock.Now() - step0);
     op.AddEvent(absl::StrCat("restarting ", g.key(), ": every replacement at once, old pods go when all are Ready"));
   }
+  const Json value = op.Checkpoint(ck + ":value");
   absl::Duration limit = ProgressDeadline(*dep, env.settings.default_deadline);
   int64_t min_generation = 0;
   (void)absl::SimpleAtoi(op.Checkpoint(ck + ":generation"), &min_generation);
   RolloutObservation o;
   bool gone = false;
+  bool superseded = false;
   int32_t last_ready = -1, last_remaining = -1;
   absl::Status st = ops::AwaitCluster(
       env, op,
@@ -551,6 +596,12 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
         kube::ObjectPtr d = c.deployments->Get(c.ns, g.name);
         if (!d) {
           gone = true;
+          return true;
+        }
+        // Once the cache shows herd's write, another template means someone
+        // else changed the Deployment: its rollout is not this restart.
+        if ((*d)["metadata"].value("generation", int64_t{0}) >= min_generation && purged_at(*d) != value) {
+          superseded = true;
           return true;
         }
         o = ObserveDeploymentRollout(env, *d, env.clock.Now(), min_generation);
@@ -565,8 +616,14 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
       },
       step0 + limit);
   if (gone) return c.Failed(v1::FAILURE_REASON_NOT_FOUND, absl::NotFoundError(absl::StrCat(g.key(), " was deleted during the purge")));
+  if (superseded) {
+    (void)WriteAt(env, op, "purge.restore-strategy", [&] { return RestoreStrategy(env, dw); });
+    return c.Failed(v1::FAILURE_REASON_CONFLICT,
+                    absl::AbortedError(absl::StrCat(g.key(), " was changed by someone else during the purge: its pod "
+                                                             "template is no longer the one herd wrote")));
+  }
   if (st.ok() && o.complete()) {
-    if (auto rs = RestoreStrategy(env, dw); !rs.ok()) {
+    if (auto rs = WriteAt(env, op, "purge.restore-strategy", [&] { return RestoreStrategy(env, dw); }); !rs.ok()) {
       log::Warn("restoring the strategy after a purge failed", {{"op", op.name()}, {"error", rs}});
     }
     c.ready_done += o.ready;
@@ -575,18 +632,12 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
     return true;
   }
   if (absl::IsCancelled(st) && op.hand_over_requested() && !op.cancel_requested()) return false;
-  // Putting the annotation back makes the old ReplicaSet current again; its
-  // pods were never removed (maxUnavailable 0), so they keep serving.
-  Json prev = Json::parse(op.Checkpoint(ck + ":prev"), nullptr, false);
-  Json revert = {{"spec", {{"template", {{"metadata", {{"annotations", {{kPurgedAtAnnotation, prev.is_string() ? prev : Json()}}}}}}}}}};
-  auto reverted = env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, revert.dump());
-  (void)RestoreStrategy(env, dw);
-  std::string undo = reverted.ok() ? "the template is put back: the old pods keep serving"
-                                   : absl::StrCat("putting the template back failed: ", reverted.status().message());
-  if (absl::IsCancelled(st)) return c.Stop(undo);
   v1::Failure f;
   absl::Status error;
-  if (!o.problems.empty()) {
+  if (absl::IsCancelled(st)) {
+    f.set_reason(v1::FAILURE_REASON_CANCELLED);
+    error = absl::CancelledError(op.cancel_reason());
+  } else if (!o.problems.empty()) {
     f = FailureForProblems(o.problems, &error);
   } else {
     f = FailureForDeadline(o.not_ready, o.updated > 0 && o.started > o.ready,
@@ -594,8 +645,12 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
                                         o.desired, " replacements ready"),
                            &error);
   }
-  op.AddEvent(undo);
-  return c.Failed(f, absl::Status(error.code(), absl::StrCat(error.message(), "; ", undo)));
+  op.SetCheckpoint(ck + ":failure", ProtoJson(f));
+  op.SetCheckpoint(ck + ":code", std::to_string(static_cast<int>(error.code())));
+  op.SetCheckpoint(ck + ":error", std::string(error.message()));
+  op.SetCheckpoint(ck, "reverting");
+  if (!PersistBeforeWrite(op)) return false;
+  return revert_and_end();
 }
 
 bool PurgeEngine::ReplaceInBatches(Ctx& c, const Group& g) {
@@ -607,12 +662,14 @@ bool PurgeEngine::ReplaceInBatches(Ctx& c, const Group& g) {
   auto dep = GetWorkload(env, dw);
   if (!dep.ok()) return c.Failed(ReasonForApiError(dep.status()), dep.status());
   absl::Duration limit = ProgressDeadline(*dep, env.settings.default_deadline);
+  // Surges go through the write point purge.scale-up, the way back through purge.scale-down.
+  int32_t base = 0;
   auto scale = [&](int32_t n) -> absl::Status {
-    auto s = env.kube.UpdateScale(kube::kDeployments, c.ns, g.name, n);
+    auto s = WriteAt(env, op, n > base ? "purge.scale-up" : "purge.scale-down",
+                     [&] { return env.kube.UpdateScale(kube::kDeployments, c.ns, g.name, n); });
     if (!s.ok()) return absl::Status(s.status().code(), absl::StrCat("scaling ", g.key(), " to ", n, ": ", s.status().message()));
     return absl::OkStatus();
   };
-  int32_t base = 0;
   if (!absl::SimpleAtoi(op.Checkpoint(ck_base), &base)) {
     // Scaling a Deployment in the middle of a rollout spreads the change
     // over its ReplicaSets: the replacements could be of either version.
@@ -624,7 +681,9 @@ bool PurgeEngine::ReplaceInBatches(Ctx& c, const Group& g) {
                                                                  " ReplicaSets have pods); purge it when the rollout is done")));
     }
     base = (*dep)["spec"].value("replicas", 1);
+    // The count to come back to, recorded before the first surge changes it.
     op.SetCheckpoint(ck_base, absl::StrCat(base));
+    if (!PersistBeforeWrite(op)) return false;
   } else if ((*dep)["spec"].value("replicas", 1) != base) {
     // Adopted between a scale-up and the scale-down: back to the count the
     // Deployment had, then on with what is left.
@@ -726,7 +785,9 @@ bool PurgeEngine::ReplaceInBatches(Ctx& c, const Group& g) {
     if (!evict_first) {
       for (const auto& p : batch) {
         Json patch = {{"metadata", {{"annotations", {{kDeletionCostAnnotation, kDeletionCost}}}}}};
-        auto marked = env.kube.Patch(kube::kPods, c.ns, p.name, kube::PatchType::kMerge, patch.dump());
+        auto marked = WriteAt(env, op, "purge.mark-pod", [&] {
+          return env.kube.Patch(kube::kPods, c.ns, p.name, kube::PatchType::kMerge, patch.dump());
+        });
         if (!marked.ok() && !kube::IsNotFound(marked.status())) {
           (void)scale(base);
           return c.Failed(ReasonForApiError(marked.status()), marked.status());
@@ -886,6 +947,9 @@ bool PurgeEngine::Burn(Ctx& c) {
   // time, which the API gives to the second: anything created since a
   // second before the first deletion is new (a controller may replace the
   // first pods before the last is deleted).
+  // The start is recorded with the selection, before the first delete
+  // (Run); the deletes carry the selected pods' uids, so repeating them
+  // after an adoption never touches a replacement.
   absl::Time started_at, burned_at;
   if (auto saved = k8s::ParseTime(op.Checkpoint("burn-started")); saved.ok()) started_at = *saved;
   if (auto saved = k8s::ParseTime(op.Checkpoint("burned")); saved.ok()) {
@@ -893,14 +957,13 @@ bool PurgeEngine::Burn(Ctx& c) {
     if (started_at == absl::Time()) started_at = burned_at;
   } else {
     absl::Time t0 = env.clock.Now();
-    started_at = t0;
-    op.SetCheckpoint("burn-started", k8s::FormatMicroTime(t0));
+    if (started_at == absl::Time()) started_at = t0;
     int deleted = 0;
     for (const auto& g : c.groups) {
       for (const auto& p : g.pods) {
         kube::DeleteOptions o;
         o.precondition_uid = p.uid;
-        auto out = env.kube.Delete(kube::kPods, c.ns, p.name, o);
+        auto out = WriteAt(env, op, "purge.burn-delete", [&] { return env.kube.Delete(kube::kPods, c.ns, p.name, o); });
         if (!out.ok() && !kube::IsNotFound(out.status()) && !kube::IsConflict(out.status())) {
           return c.Failed(ReasonForApiError(out.status()),
                           absl::Status(out.status().code(),
@@ -1013,7 +1076,15 @@ void PurgeEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
     Json list = Json::array();
     for (const auto& g : sel->groups) list.push_back(g.ToJson());
     op.SetCheckpoint("selection", list.dump());
+    if (burn()) op.SetCheckpoint("burn-started", k8s::FormatMicroTime(env.clock.Now()));
     all = sel->groups;
+    // Once pods are replaced, selecting again would pick the replacements:
+    // the selection is in the record before anything changes.
+    bool writes = false;
+    for (const auto& g : all) {
+      writes = writes || (!g.pods.empty() && (burn() || g.kind == GroupKind::kDeployment || g.kind == GroupKind::kStatefulSet));
+    }
+    if (writes && !PersistBeforeWrite(op)) return;
   }
   for (auto& g : all) {
     if (burn() || g.kind == GroupKind::kDeployment || g.kind == GroupKind::kStatefulSet) {

@@ -55,19 +55,41 @@ class RolloutEngine : public ops::Engine {
   // The template the rollout wants, given the workload as it is now.
   absl::StatusOr<Json> DesiredTemplate(ops::EngineEnv& env, const Json& workload);
   // Undo: the template of the revision to go back to.
-  absl::StatusOr<Json> RevisionTemplate(ops::EngineEnv& env, const Json& workload, int64_t revision, int64_t* found);
+  // `found`: its number; `revision_name` (StatefulSets): its ControllerRevision.
+  absl::StatusOr<Json> RevisionTemplate(ops::EngineEnv& env, const Json& workload, int64_t revision, int64_t* found,
+                                        std::string* revision_name = nullptr);
   absl::Duration Deadline(const Json& workload) const;
 
-  absl::Status Patch(ops::EngineEnv& env, LiveOperation& op, const Json& workload, const Json& tmpl);
+  // Writes `tmpl` with herd's annotations (and, FAST, its strategy) in one
+  // request, so the cluster never shows herd's marks without the template.
+  // Returns the generation the write produced.
+  absl::StatusOr<int64_t> WriteTemplate(ops::EngineEnv& env, LiveOperation& op, const Json& workload,
+                                        const Json& tmpl);
+  // The workload's template, as herd compares it with the one it writes.
+  Json TemplateOf(const Json& workload) const {
+    Json t = workload["spec"].value("template", Json::object());
+    return deployment() ? StripHash(std::move(t)) : t;
+  }
   // Judged on the caches, which count only once they show the generation
   // herd's last write produced (`min_generation`).
   Observation Observe(ops::EngineEnv& env, const std::string& uid, absl::Time now, int64_t min_generation);
+  // Waits until the rollout to `want` completes or fails. `superseded` is
+  // set when the workload's template, once the cache shows herd's write,
+  // is no longer `want` (someone else changed it).
   absl::Status AwaitCompletion(ops::EngineEnv& env, LiveOperation& op, const std::string& uid, absl::Time t0,
-                               absl::Time deadline, bool rolling_back, Observation* last);
-  absl::Status RestoreStrategy(ops::EngineEnv& env) { return engines::RestoreStrategy(env, w_); }
+                               absl::Time deadline, bool rolling_back, const Json& want, Observation* last,
+                               bool* superseded);
+  absl::Status RestoreStrategy(ops::EngineEnv& env, LiveOperation& op) {
+    return WriteAt(env, op, "rollout.restore-strategy", [&] { return engines::RestoreStrategy(env, w_); });
+  }
   // The revision number the workload runs now (0 when it has none yet).
   int64_t CurrentRevision(ops::EngineEnv& env, const Json& workload);
-  absl::StatusOr<int64_t> RollBack(ops::EngineEnv& env, LiveOperation& op, const std::string& uid, int64_t bad_revision);
+  // Decides the template to roll back to and records it (phase
+  // "rollback-writing"); false when the operation ended instead.
+  absl::Status DecideRollback(ops::EngineEnv& env, LiveOperation& op, const Json& workload);
+  // Writes the recorded rollback template unless the workload has it
+  // already; StatefulSets also lose their broken pods.
+  absl::Status WriteRollback(ops::EngineEnv& env, LiveOperation& op, const std::string& uid);
 
   WorkloadName w_;
   v1::RolloutRequest req_;
@@ -84,7 +106,7 @@ absl::Duration RolloutEngine::Deadline(const Json& workload) const {
 }
 
 absl::StatusOr<Json> RolloutEngine::RevisionTemplate(ops::EngineEnv& env, const Json& workload, int64_t revision,
-                                                     int64_t* found) {
+                                                     int64_t* found, std::string* revision_name) {
   const std::string uid = workload["metadata"].value("uid", "");
   if (deployment()) {
     auto rs = env.kube.List(kube::kReplicaSets, w_.ns);
@@ -138,6 +160,7 @@ absl::StatusOr<Json> RolloutEngine::RevisionTemplate(ops::EngineEnv& env, const 
     return absl::FailedPreconditionError(absl::StrCat(w_.Short(), " has no earlier revision to go back to"));
   }
   *found = best_rev;
+  if (revision_name) *revision_name = (*best)["metadata"].value("name", "");
   Json data = (*best).value("data", Json::object());
   Json tmpl = data.value("spec", Json::object()).value("template", Json());
   if (!tmpl.is_object()) return absl::DataLossError(absl::StrCat("revision ", best_rev, " of ", w_.Short(), " has no template"));
@@ -252,32 +275,38 @@ absl::StatusOr<v1::Plan> RolloutEngine::Prepare(ops::EngineEnv& env) {
   return plan;
 }
 
-absl::Status RolloutEngine::Patch(ops::EngineEnv& env, LiveOperation& op, const Json& workload, const Json& tmpl) {
-  Json patch = {{"metadata", {{"annotations", {{kOperationAnnotation, OperationId(op)}}}}}};
-  Json t = tmpl;
-  if (!is_undo_ && req_.restart()) t["metadata"]["annotations"][kRestartAnnotation] = k8s::FormatTime(env.clock.Now());
-  if (deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST) {
-    patch = FastRolloutPatch(workload, OperationId(op));
-    if (IsRecreate(workload)) op.AddEvent("the deployment uses Recreate: keeping it (old pods stop before new ones start)");
+absl::StatusOr<int64_t> RolloutEngine::WriteTemplate(ops::EngineEnv& env, LiveOperation& op, const Json& workload,
+                                                      const Json& tmpl) {
+  // One JSON patch: the whole template is replaced (a merge patch would
+  // merge the container lists), herd's annotations are added one by one
+  // (others' stay), and FAST switches the strategy.
+  Json annotations = {{kOperationAnnotation, OperationId(op)},
+                      {kPreviousRevisionAnnotation, op.Checkpoint("previous_revision")}};
+  const bool fast = deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && !IsRecreate(workload);
+  if (deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && IsRecreate(workload)) {
+    op.AddEvent("the deployment uses Recreate: keeping it (old pods stop before new ones start)");
   }
-  // The revision running now is where a rollback goes; remember it before
-  // anything changes (the controller may not have made the new one yet
-  // when a failure or cancel comes).
-  int64_t previous = CurrentRevision(env, workload);
-  patch["metadata"]["annotations"][kPreviousRevisionAnnotation] = std::to_string(previous);
-  op.SetCheckpoint("previous_revision", std::to_string(previous));
-  // The whole template is replaced (a JSON merge patch would merge the
-  // container list): JSON patch on the template, merge on the rest.
-  Json ops_patch = Json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", t}}});
+  Json ops_patch = Json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", tmpl}}});
+  if (fast) {
+    Json merge = FastRolloutPatch(workload, OperationId(op));
+    for (const auto& [k, v] : merge["metadata"]["annotations"].items()) annotations[k] = v;
+    ops_patch.push_back({{"op", "add"}, {"path", "/spec/strategy"}, {"value", merge["spec"]["strategy"]}});
+  }
+  const Json existing = workload["metadata"].value("annotations", Json());
+  if (existing.is_object()) {
+    for (const auto& [k, v] : annotations.items()) {
+      ops_patch.push_back({{"op", "add"}, {"path", "/metadata/annotations/" + JsonPointerToken(k)}, {"value", v}});
+    }
+  } else {
+    ops_patch.push_back({{"op", "add"}, {"path", "/metadata/annotations"}, {"value", annotations}});
+  }
   absl::Time t0 = env.clock.Now();
-  auto merged = env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kMerge, patch.dump());
-  if (!merged.ok()) return merged.status();
-  auto written = env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kJson, ops_patch.dump());
+  auto written = WriteAt(env, op, "rollout.template", [&] {
+    return env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kJson, ops_patch.dump());
+  });
   if (!written.ok()) return written.status();
   op.AddTiming("api-write", env.clock.Now() - t0);
-  op.SetCheckpoint("generation", std::to_string((*written)["metadata"].value("generation", int64_t{0})));
-  op.SetCheckpoint("phase", "rolling-out");
-  return absl::OkStatus();
+  return (*written)["metadata"].value("generation", int64_t{0});
 }
 
 Observation RolloutEngine::Observe(ops::EngineEnv& env, const std::string& uid, absl::Time now,
@@ -307,8 +336,8 @@ Observation RolloutEngine::Observe(ops::EngineEnv& env, const std::string& uid, 
 }
 
 absl::Status RolloutEngine::AwaitCompletion(ops::EngineEnv& env, LiveOperation& op, const std::string& uid,
-                                            absl::Time t0, absl::Time deadline, bool rolling_back,
-                                            Observation* last) {
+                                            absl::Time t0, absl::Time deadline, bool rolling_back, const Json& want,
+                                            Observation* last, bool* superseded) {
   std::set<std::string> reached;
   auto milestone = [&](const std::string& phase, bool done) {
     if (!done || reached.count(phase)) return;
@@ -322,6 +351,14 @@ absl::Status RolloutEngine::AwaitCompletion(ops::EngineEnv& env, LiveOperation& 
   absl::Status st = ops::AwaitCluster(
       env, op,
       [&] {
+        if (want.is_object()) {
+          kube::ObjectPtr wl = env.informers.For(*w_.resource, w_.ns).Get(w_.ns, w_.name);
+          if (wl && (*wl)["metadata"].value("generation", int64_t{0}) >= min_generation &&
+              TemplateOf(*wl) != want) {
+            *superseded = true;
+            return true;
+          }
+        }
         o = Observe(env, uid, env.clock.Now(), min_generation);
         op.Update([&](v1::Operation& x) {
           auto* p = x.mutable_progress();
@@ -363,78 +400,122 @@ int64_t RolloutEngine::CurrentRevision(ops::EngineEnv& env, const Json& workload
   return cr.ok() ? (*cr).value("revision", int64_t{0}) : 0;
 }
 
-absl::StatusOr<int64_t> RolloutEngine::RollBack(ops::EngineEnv& env, LiveOperation& op, const std::string& uid,
-                                                int64_t bad_revision) {
-  auto wl = env.kube.Get(*w_.resource, w_.ns, w_.name);
-  if (!wl.ok()) return wl.status();
+absl::Status RolloutEngine::DecideRollback(ops::EngineEnv& env, LiveOperation& op, const Json& workload) {
   int64_t previous = 0;
-  std::string saved = op.Checkpoint("previous_revision");
-  if (saved.empty()) {
-    saved = (*wl)["metadata"].value("annotations", Json::object()).value(kPreviousRevisionAnnotation, "");
-  }
-  (void)absl::SimpleAtoi(saved, &previous);
+  (void)absl::SimpleAtoi(op.Checkpoint("previous_revision"), &previous);
   int64_t found = 0;
-  auto tmpl = RevisionTemplate(env, *wl, previous, &found);
+  std::string revision_name;
+  auto tmpl = RevisionTemplate(env, workload, previous, &found, &revision_name);
   if (!tmpl.ok()) return tmpl.status();
-  op.SetCheckpoint("phase", "rolling-back");
+  op.SetCheckpoint("rollback_template", tmpl->dump());
+  op.SetCheckpoint("rollback_revision", std::to_string(found));
+  op.SetCheckpoint("rollback_revision_name", revision_name);
+  op.SetCheckpoint("phase", "rollback-writing");
   op.AddEvent(absl::StrCat("rolling back to revision ", found));
-  Json ops_patch = Json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", *tmpl}}});
-  auto written = env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kJson, ops_patch.dump());
-  if (!written.ok()) return written.status();
-  op.SetCheckpoint("generation", std::to_string((*written)["metadata"].value("generation", int64_t{0})));
-  if (!deployment()) {
-    // A StatefulSet does not replace a pod that never became Ready: delete
-    // the broken ones so they come back at the good revision.
-    for (const auto& p : env.informers.For(kube::kPods, w_.ns).ByOwner(uid)) {
-      if (!PodReady(*p)) (void)env.kube.Delete(kube::kPods, w_.ns, PodName(*p));
-    }
-  }
-  (void)bad_revision;
-  return found;
+  return absl::OkStatus();
 }
 
-void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
+absl::Status RolloutEngine::WriteRollback(ops::EngineEnv& env, LiveOperation& op, const std::string& uid) {
+  Json tmpl = Json::parse(op.Checkpoint("rollback_template"), nullptr, false);
+  if (!tmpl.is_object()) return absl::DataLossError("the recorded rollback template is unreadable");
+  auto wl = GetWorkload(env, w_);
+  if (!wl.ok()) return wl.status();
+  int64_t generation = (*wl)["metadata"].value("generation", int64_t{0});
+  if (TemplateOf(*wl) != tmpl) {
+    Json ops_patch = Json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", tmpl}}});
+    auto written = WriteAt(env, op, "rollout.rollback-template", [&] {
+      return env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kJson, ops_patch.dump());
+    });
+    if (!written.ok()) return written.status();
+    generation = (*written)["metadata"].value("generation", int64_t{0});
+  }
+  op.SetCheckpoint("generation", std::to_string(generation));
+  if (!deployment()) {
+    // A StatefulSet does not replace a pod that never became Ready: delete
+    // the broken ones (those not of the revision rolled back to) so they
+    // come back at the good revision.
+    const std::string good = op.Checkpoint("rollback_revision_name");
+    auto pods = env.kube.ListAll(kube::kPods, w_.ns);
+    if (!pods.ok()) return pods.status();
+    for (const Json& p : pods->items) {
+      bool owned = false;
+      for (const auto& ref : p["metadata"].value("ownerReferences", Json::array())) {
+        if (ref.value("uid", "") == uid && ref.value("controller", false)) owned = true;
+      }
+      std::string hash = p["metadata"].value("labels", Json::object()).value(kRevisionHashLabel, "");
+      if (!owned || PodReady(p) || PodTerminating(p) || (!good.empty() && hash == good)) continue;
+      kube::DeleteOptions o;
+      o.precondition_uid = p["metadata"].value("uid", "");
+      auto deleted = WriteAt(env, op, "rollout.delete-broken-pod",
+                             [&] { return env.kube.Delete(kube::kPods, w_.ns, PodName(p), o); });
+      if (!deleted.ok() && !kube::IsNotFound(deleted.status()) && !kube::IsConflict(deleted.status())) {
+        return deleted.status();
+      }
+    }
+  }
+  op.SetCheckpoint("phase", "rolling-back");
+  return absl::OkStatus();
+}
+
+void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) {
   absl::Time t0 = ops::FromProto(op.Snapshot().create_time());
   auto fail = [&](v1::FailureReason reason, const absl::Status& st) {
     v1::Failure f;
     f.set_reason(reason);
     op.Finish(v1::OPERATION_STATE_FAILED, st, &f);
   };
-  auto& informer = env.informers.For(*w_.resource, w_.ns);
+  env.informers.For(*w_.resource, w_.ns);
   env.informers.For(kube::kPods, w_.ns);
   if (deployment()) env.informers.For(kube::kReplicaSets, w_.ns);
   if (auto st = env.informers.WaitForSync(env.clock.Now() + absl::Seconds(30)); !st.ok()) {
     return fail(v1::FAILURE_REASON_API_ERROR, st);
   }
-  auto wl = env.kube.Get(*w_.resource, w_.ns, w_.name);
-  if (!wl.ok()) {
-    return fail(kube::IsNotFound(wl.status()) ? v1::FAILURE_REASON_NOT_FOUND : v1::FAILURE_REASON_API_ERROR,
-                wl.status());
-  }
+  auto wl = GetWorkload(env, w_);
+  if (!wl.ok()) return fail(ReasonForApiError(wl.status()), wl.status());
   const std::string uid = (*wl)["metadata"].value("uid", "");
-  std::string phase = op.Checkpoint("phase");
-  bool ours = (*wl)["metadata"].value("annotations", Json::object()).value(kOperationAnnotation, "") == OperationId(op);
-  if (phase.empty() && resumed && ours) phase = "rolling-out";  // written before the checkpoint was saved
 
+  // Crash consistency (CRASH_CONSISTENCY.md): the template to write and the
+  // revision to go back to are recorded before the write, and whether the
+  // write happened is read off the workload, which carries herd's marks
+  // only together with the template (one request).
+  std::string phase = op.Checkpoint("phase");
+  Json want = Json::parse(op.Checkpoint("template"), nullptr, false);
   if (phase.empty()) {
     auto tmpl = DesiredTemplate(env, *wl);
-    if (!tmpl.ok()) return fail(v1::FAILURE_REASON_API_ERROR, tmpl.status());
-    Json current = (*wl)["spec"]["template"];
-    if (deployment()) current = StripHash(current);
-    if (*tmpl == current && (is_undo_ || !req_.restart())) {
-      op.AddEvent("already running this template: nothing to do");
-      op.Update([&](v1::Operation& x) { x.set_revision(RevisionOf(*wl)); });
-      return op.Finish(v1::OPERATION_STATE_SUCCEEDED);
+    if (!tmpl.ok()) return fail(ReasonForApiError(tmpl.status()), tmpl.status());
+    want = *std::move(tmpl);
+    if (!is_undo_ && req_.restart()) {
+      want["metadata"]["annotations"][kRestartAnnotation] = k8s::FormatMicroTime(env.clock.Now());
     }
-    if (auto st = Patch(env, op, *wl, *tmpl); !st.ok()) {
-      return fail(kube::IsConflict(st) ? v1::FAILURE_REASON_CONFLICT : v1::FAILURE_REASON_API_ERROR, st);
+    op.SetCheckpoint("template", want.dump());
+    op.SetCheckpoint("previous_revision", std::to_string(CurrentRevision(env, *wl)));
+    if (want == TemplateOf(*wl)) {
+      // Nothing to write; done once the workload runs it everywhere.
+      op.AddEvent(absl::StrCat(w_.Short(), " already has this template: waiting until it runs everywhere"));
+      op.SetCheckpoint("generation", std::to_string((*wl)["metadata"].value("generation", int64_t{0})));
+      op.SetCheckpoint("phase", "rolling-out");
+    } else {
+      op.SetCheckpoint("phase", "writing");
+      if (!PersistBeforeWrite(op)) return;
     }
-    op.AddEvent(absl::StrCat("new template written to ", w_.Short()));
-    phase = "rolling-out";
-    wl = env.kube.Get(*w_.resource, w_.ns, w_.name);
-    if (!wl.ok()) return fail(v1::FAILURE_REASON_API_ERROR, wl.status());
+    phase = op.Checkpoint("phase");
   }
-  (void)informer;
+  if (phase == "writing") {
+    if (TemplateOf(*wl) == want) {
+      op.AddEvent(absl::StrCat("the new template was already written to ", w_.Short()));
+      op.SetCheckpoint("generation", std::to_string((*wl)["metadata"].value("generation", int64_t{0})));
+    } else {
+      auto generation = WriteTemplate(env, op, *wl, want);
+      if (!generation.ok()) {
+        return fail(kube::IsConflict(generation.status()) ? v1::FAILURE_REASON_CONFLICT : ReasonForApiError(generation.status()),
+                    generation.status());
+      }
+      op.SetCheckpoint("generation", std::to_string(*generation));
+      op.AddEvent(absl::StrCat("new template written to ", w_.Short()));
+    }
+    op.SetCheckpoint("phase", "rolling-out");
+    phase = "rolling-out";
+  }
   absl::Duration limit = Deadline(*wl);
   absl::Time deadline = t0 + limit;
 
@@ -443,14 +524,22 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
   bool cancelled = false;
   if (phase == "rolling-out") {
     Observation o;
-    absl::Status st = AwaitCompletion(env, op, uid, t0, deadline, false, &o);
+    bool superseded = false;
+    absl::Status st = AwaitCompletion(env, op, uid, t0, deadline, false, want, &o, &superseded);
+    if (absl::IsCancelled(st) && op.hand_over_requested() && !op.cancel_requested()) return;  // another replica finishes it
+    if (st.ok() && superseded) {
+      (void)RestoreStrategy(env, op);
+      absl::Status changed = absl::AbortedError(absl::StrCat(
+          w_.Short(), " was changed by someone else during the rollout: its template is no longer the one herd wrote"));
+      op.AddEvent(std::string(changed.message()));
+      return fail(v1::FAILURE_REASON_CONFLICT, changed);
+    }
     if (absl::IsCancelled(st)) {
-      if (op.hand_over_requested() && !op.cancel_requested()) return;  // another replica finishes it
       cancelled = true;
       failure.set_reason(v1::FAILURE_REASON_CANCELLED);
-      error = absl::CancelledError(absl::StrCat("cancelled: ", op.cancel_reason()));
+      error = absl::CancelledError(op.cancel_reason());
     } else if (st.ok() && o.complete()) {
-      if (auto rs = RestoreStrategy(env); !rs.ok()) {
+      if (auto rs = RestoreStrategy(env, op); !rs.ok()) {
         log::Warn("restoring the strategy after a rollout failed", {{"op", op.name()}, {"error", rs}});
       }
       op.AddEvent(absl::StrCat(w_.Short(), " rolled out: ", o.desired, " new pods ready, old pods gone"));
@@ -467,33 +556,51 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
       }
       op.AddEvent(std::string(error.message()));
     }
-    if (no_rollback()) {
-      (void)RestoreStrategy(env);
-      return op.Finish(cancelled ? v1::OPERATION_STATE_CANCELLED : v1::OPERATION_STATE_FAILED, error, &failure);
-    }
-    auto rev = RollBack(env, op, uid, o.revision);
-    if (!rev.ok()) {
-      op.AddEvent(absl::StrCat("cannot roll back: ", rev.status().message()));
-      (void)RestoreStrategy(env);
-      return op.Finish(cancelled ? v1::OPERATION_STATE_CANCELLED : v1::OPERATION_STATE_FAILED, error, &failure);
+    auto end_without_rollback = [&] {
+      (void)RestoreStrategy(env, op);
+      op.Finish(cancelled ? v1::OPERATION_STATE_CANCELLED : v1::OPERATION_STATE_FAILED, error, &failure);
+    };
+    if (no_rollback()) return end_without_rollback();
+    auto current = GetWorkload(env, w_);
+    absl::Status decided = current.ok() ? DecideRollback(env, op, *current) : current.status();
+    if (!decided.ok()) {
+      op.AddEvent(absl::StrCat("cannot roll back: ", decided.message()));
+      return end_without_rollback();
     }
     op.SetCheckpoint("failure", ProtoJson(failure));
     op.SetCheckpoint("error", std::string(error.message()));
     op.SetCheckpoint("cancelled", cancelled ? "true" : "");
-    phase = "rolling-back";
+    if (!PersistBeforeWrite(op)) return;
+    phase = "rollback-writing";
   }
-  if (phase == "rolling-back") {
+  if (phase == "rollback-writing" || phase == "rolling-back") {
     if (failure.reason() == v1::FAILURE_REASON_UNSPECIFIED) {
       // Resumed mid-rollback: what went wrong was saved.
       (void)google::protobuf::util::JsonStringToMessage(op.Checkpoint("failure"), &failure);
       error = absl::FailedPreconditionError(op.Checkpoint("error"));
       cancelled = op.Checkpoint("cancelled") == "true";
     }
+    if (phase == "rollback-writing") {
+      if (absl::Status st = WriteRollback(env, op, uid); !st.ok()) {
+        op.AddEvent(absl::StrCat("cannot roll back: ", st.message()));
+        (void)RestoreStrategy(env, op);
+        return op.Finish(cancelled ? v1::OPERATION_STATE_CANCELLED : v1::OPERATION_STATE_FAILED, error, &failure);
+      }
+    }
+    Json back = Json::parse(op.Checkpoint("rollback_template"), nullptr, false);
     Observation o;
+    bool superseded = false;
     // The rollback gets a deadline of its own: the rollout's has passed.
-    absl::Status st = AwaitCompletion(env, op, uid, t0, env.clock.Now() + limit, true, &o);
+    absl::Status st = AwaitCompletion(env, op, uid, t0, env.clock.Now() + limit, true, back, &o, &superseded);
     if (absl::IsCancelled(st) && op.hand_over_requested()) return;
-    (void)RestoreStrategy(env);
+    (void)RestoreStrategy(env, op);
+    if (st.ok() && superseded) {
+      op.AddEvent(absl::StrCat(w_.Short(), " was changed by someone else during the rollback"));
+      return op.Finish(v1::OPERATION_STATE_FAILED,
+                       absl::FailedPreconditionError(absl::StrCat(
+                           error.message(), "; the rollback was interrupted: someone else changed the template")),
+                       &failure);
+    }
     if (!st.ok() && !absl::IsCancelled(st)) {
       op.AddEvent(absl::StrCat("rollback did not complete: ", st.message()));
       return op.Finish(v1::OPERATION_STATE_FAILED,
@@ -503,6 +610,7 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) {
     op.AddEvent("rolled back: the previous version is serving");
     return op.Finish(cancelled ? v1::OPERATION_STATE_CANCELLED : v1::OPERATION_STATE_ROLLED_BACK, error, &failure);
   }
+  fail(v1::FAILURE_REASON_UNSPECIFIED, absl::DataLossError(absl::StrCat("the recorded phase \"", phase, "\" is unknown")));
 }
 
 }  // namespace

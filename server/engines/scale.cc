@@ -64,7 +64,8 @@ class ScaleEngine : public ops::Engine {
   absl::StatusOr<std::vector<kube::HorizontalPodAutoscaler>> Autoscalers(ops::EngineEnv& env) const;
   // Moves one HPA's bounds to `replicas` until `until`, remembering the
   // original bounds unless an earlier hold already did.
-  absl::Status HoldAutoscaler(ops::EngineEnv& env, const std::string& name, int32_t replicas, absl::Time until) const;
+  absl::Status HoldAutoscaler(ops::EngineEnv& env, LiveOperation& op, const std::string& name, int32_t replicas,
+                              absl::Time until) const;
   ScaleObservation Observe(ops::EngineEnv& env, int32_t target, int32_t from, absl::Time written, absl::Time now) const;
 
   WorkloadName w_;
@@ -105,8 +106,8 @@ absl::StatusOr<std::vector<kube::HorizontalPodAutoscaler>> ScaleEngine::Autoscal
   return out;
 }
 
-absl::Status ScaleEngine::HoldAutoscaler(ops::EngineEnv& env, const std::string& name, int32_t replicas,
-                                         absl::Time until) const {
+absl::Status ScaleEngine::HoldAutoscaler(ops::EngineEnv& env, LiveOperation& op, const std::string& name,
+                                         int32_t replicas, absl::Time until) const {
   absl::Status last;
   for (int attempt = 0; attempt < kUpdateAttempts; ++attempt) {
     auto current = env.kube.Get(kube::kHorizontalPodAutoscalers, w_.ns, name);
@@ -118,10 +119,11 @@ absl::Status ScaleEngine::HoldAutoscaler(ops::EngineEnv& env, const std::string&
     if (!annotations.contains(kHpaOriginalAnnotation)) {
       annotations[kHpaOriginalAnnotation] = Json{{"min", hpa.min_replicas()}, {"max", hpa.max_replicas()}}.dump();
     }
-    annotations[kHpaRestoreAtAnnotation] = k8s::FormatTime(until);
+    annotations[kHpaRestoreAtAnnotation] = k8s::FormatMicroTime(until);
     obj["spec"]["minReplicas"] = replicas;
     obj["spec"]["maxReplicas"] = replicas;
-    auto written = env.kube.Update(kube::kHorizontalPodAutoscalers, w_.ns, obj);
+    auto written = WriteAt(env, op, "scale.hpa-hold",
+                           [&] { return env.kube.Update(kube::kHorizontalPodAutoscalers, w_.ns, obj); });
     if (written.ok()) return absl::OkStatus();
     last = written.status();
     if (!kube::IsConflict(last)) return last;
@@ -270,8 +272,9 @@ void ScaleEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
   auto wl = GetWorkload(env, w_);
   if (!wl.ok()) return Fail(op, ReasonForApiError(wl.status()), wl.status());
 
-  // The counts are fixed when the operation starts: a delta applies to the
-  // count of that moment, also for a replica that adopts the operation.
+  // The counts are fixed when the operation starts, and recorded before
+  // anything is written: a delta applies to the count of that moment, also
+  // for a replica that adopts the operation after the write.
   int32_t from = 0, target = 0;
   if (!absl::SimpleAtoi(op.Checkpoint("from"), &from) || !absl::SimpleAtoi(op.Checkpoint("target"), &target)) {
     from = (*wl)["spec"].value("replicas", 1);
@@ -280,12 +283,25 @@ void ScaleEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
     target = *t;
     op.SetCheckpoint("from", absl::StrCat(from));
     op.SetCheckpoint("target", absl::StrCat(target));
+    // Pods the controller creates for the new count come after this (the
+    // write may be answered after they exist): they are told apart by it.
+    op.SetCheckpoint("sent", k8s::FormatMicroTime(env.clock.Now()));
+    if (!PersistBeforeWrite(op)) return;
   }
   op.Update([&](v1::Operation& o) { o.mutable_progress()->set_desired(target); });
 
   absl::Time written = absl::InfinitePast();
-  if (auto saved = k8s::ParseTime(op.Checkpoint("written")); saved.ok()) {
-    written = *saved;
+  if (auto sent = k8s::ParseTime(op.Checkpoint("sent")); sent.ok()) written = *sent;
+  // Whether the count was written is read off the workload when resumed.
+  bool seen_target = false;
+  if (op.Checkpoint("written") == "true") {
+    if ((*wl)["spec"].value("replicas", 1) != target) {
+      absl::Status error = absl::AbortedError(absl::StrCat(w_.Short(), " was set to ", (*wl)["spec"].value("replicas", 1),
+                                                           " replicas by someone else while herd scaled it to ", target));
+      op.AddEvent(std::string(error.message()));
+      return Fail(op, v1::FAILURE_REASON_CONFLICT, error);
+    }
+    seen_target = true;
   } else {
     absl::Time w0 = env.clock.Now();
     if (target > 0) {
@@ -294,7 +310,7 @@ void ScaleEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
       absl::Time until = env.clock.Now() + Hold(env.settings);
       // The HPA goes first: moved after the scale, it could undo it in between.
       for (const auto& h : *hpas) {
-        if (auto st = HoldAutoscaler(env, h.name(), target, until); !st.ok()) {
+        if (auto st = HoldAutoscaler(env, op, h.name(), target, until); !st.ok()) {
           return Fail(op, ReasonForApiError(st),
                       absl::Status(st.code(), absl::StrCat("cannot move the bounds of HorizontalPodAutoscaler ",
                                                            h.name(), ": ", st.message(),
@@ -304,17 +320,15 @@ void ScaleEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
                                  k8s::FormatTime(until)));
       }
     }
-    // Pods the controller creates for the new count come after the write is
-    // sent (possibly before its answer is back): they are told apart by that.
-    absl::Time sent = env.clock.Now();
-    auto scaled = env.kube.UpdateScale(*w_.resource, w_.ns, w_.name, target);
+    auto scaled = WriteAt(env, op, "scale.replicas",
+                          [&] { return env.kube.UpdateScale(*w_.resource, w_.ns, w_.name, target); });
     if (!scaled.ok()) {
       return Fail(op, ReasonForApiError(scaled.status()),
                   absl::Status(scaled.status().code(), absl::StrCat("scaling ", w_.Short(), ": ", scaled.status().message())));
     }
-    written = sent;
+    if (written == absl::InfinitePast()) written = w0;
     op.AddTiming("api-write", env.clock.Now() - w0);
-    op.SetCheckpoint("written", k8s::FormatMicroTime(written));
+    op.SetCheckpoint("written", "true");
     op.AddEvent(from == target ? absl::StrCat(w_.Short(), " already has ", target, " replicas")
                                : absl::StrCat("scaled ", w_.Short(), " from ", from, " to ", target, " replicas"));
   }
@@ -324,7 +338,6 @@ void ScaleEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
   const bool down = target < from;
   ScaleObservation o;
   bool taken_over = false;
-  bool seen_target = false;
   int32_t last_ready = -1, last_total = -1;
   absl::Status st = ops::AwaitCluster(
       env, op,
@@ -362,7 +375,7 @@ void ScaleEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
     v1::Failure f;
     f.set_reason(v1::FAILURE_REASON_CANCELLED);
     op.AddEvent(absl::StrCat("cancelled; ", w_.Short(), " stays at ", target, " replicas"));
-    return op.Finish(v1::OPERATION_STATE_CANCELLED, absl::CancelledError(absl::StrCat("cancelled: ", op.cancel_reason())),
+    return op.Finish(v1::OPERATION_STATE_CANCELLED, absl::CancelledError(op.cancel_reason()),
                      &f);
   }
   if (st.ok() && !o.found) {

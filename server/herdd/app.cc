@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -19,6 +20,7 @@
 #include "server/audit/audit.h"
 #include "server/auth/authenticator.h"
 #include "server/herdd/demo.h"
+#include "server/herdd/timed_work.h"
 #include "server/kube/config.h"
 #include "server/kube/errors.h"
 #include "server/kube/informer.h"
@@ -122,6 +124,7 @@ struct App::Impl {
   std::unique_ptr<ops::WorkloadLocks> locks;
   std::unique_ptr<ops::EngineEnv> env;
   std::unique_ptr<ops::OperationRunner> runner;
+  std::unique_ptr<TimedWork> timed;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::Authorizer> authorizer;
   std::unique_ptr<api::HerdService> service;
@@ -197,7 +200,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (auto st = im.store->WaitForSync(absl::Now() + absl::Seconds(30)); !st.ok()) return st;
   im.locks = std::make_unique<ops::WorkloadLocks>(*im.kube, o.ns, o.identity, o.lease_duration);
   im.env = std::make_unique<ops::EngineEnv>(
-      ops::EngineEnv{*im.kube, *im.informers, *kube::Clock::Real(), o.engine});
+      ops::EngineEnv{*im.kube, *im.informers, *kube::Clock::Real(), o.engine, o.write_hook});
   ops::RunnerOptions ro = o.runner;
   ro.identity = o.identity;
   im.runner = std::make_unique<ops::OperationRunner>(
@@ -218,6 +221,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
           }},
       ro);
   im.runner->Start();
+  im.timed = std::make_unique<TimedWork>(*im.env, *im.locks,
+                                         TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3)});
+  im.timed->Start();
 
   // Who may call.
   if (o.sim || o.insecure_no_auth) {
@@ -347,6 +353,7 @@ void App::Shutdown(absl::Duration grace) {
     // Calls in flight (watches too) get `grace` to finish.
     im.grpc_server->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));
   }
+  if (im.timed) im.timed->Stop();
   if (im.runner) im.runner->HandOver();
   if (im.auditor) im.auditor->Flush(absl::Now() + absl::Seconds(2));
   if (im.http_server) im.http_server->Shutdown();

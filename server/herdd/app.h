@@ -60,7 +60,13 @@ struct AppOptions {
 
   ops::EngineSettings engine;
   ops::RunnerOptions runner;
-  absl::Duration lease_duration = absl::Seconds(15);
+  // How long an operation's lock outlives its replica: a replica that dies
+  // has its operations adopted by another this long after its last renewal
+  // at the latest (a replica restarted under the same identity adopts them
+  // at once). Renewed every third of it.
+  absl::Duration lease_duration = absl::Seconds(10);
+  // Tests: called at every engine write point (herdd --crash-at).
+  ops::WriteHook write_hook;
 };
 
 class App {

@@ -17,6 +17,7 @@
 #include "common/flags/flags.h"
 #include "common/log/log.h"
 #include "server/herdd/app.h"
+#include "server/herdd/crash_point.h"
 
 ABSL_FLAG(bool, sim, false, "Run against an in-process simulated cluster (kubesim) with demo workloads");
 ABSL_FLAG(std::string, kubeconfig, "", "Kubeconfig file of the cluster (default: $KUBECONFIG, ~/.kube/config)");
@@ -39,9 +40,16 @@ ABSL_FLAG(absl::Duration, sim_pod_start_delay, absl::Seconds(2), "--sim: from a 
 ABSL_FLAG(std::string, sim_kubeconfig_out, "", "--sim: write a kubeconfig for kubectl here (default: next to herdd)");
 ABSL_FLAG(std::string, sim_listen, "127.0.0.1:0", "--sim: the simulated API server's address");
 ABSL_FLAG(bool, demo, true, "--sim: create the demo workloads");
-ABSL_FLAG(absl::Duration, lease_duration, absl::Seconds(15),
-          "How long a replica's operation lock lasts without renewal (another replica adopts after)");
-ABSL_FLAG(absl::Duration, adopt_period, absl::Seconds(5), "How often to look for operations to adopt");
+ABSL_FLAG(absl::Duration, lease_duration, absl::Seconds(10),
+          "How long a replica's operation lock lasts without renewal: another replica adopts the operations of one "
+          "that died this long after its last renewal at most (renewed every third of it); a herdd restarted with "
+          "the same --identity adopts its predecessor's at once");
+ABSL_FLAG(absl::Duration, adopt_period, absl::Seconds(5),
+          "How often to look for operations to adopt at the latest (a lease seen running out is acted on when it "
+          "expires)");
+ABSL_FLAG(std::string, crash_at, "",
+          "Testing: SIGKILL this process at an engine's write point, POINT:before|after[@N] (the Nth time); "
+          "--crash-at=help lists the points");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10), "How long calls in flight get on SIGTERM");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 
@@ -64,6 +72,18 @@ int main(int argc, char** argv) {
   herd::log::SetLevel(level);
 
   herd::herdd::AppOptions o;
+  if (std::string crash_at = absl::GetFlag(FLAGS_crash_at); !crash_at.empty()) {
+    if (crash_at == "help") {
+      for (const auto& p : herd::ops::WritePoints()) std::printf("%s\n", p.c_str());
+      return 0;
+    }
+    auto point = herd::herdd::ParseCrashPoint(crash_at);
+    if (!point.ok()) {
+      std::fprintf(stderr, "herdd: %s\n", std::string(point.status().message()).c_str());
+      return 2;
+    }
+    o.write_hook = herd::herdd::CrashHook(*point);
+  }
   o.sim = absl::GetFlag(FLAGS_sim);
   o.demo = absl::GetFlag(FLAGS_demo);
   o.sim_options.listen = absl::GetFlag(FLAGS_sim_listen);

@@ -2,6 +2,22 @@
 
 namespace herd::ops {
 
+const std::vector<std::string>& WritePoints() {
+  static const auto* points = new std::vector<std::string>{
+      // Rollout and Undo.
+      "rollout.template", "rollout.restore-strategy", "rollout.rollback-template", "rollout.delete-broken-pod",
+      // Scale.
+      "scale.hpa-hold", "scale.replicas",
+      // Purge.
+      "purge.restart-template", "purge.restore-strategy", "purge.revert-template", "purge.scale-up",
+      "purge.mark-pod", "purge.scale-down", "purge.evict", "purge.burn-delete",
+      // Kill.
+      "kill.pod",
+      // CronJob actions.
+      "cronjob.create-job", "cronjob.set-suspend", "cronjob.delete-job"};
+  return *points;
+}
+
 absl::Status AwaitCluster(EngineEnv& env, LiveOperation& op, const std::function<bool()>& done, absl::Time deadline) {
   bool interrupted = false;
   absl::Status st = env.informers.WaitUntil(

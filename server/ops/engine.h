@@ -6,12 +6,15 @@
 // operation to a final state in Run, reporting progress on a LiveOperation.
 // Run must be resumable: after a replica dies, another one rebuilds the
 // engine from the stored request and calls Run(…, resumed = true), with the
-// checkpoint the first one left.
+// checkpoint the first one left. What each engine writes, records and
+// checks to stay correct across a crash: server/ops/CRASH_CONSISTENCY.md.
 #ifndef HERD_SERVER_OPS_ENGINE_H_
 #define HERD_SERVER_OPS_ENGINE_H_
 
 #include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -41,12 +44,35 @@ struct EngineSettings {
   absl::Duration job_deadline = absl::Hours(1);
 };
 
+// Where an engine stands relative to one of its writes to the cluster.
+enum class WriteMoment { kBefore, kAfter };
+
+// Called right before and right after every write an engine makes to the
+// cluster (tests stop herdd there: herdd --crash-at). Must be thread-safe.
+using WriteHook = std::function<void(const std::string& point, WriteMoment moment)>;
+
 struct EngineEnv {
   kube::KubeClient& kube;
   kube::InformerSet& informers;
   kube::Clock& clock;
   EngineSettings settings;
+  WriteHook write_hook;
 };
+
+// Every write point of every engine, "<engine>.<write>", as passed to
+// AtWritePoint; the crash tests cover each.
+const std::vector<std::string>& WritePoints();
+
+// Runs `write` (one request to the cluster) as the write point `point`:
+// the hook sees it before and, once the request has returned (whatever
+// its outcome), after.
+template <typename Write>
+auto AtWritePoint(EngineEnv& env, const std::string& point, Write&& write) -> decltype(write()) {
+  if (env.write_hook) env.write_hook(point, WriteMoment::kBefore);
+  auto result = write();
+  if (env.write_hook) env.write_hook(point, WriteMoment::kAfter);
+  return result;
+}
 
 class Engine {
  public:
@@ -62,6 +88,10 @@ class Engine {
   // nothing. NOT_FOUND, INVALID_ARGUMENT or FAILED_PRECONDITION with a
   // message a person can act on.
   virtual absl::StatusOr<v1::Plan> Prepare(EngineEnv& env) = 0;
+  // What Prepare decided that Run must keep to (e.g. the pods a kill
+  // chose), stored with the record when it is created: an operation
+  // adopted before its first checkpoint was saved still runs on it.
+  virtual std::map<std::string, std::string> InitialCheckpoint() const { return {}; }
   // Drives the operation until `op` is final, or returns early when
   // `op.hand_over_requested()`.
   virtual void Run(EngineEnv& env, LiveOperation& op, bool resumed) = 0;

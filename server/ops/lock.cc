@@ -60,12 +60,15 @@ absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& o
     }
     auto info = InfoOf(*current);
     if (!info.ok()) return info.status();
-    if (info->operation == operation && info->holder == identity_) return absl::OkStatus();
-    if (!info->expired) {
+    // Held for this operation under this replica's name: by this process,
+    // or by a process of the same name that died (a restarted container):
+    // renewed below, so no other replica takes it over meanwhile.
+    const bool ours = info->operation == operation && info->holder == identity_;
+    if (!ours && !info->expired) {
       return absl::AbortedError(absl::StrCat(key, " is busy with ", info->operation, " (held by ", info->holder,
                                              "); wait for it to end or cancel it"));
     }
-    // Expired: take it over, guarded by the version we saw.
+    // Expired (or ours): take it over, guarded by the version we saw.
     kube::Json lease = NewLease(key, operation);
     lease["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
     auto taken = kube_.Update(kube::kLeases, ns_, lease);

@@ -40,7 +40,8 @@ class WorkloadLocks {
 
   // Takes the lock of `key` for `operation`. ABORTED naming the operation
   // that holds it when held and not expired; an expired lease is taken over.
-  // Holding it already for the same operation is OK.
+  // A lease this identity holds for the same operation is renewed and OK
+  // (this process, or one of the same name before a restart).
   absl::Status Acquire(const std::string& key, const std::string& operation);
   // Extends the lease. FAILED_PRECONDITION when it is no longer ours.
   absl::Status Renew(const std::string& key, const std::string& operation);

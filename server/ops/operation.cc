@@ -190,4 +190,23 @@ void LiveOperation::SetOnChange(std::function<void()> fn) {
   on_change_ = std::move(fn);
 }
 
+LiveOperation::ForRecord LiveOperation::SnapshotForRecord() const {
+  absl::MutexLock lock(&mu_);
+  return {op_, checkpoint_, version_};
+}
+
+absl::Status LiveOperation::Persist() {
+  std::function<absl::Status()> persist;
+  {
+    absl::MutexLock lock(&mu_);
+    persist = persister_;
+  }
+  return persist ? persist() : absl::OkStatus();
+}
+
+void LiveOperation::SetPersister(std::function<absl::Status()> fn) {
+  absl::MutexLock lock(&mu_);
+  persister_ = std::move(fn);
+}
+
 }  // namespace herd::ops

@@ -74,6 +74,23 @@ class LiveOperation {
   // waiters that also watch cancellation.
   void SetOnChange(std::function<void()> fn);
 
+  // The state, checkpoint and version at one instant, for the record writer.
+  struct ForRecord {
+    v1::Operation op;
+    std::map<std::string, std::string> checkpoint;
+    uint64_t version = 0;
+  };
+  ForRecord SnapshotForRecord() const;
+
+  // Writes the record (state and checkpoint) now and returns once it is in
+  // the cluster, through the writer the runner installed (OK without one).
+  // An engine calls it after setting the checkpoint entries that say what
+  // it decided and before the write that changes what it would decide from
+  // the cluster next: what a replica that adopts the operation must know
+  // is stored before the cluster changes (server/ops/CRASH_CONSISTENCY.md).
+  absl::Status Persist();
+  void SetPersister(std::function<absl::Status()> fn);
+
  private:
   void Changed() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -85,6 +102,7 @@ class LiveOperation {
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
   bool hand_over_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> on_change_ ABSL_GUARDED_BY(mu_);
+  std::function<absl::Status()> persister_ ABSL_GUARDED_BY(mu_);
 };
 
 // Proto timestamps and durations from absl.

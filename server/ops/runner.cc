@@ -1,5 +1,6 @@
 #include "server/ops/runner.h"
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -48,6 +49,7 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   Record record;
   record.op = initial;
   record.request_json = engine->request_json();
+  record.checkpoint = engine->InitialCheckpoint();
   record.owner = locks_.identity();
   absl::Status locked, created;
   if (own_name) {
@@ -65,7 +67,7 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
       failed.set_state(v1::OPERATION_STATE_FAILED);
       failed.mutable_error()->set_code(static_cast<int>(locked.code()));
       failed.mutable_error()->set_message(std::string(locked.message()));
-      if (auto st = store_.Save(failed, {}, locks_.identity()); !st.ok()) {
+      if (auto st = store_.Save(failed, record.checkpoint, locks_.identity()); !st.ok()) {
         log::Warn("marking an operation that could not start failed", {{"op", initial.name()}, {"error", st}});
       }
     }
@@ -76,21 +78,38 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
     return created;
   }
   auto slot = std::make_unique<Slot>();
-  slot->op = std::make_shared<LiveOperation>(initial);
+  slot->op = std::make_shared<LiveOperation>(initial, record.checkpoint);
   slot->engine = std::move(engine);
   slot->lock_key = key;
+  {
+    absl::MutexLock lock(&slot->save_mu);
+    slot->saved_version = slot->op->version();
+  }
+  std::shared_ptr<LiveOperation> op = slot->op;
+  if (hooks_.on_start) hooks_.on_start(initial);
+  StartSlot(std::move(slot), false);
+  return op->Snapshot();
+}
+
+void OperationRunner::StartSlot(std::unique_ptr<Slot> slot, bool resumed) {
   Slot* raw = slot.get();
   // A cancel or hand-over must wake an engine waiting on the cluster.
   kube::ChangeNotifier* notifier = &env_.informers.notifier();
   raw->op->SetOnChange([notifier] { notifier->Notify(); });
-  {
-    absl::MutexLock lock(&mu_);
-    raw->saved_version = raw->op->version();
-    slots_[initial.name()] = std::move(slot);
-  }
-  if (hooks_.on_start) hooks_.on_start(initial);
-  raw->thread = std::thread([this, raw] { RunSlot(raw, false); });
-  return raw->op->Snapshot();
+  raw->op->SetPersister([this, raw] { return SaveSlot(raw, true); });
+  std::string name = raw->op->name();
+  absl::MutexLock lock(&mu_);
+  slots_[name] = std::move(slot);
+  raw->thread = std::thread([this, raw, resumed] { RunSlot(raw, resumed); });
+}
+
+absl::Status OperationRunner::SaveSlot(Slot* slot, bool force) {
+  absl::MutexLock lock(&slot->save_mu);
+  LiveOperation::ForRecord now = slot->op->SnapshotForRecord();
+  if (!force && now.version == slot->saved_version) return absl::OkStatus();
+  absl::Status st = store_.Save(now.op, now.checkpoint, locks_.identity());
+  if (st.ok()) slot->saved_version = now.version;
+  return st;
 }
 
 void OperationRunner::RunSlot(Slot* slot, bool resumed) {
@@ -99,16 +118,15 @@ void OperationRunner::RunSlot(Slot* slot, bool resumed) {
   v1::Operation final = op.Snapshot();
   // The record is written before the lock goes, so whoever takes the lock
   // next sees the final state.
-  absl::Status saved = store_.Save(final, op.checkpoint(), locks_.identity());
+  absl::Status saved = SaveSlot(slot, true);
   for (int i = 0; !saved.ok() && i < 5 && !op.hand_over_requested(); ++i) {
     log::Warn("saving an operation failed; retrying", {{"op", final.name()}, {"error", saved}});
     env_.clock.SleepFor(absl::Milliseconds(200) * (i + 1));
-    saved = store_.Save(final, op.checkpoint(), locks_.identity());
+    saved = SaveSlot(slot, true);
   }
   locks_.Release(slot->lock_key, final.name());
   {
     absl::MutexLock lock(&mu_);
-    slot->saved_version = op.version();
     slot->finished = true;
   }
   if (IsFinal(final.state()) && hooks_.on_finish) hooks_.on_finish(final);
@@ -149,31 +167,20 @@ void OperationRunner::HandOver() {
   }
 }
 
-void OperationRunner::SaveDirty(bool all) {
-  struct Pending {
-    std::shared_ptr<LiveOperation> op;
-    uint64_t version;
-  };
-  std::vector<Pending> dirty;
+void OperationRunner::SaveDirty() {
+  std::vector<Slot*> running;
   {
     absl::MutexLock lock(&mu_);
     for (auto& [name, slot] : slots_) {
-      if (slot->finished) continue;
-      uint64_t v = slot->op->version();
-      if (all || v != slot->saved_version) dirty.push_back({slot->op, v});
+      if (!slot->finished) running.push_back(slot.get());
     }
   }
-  for (const auto& p : dirty) {
-    v1::Operation snap = p.op->Snapshot();
-    if (IsFinal(snap.state())) continue;  // the operation's own thread writes the end
-    absl::Status st = store_.Save(snap, p.op->checkpoint(), locks_.identity());
-    if (!st.ok()) {
-      log::Warn("saving operation progress failed", {{"op", snap.name()}, {"error", st}});
-      continue;
+  // Slots are dropped only by this thread (Loop), so the pointers stay good.
+  for (Slot* slot : running) {
+    if (slot->op->Done()) continue;  // the operation's own thread writes the end
+    if (absl::Status st = SaveSlot(slot, false); !st.ok()) {
+      log::Warn("saving operation progress failed", {{"op", slot->op->name()}, {"error", st}});
     }
-    absl::MutexLock lock(&mu_);
-    auto it = slots_.find(snap.name());
-    if (it != slots_.end() && !it->second->finished) it->second->saved_version = p.version;
   }
   // Cancels asked for through the record (by another replica).
   for (auto& rec : store_.List()) {
@@ -203,12 +210,13 @@ void OperationRunner::RenewLocks() {
   }
 }
 
-void OperationRunner::AdoptNow() { Adopt(); }
+void OperationRunner::AdoptNow() { (void)Adopt(); }
 
-void OperationRunner::Adopt() {
+absl::Time OperationRunner::Adopt() {
+  absl::Time next = absl::InfiniteFuture();
   {
     absl::MutexLock lock(&mu_);
-    if (stopping_) return;
+    if (stopping_) return next;
   }
   for (auto& rec : store_.List()) {
     if (IsFinal(rec.op.state()) || rec.op.dry_run()) continue;
@@ -221,30 +229,34 @@ void OperationRunner::Adopt() {
     std::string key = (*engine)->lock_key();
     if (key.empty()) key = rec.op.name();
     auto info = locks_.Inspect(key);
-    if (info.ok() && !info->expired) continue;  // its replica is alive
     if (info.ok() && info->operation != rec.op.name()) continue;  // the lock serves another operation now
+    // A live lease held under this replica's name for an operation it does
+    // not run was left by this process's predecessor: adopt it now.
+    const bool predecessor = info.ok() && info->holder == locks_.identity();
+    if (info.ok() && !info->expired && !predecessor) {
+      // Its replica is alive, or was until lately: look again when the lease runs out.
+      next = std::min(next, info->renewed + info->duration + absl::Milliseconds(50));
+      continue;
+    }
     if (!locks_.Acquire(key, rec.op.name()).ok()) continue;
     log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", rec.owner}});
     auto slot = std::make_unique<Slot>();
     slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);
     slot->engine = std::move(*engine);
     slot->lock_key = key;
-    kube::ChangeNotifier* notifier = &env_.informers.notifier();
-    slot->op->SetOnChange([notifier] { notifier->Notify(); });
     slot->op->AddEvent(absl::StrCat("adopted by ", locks_.identity(), " from ", rec.owner));
     if (!rec.cancel_reason.empty()) slot->op->RequestCancel(rec.cancel_reason);
-    Slot* raw = slot.get();
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) {
         locks_.Release(key, rec.op.name());
-        return;
+        return absl::InfiniteFuture();
       }
-      slots_[rec.op.name()] = std::move(slot);
     }
-    if (hooks_.on_start) hooks_.on_start(raw->op->Snapshot());
-    raw->thread = std::thread([this, raw] { RunSlot(raw, true); });
+    if (hooks_.on_start) hooks_.on_start(slot->op->Snapshot());
+    StartSlot(std::move(slot), true);
   }
+  return next;
 }
 
 void OperationRunner::Loop() {
@@ -252,15 +264,15 @@ void OperationRunner::Loop() {
   absl::Time next_adopt = absl::Now();
   absl::Time next_gc = absl::Now() + absl::Minutes(1);
   while (!stop_loop_.WaitForNotificationWithTimeout(options_.save_period)) {
-    SaveDirty(false);
+    SaveDirty();
     absl::Time now = absl::Now();
     if (now >= next_renew) {
       RenewLocks();
       next_renew = now + options_.renew_period;
     }
     if (now >= next_adopt) {
-      Adopt();
-      next_adopt = now + options_.adopt_period;
+      absl::Time expiry = Adopt();
+      next_adopt = std::min(now + options_.adopt_period, expiry);
     }
     if (now >= next_gc) {
       store_.CollectGarbage(now);

@@ -42,9 +42,15 @@ struct RunnerHooks {
 };
 
 struct RunnerOptions {
+  // This replica's name in locks and records. It must differ between
+  // replicas that run at the same time; a process that restarts under the
+  // same name (a container restarted in its pod) adopts its predecessor's
+  // operations at once instead of waiting for their leases to expire.
   std::string identity = "herdd";
   absl::Duration save_period = absl::Milliseconds(200);
   absl::Duration renew_period = absl::Seconds(5);
+  // How often to look for orphaned operations at the latest; an orphan
+  // whose lease is seen running out is adopted as soon as it has expired.
   absl::Duration adopt_period = absl::Seconds(5);
   absl::Duration gc_period = absl::Minutes(10);
 };
@@ -84,16 +90,27 @@ class OperationRunner {
     std::shared_ptr<LiveOperation> op;
     std::unique_ptr<Engine> engine;
     std::string lock_key;
-    uint64_t saved_version = 0;
     std::thread thread;
-    bool finished = false;
+    bool finished = false;  // guarded by the runner's mu_
+    // Record writes of this operation happen one at a time, each with the
+    // state of its own moment, so a slow periodic save never overwrites a
+    // newer checkpoint an engine persisted.
+    absl::Mutex save_mu;
+    uint64_t saved_version ABSL_GUARDED_BY(save_mu) = 0;
   };
 
+  // Puts `slot` in the table and starts its engine.
+  void StartSlot(std::unique_ptr<Slot> slot, bool resumed);
   void RunSlot(Slot* slot, bool resumed);
+  // Writes the slot's record when it changed since the last write (always
+  // with `force`).
+  absl::Status SaveSlot(Slot* slot, bool force);
   void Loop();
-  void SaveDirty(bool all);
+  void SaveDirty();
   void RenewLocks();
-  void Adopt();
+  // Adopts what can be adopted now; returns when the next orphan's lease
+  // runs out (InfiniteFuture when none is waiting).
+  absl::Time Adopt();
 
   EngineEnv env_;
   OperationStore& store_;

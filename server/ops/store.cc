@@ -1,6 +1,7 @@
 #include "server/ops/store.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -121,6 +122,15 @@ absl::StatusOr<Record> OperationStore::Parse(const kube::Json& cm) const {
   return r;
 }
 
+void OperationStore::Remember(const Record& r, const kube::Json& written) {
+  absl::MutexLock lock(&written_mu_);
+  if (IsFinal(r.op.state())) {
+    written_.erase(r.op.name());
+    return;
+  }
+  written_[r.op.name()] = {written["metadata"].value("resourceVersion", ""), r.request_json, r.cancel_reason};
+}
+
 absl::Status OperationStore::Create(const Record& record) {
   auto created = kube_.Create(kube::kConfigMaps, ns_, ToConfigMap(record));
   if (!created.ok()) {
@@ -129,6 +139,7 @@ absl::Status OperationStore::Create(const Record& record) {
     }
     return created.status();
   }
+  Remember(record, *created);
   return absl::OkStatus();
 }
 
@@ -136,6 +147,22 @@ absl::Status OperationStore::Save(const v1::Operation& op, const std::map<std::s
                                   const std::string& owner) {
   auto id = ParseOperationName(op.name());
   if (!id.ok()) return id.status();
+  std::optional<Written> last;
+  {
+    absl::MutexLock lock(&written_mu_);
+    if (auto it = written_.find(op.name()); it != written_.end()) last = it->second;
+  }
+  if (last && !last->resource_version.empty()) {
+    Record rec{op, last->request_json, checkpoint, owner, last->cancel_reason};
+    kube::Json cm = ToConfigMap(rec);
+    cm["metadata"]["resourceVersion"] = last->resource_version;
+    auto updated = kube_.Update(kube::kConfigMaps, ns_, cm);
+    if (updated.ok()) {
+      Remember(rec, *updated);
+      return absl::OkStatus();
+    }
+    if (!kube::IsConflict(updated.status())) return updated.status();
+  }
   // Read-modify-write keeps the request and any cancel request written by
   // others; a conflict means someone else wrote in between: try again.
   for (int attempt = 0; attempt < 5; ++attempt) {
@@ -149,7 +176,10 @@ absl::Status OperationStore::Save(const v1::Operation& op, const std::map<std::s
     kube::Json cm = ToConfigMap(*rec);
     cm["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
     auto updated = kube_.Update(kube::kConfigMaps, ns_, cm);
-    if (updated.ok()) return absl::OkStatus();
+    if (updated.ok()) {
+      Remember(*rec, *updated);
+      return absl::OkStatus();
+    }
     if (!kube::IsConflict(updated.status())) return updated.status();
   }
   return absl::AbortedError(absl::StrCat("could not save ", op.name(), ": the record kept changing"));

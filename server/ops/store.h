@@ -19,7 +19,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "herd/v1/herd.pb.h"
 #include "server/kube/client.h"
@@ -83,11 +85,24 @@ class OperationStore {
   absl::StatusOr<Record> Parse(const kube::Json& cm) const;
   kube::Json ToConfigMap(const Record& r) const;
 
+  // What this store last wrote of a running operation's record: a save
+  // builds on it and costs one request instead of a read and a write (a
+  // conflict, e.g. with a cancel another replica wrote, falls back to
+  // reading the record).
+  struct Written {
+    std::string resource_version;
+    std::string request_json;
+    std::string cancel_reason;
+  };
+  void Remember(const Record& r, const kube::Json& written);
+
   kube::KubeClient& kube_;
   const std::string ns_;
   const StoreOptions options_;
   kube::ChangeNotifier notifier_;
   std::unique_ptr<kube::Informer> informer_;
+  absl::Mutex written_mu_;
+  std::map<std::string, Written> written_ ABSL_GUARDED_BY(written_mu_);
 };
 
 }  // namespace herd::ops

@@ -1,0 +1,81 @@
+#include "server/herdd/timed_work.h"
+
+#include <algorithm>
+
+#include "absl/time/clock.h"
+#include "common/k8s/time.h"
+#include "common/log/log.h"
+#include "server/engines/scale.h"
+
+namespace herd::herdd {
+
+TimedWork::TimedWork(ops::EngineEnv& env, ops::WorkloadLocks& locks, TimedWorkOptions options)
+    : env_(env), locks_(locks), options_(options) {}
+
+TimedWork::~TimedWork() { Stop(); }
+
+void TimedWork::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void TimedWork::Stop() {
+  if (!stop_.HasBeenNotified()) stop_.Notify();
+  changes_.Notify();
+  if (thread_.joinable()) thread_.join();
+  if (hpas_) hpas_->Stop();
+  if (leading_.exchange(false)) locks_.Release(kLeaderKey, kLeaderKey);
+}
+
+absl::Time TimedWork::RestoreDue(absl::Time now) {
+  absl::Time next = absl::InfiniteFuture();
+  bool due = false;
+  for (const kube::ObjectPtr& h : hpas_->List()) {
+    const kube::Json annotations = (*h)["metadata"].value("annotations", kube::Json::object());
+    if (!annotations.contains(engines::kHpaRestoreAtAnnotation)) continue;
+    auto at = k8s::ParseTime(annotations.value(engines::kHpaRestoreAtAnnotation, ""));
+    if (!at.ok() || *at <= now) {
+      due = true;
+    } else {
+      next = std::min(next, *at);
+    }
+  }
+  if (due) {
+    auto restored = engines::RestoreExpiredHpaHolds(env_, now);
+    if (!restored.ok()) {
+      log::Warn("restoring ended HorizontalPodAutoscaler holds failed; trying again", {{"error", restored.status()}});
+      next = std::min(next, now + absl::Seconds(1));
+    }
+  }
+  return next;
+}
+
+void TimedWork::Loop() {
+  absl::Time next_lead = absl::InfinitePast();
+  while (!stop_.HasBeenNotified()) {
+    uint64_t seen = changes_.version();
+    absl::Time now = env_.clock.Now();
+    if (now >= next_lead) {
+      absl::Status st = locks_.Acquire(kLeaderKey, kLeaderKey);
+      bool was = leading_.exchange(st.ok());
+      if (st.ok() && !was) log::Info("leading herd's timed work", {{"identity", locks_.identity()}});
+      if (!st.ok() && was) log::Warn("lost the lead of herd's timed work", {{"error", st}});
+      next_lead = now + options_.lead_period;
+    }
+    absl::Time wake = next_lead;
+    if (leading_.load()) {
+      if (!hpas_) {
+        // Its own notifier: HPA changes wake this loop, not the engines.
+        hpas_ = std::make_unique<kube::Informer>(env_.kube, kube::kHorizontalPodAutoscalers, "", kube::InformerOptions{},
+                                                 &changes_);
+        hpas_->Start();
+      }
+      if (hpas_->HasSynced()) wake = std::min(wake, RestoreDue(now));
+    }
+    wake = std::min(wake, now + options_.max_sleep);
+    if (stop_.HasBeenNotified()) break;
+    changes_.WaitForChange(seen, std::max(wake, now + absl::Milliseconds(10)));
+  }
+}
+
+}  // namespace herd::herdd
