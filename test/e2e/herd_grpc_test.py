@@ -1,10 +1,13 @@
 """herdd driven from Debian's python3-grpcio with stubs generated from
 herd.proto — as another team's CI pipeline would — with results checked by
 the real kubectl against the simulated cluster."""
+import datetime
+import json
 import time
 import unittest
 
 import grpc
+from google.protobuf import duration_pb2
 
 from herdprocess import Herdd, herd_pb2, wait_for_end
 from simcluster import SimCluster, deployment
@@ -111,6 +114,45 @@ class HerdGrpcTest(unittest.TestCase):
             final = wait_for_end(second.stub(), op.name, timeout=60)[-1]
             self.assertEqual(final.state, herd_pb2.OPERATION_STATE_SUCCEEDED, final)
         self.assertEqual(self.images("web"), ["web:2-slow2s"] * 2)
+
+    def hpa_bounds(self, name):
+        hpa = json.loads(self.cluster.kubectl("-n", "shop", "get", "hpa", name, "-o", "json"))
+        return hpa["spec"].get("minReplicas"), hpa["spec"]["maxReplicas"], hpa["metadata"].get("annotations", {})
+
+    def test_an_autoscaler_hold_ends_on_time_also_after_a_restart(self):
+        # ScaleRequest.hpa_hold: the HPA's bounds move to the new count for
+        # that long, then go back — restored by whichever herdd leads then,
+        # even when the one that scaled is gone.
+        self.deploy("api", "api:1", 2)
+        self.cluster.apply({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+                            "metadata": {"name": "api", "namespace": "shop"},
+                            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"},
+                                     "minReplicas": 2, "maxReplicas": 5}})
+        args = ["--lease-duration=1s", "--adopt-period=200ms"]
+        first = Herdd(self.cluster, *args, identity="herdd-a").start()
+        stub = first.stub()
+        op = stub.Scale(herd_pb2.ScaleRequest(workload="namespaces/shop/deployments/api", replicas=4,
+                                              hpa_hold=duration_pb2.Duration(seconds=3)), timeout=30)
+        final = wait_for_end(stub, op.name)[-1]
+        self.assertEqual(final.state, herd_pb2.OPERATION_STATE_SUCCEEDED, final)
+        lo, hi, annotations = self.hpa_bounds("api")
+        self.assertEqual((lo, hi), (4, 4))
+        restore_at = datetime.datetime.fromisoformat(annotations["herd.dev/hpa-restore-at"].replace("Z", "+00:00"))
+        first.kill()
+        with Herdd(self.cluster, *args, identity="herdd-b"):
+            deadline = time.monotonic() + 30
+            while self.hpa_bounds("api")[:2] != (2, 5) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            restored = datetime.datetime.now(datetime.timezone.utc)
+            lo, hi, annotations = self.hpa_bounds("api")
+        self.assertEqual((lo, hi), (2, 5))
+        self.assertNotIn("herd.dev/hpa-original", annotations)
+        self.assertNotIn("herd.dev/hpa-restore-at", annotations)
+        # Not before the hold's end (the annotation has whole seconds), and
+        # within a lease (another herdd must take the lead) and a moment after it.
+        late = (restored - restore_at).total_seconds()
+        self.assertGreaterEqual(late, -1.0)
+        self.assertLess(late, 3.0)
 
 
 if __name__ == "__main__":

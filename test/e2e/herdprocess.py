@@ -73,10 +73,11 @@ class Herdd:
         self.channel.close()
 
     def terminate(self):
-        self.proc.terminate()
-        code = self.proc.wait(timeout=30)
+        # An idle connection of ours would hold up the gRPC server's
+        # shutdown until its grace period ends: close it first.
         self.channel.close()
-        return code
+        self.proc.terminate()
+        return self.proc.wait(timeout=30)
 
     def __exit__(self, *exc):
         if self.proc and self.proc.poll() is None:
