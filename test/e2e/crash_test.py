@@ -450,6 +450,19 @@ class CronJobCrashTest(CrashTestCase):
                 self.assertEqual([j["metadata"]["name"] for j in self.jobs()], ["run-c"])
 
 
+class CoverageTest(unittest.TestCase):
+    def test_every_write_point_has_a_crash_test(self):
+        import os
+        from simcluster import bin_dir
+        points = subprocess.run([os.path.join(bin_dir(), "herdd"), "--crash-at=help"], capture_output=True, text=True,
+                                check=True).stdout.split()
+        self.assertGreater(len(points), 10)
+        with open(__file__) as f:
+            source = f.read()
+        missing = [p for p in points if f'"{p}' not in source and f"{p}:" not in source]
+        self.assertEqual(missing, [], "write points without a crash test")
+
+
 class RestartTest(CrashTestCase):
     def test_a_restarted_herdd_of_the_same_name_adopts_at_once(self):
         self.fresh()
