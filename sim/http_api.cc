@@ -210,6 +210,10 @@ absl::StatusOr<Faults> Faults::FromJson(const Json& j) {
       for (const auto& [k, v] : j["errorRate"].items()) f.error_rate[k] = v.get<double>();
     }
     if (j.contains("errorCode")) f.error_code = j["errorCode"].get<int>();
+    if (j.contains("throttleRate")) {
+      for (const auto& [k, v] : j["throttleRate"].items()) f.throttle_rate[k] = v.get<double>();
+    }
+    if (j.contains("userAgent")) f.user_agent = j["userAgent"].get<std::string>();
     if (j.contains("retryAfterSeconds")) f.retry_after_seconds = j["retryAfterSeconds"].get<int>();
     if (j.contains("failNext")) {
       for (const auto& [k, v] : j["failNext"].items()) f.fail_next[k] = v.get<int>();
@@ -223,6 +227,13 @@ absl::StatusOr<Faults> Faults::FromJson(const Json& j) {
   if (f.error_code != 429 && f.error_code != 500 && f.error_code != 503 && f.error_code != 504) {
     return absl::InvalidArgumentError("errorCode must be 429, 500, 503 or 504");
   }
+  for (const auto* rates : {&f.error_rate, &f.throttle_rate}) {
+    for (const auto& [verb, rate] : *rates) {
+      if (!(rate >= 0 && rate <= 1)) {
+        return absl::InvalidArgumentError(absl::StrCat("the rate of \"", verb, "\" must be within [0, 1]"));
+      }
+    }
+  }
   return f;
 }
 
@@ -230,11 +241,24 @@ Json Faults::ToJson() const {
   Json j = {{"latencyMillis", absl::ToInt64Milliseconds(latency)},
             {"errorRate", Json::object()},
             {"errorCode", error_code},
+            {"throttleRate", Json::object()},
             {"retryAfterSeconds", retry_after_seconds},
             {"failNext", Json::object()},
-            {"dropWatchesAfterMillis", absl::ToInt64Milliseconds(drop_watches_after)}};
+            {"dropWatchesAfterMillis", absl::ToInt64Milliseconds(drop_watches_after)},
+            {"userAgent", user_agent}};
   for (const auto& [k, v] : error_rate) j["errorRate"][k] = v;
+  for (const auto& [k, v] : throttle_rate) j["throttleRate"][k] = v;
   for (const auto& [k, v] : fail_next) j["failNext"][k] = v;
+  return j;
+}
+
+Json FaultCounts::ToJson() const {
+  Json j = {{"errors", Json::object()},
+            {"byVerb", Json::object()},
+            {"delayed", delayed},
+            {"droppedWatches", dropped_watches}};
+  for (const auto& [code, n] : by_code) j["errors"][std::to_string(code)] = n;
+  for (const auto& [verb, n] : by_verb) j["byVerb"][verb] = n;
   return j;
 }
 
@@ -391,8 +415,14 @@ size_t HttpApi::OpenWatches() const { return watches_.size(); }
 
 void HttpApi::SetFaults(Faults faults) { options_.faults = std::move(faults); }
 
+bool HttpApi::Faulted(const http::Request& req) const {
+  const std::string& ua = options_.faults.user_agent;
+  return ua.empty() || absl::StartsWith(req.headers.Get("User-Agent"), ua);
+}
+
 void HttpApi::Handle(http::Request request, http::Responder responder) {
-  if (options_.faults.latency > absl::ZeroDuration() && absl::StartsWith(request.path, "/api")) {
+  if (options_.faults.latency > absl::ZeroDuration() && absl::StartsWith(request.path, "/api") && Faulted(request)) {
+    injected_.delayed++;
     auto shared = std::make_shared<std::pair<http::Request, http::Responder>>(std::move(request), std::move(responder));
     loop_.PostAfter(options_.faults.latency, [this, shared] { Serve(shared->first, shared->second); });
     return;
@@ -400,8 +430,16 @@ void HttpApi::Handle(http::Request request, http::Responder responder) {
   Serve(request, responder);
 }
 
-bool HttpApi::InjectFault(const std::string& verb, http::Responder& res) {
+bool HttpApi::InjectFault(const http::Request& req, const std::string& verb, http::Responder& res) {
+  if (!Faulted(req)) return false;
   Faults& f = options_.faults;
+  auto sample = [&](const std::map<std::string, double>& rates) {
+    double rate = 0;
+    if (auto it = rates.find(verb); it != rates.end()) rate = it->second;
+    if (auto it = rates.find("*"); it != rates.end()) rate = std::max(rate, it->second);
+    return rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < rate;
+  };
+  int code = f.error_code;
   bool fail = false;
   for (const std::string& key : {verb, std::string("*")}) {
     auto it = f.fail_next.find(key);
@@ -411,15 +449,16 @@ bool HttpApi::InjectFault(const std::string& verb, http::Responder& res) {
       break;
     }
   }
-  if (!fail) {
-    double rate = 0;
-    if (auto it = f.error_rate.find(verb); it != f.error_rate.end()) rate = it->second;
-    if (auto it = f.error_rate.find("*"); it != f.error_rate.end()) rate = std::max(rate, it->second);
-    if (rate > 0) fail = std::uniform_real_distribution<double>(0, 1)(rng_) < rate;
+  if (!fail) fail = sample(f.error_rate);
+  if (!fail && sample(f.throttle_rate)) {
+    fail = true;
+    code = 429;
   }
   if (!fail) return false;
+  injected_.by_code[code]++;
+  injected_.by_verb[verb]++;
   absl::Status st;
-  switch (f.error_code) {
+  switch (code) {
     case 429:
       st = ApiError(429, "TooManyRequests", "Too many requests, please try again later.",
                     {{"retryAfterSeconds", f.retry_after_seconds}});
@@ -520,7 +559,10 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
       if (!f.ok()) return res.Respond(ErrorResponse(BadRequest(f.status().message())));
       options_.faults = *f;
     }
-    return res.Respond(JsonResponse(200, options_.faults.ToJson().dump()));
+    Json doc = options_.faults.ToJson();
+    doc["injected"] = injected_.ToJson();
+    doc["requests"] = counts_;
+    return res.Respond(JsonResponse(200, doc.dump()));
   }
 
   if (path == "/api") return res.Respond(JsonResponse(200, CoreApiVersions(options_.server_address).dump()));
@@ -550,7 +592,7 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
   std::string verb = VerbOf(req.method, **route, req);
   counts_[verb]++;
   log::Debug("request", {{"verb", verb}, {"path", req.target}});
-  if (InjectFault(verb, res)) return;
+  if (InjectFault(req, verb, res)) return;
   ServeResource(req, res, **route);
 }
 
@@ -897,9 +939,13 @@ void HttpApi::ServeWatch(http::Request& req, http::Responder& res, const Route& 
   w->AddTimer(loop_.PostAfter(timeout, [weak] {
     if (auto s = weak.lock()) s->Close();
   }));
-  if (options_.faults.drop_watches_after > absl::ZeroDuration()) {
-    w->AddTimer(loop_.PostAfter(options_.faults.drop_watches_after, [weak] {
-      if (auto s = weak.lock()) s->Close();
+  if (options_.faults.drop_watches_after > absl::ZeroDuration() && Faulted(req)) {
+    // The watch holds its timers: while it lives, so does this HttpApi.
+    w->AddTimer(loop_.PostAfter(options_.faults.drop_watches_after, [weak, this] {
+      if (auto s = weak.lock()) {
+        injected_.dropped_watches++;
+        s->Close();
+      }
     }));
   }
   if (bookmarks) {

@@ -33,13 +33,32 @@ struct Faults {
   // "deletecollection") or "*" for all.
   std::map<std::string, double> error_rate;
   int error_code = 500;  // 500, 503 or 429 (429 carries Retry-After)
+  // Fraction (0..1) of requests answered 429 TooManyRequests (with
+  // Retry-After), per verb or "*", sampled apart from error_rate: server
+  // errors and throttling at once, whatever error_code says.
+  std::map<std::string, double> throttle_rate;
   int retry_after_seconds = 1;
   // Deterministic faults: the next N requests of a verb fail with error_code.
   std::map<std::string, int> fail_next;
   // Open watches are closed this long after they start (0: never).
   absl::Duration drop_watches_after = absl::ZeroDuration();
+  // When set, every fault above hits only requests whose User-Agent starts
+  // with this (e.g. "herd/"): the client under test gets the bad weather
+  // while kubectl or a test's own observer sees the cluster undisturbed.
+  std::string user_agent;
 
   static absl::StatusOr<Faults> FromJson(const nlohmann::json& j);
+  nlohmann::json ToJson() const;
+};
+
+// What the faults did so far (GET /kubesim/faults reports it as "injected").
+struct FaultCounts {
+  // Requests answered with an injected error, by status code and by verb.
+  std::map<int, uint64_t> by_code;
+  std::map<std::string, uint64_t> by_verb;
+  uint64_t delayed = 0;          // requests held back by `latency`
+  uint64_t dropped_watches = 0;  // watches closed by `drop_watches_after`
+
   nlohmann::json ToJson() const;
 };
 
@@ -71,6 +90,7 @@ class HttpApi {
   void SetServerAddress(std::string address) { options_.server_address = std::move(address); }
   // Requests served so far, by verb (for tests and benchmarks).
   std::map<std::string, uint64_t> RequestCounts() const { return counts_; }
+  const FaultCounts& InjectedFaults() const { return injected_; }
 
   // A request path split into resource, namespace, name and subresource.
   struct Route;
@@ -79,7 +99,9 @@ class HttpApi {
   class Watch;
 
   void Serve(http::Request& req, http::Responder& res);
-  bool InjectFault(const std::string& verb, http::Responder& res);
+  // Whether the faults apply to this request (their User-Agent filter).
+  bool Faulted(const http::Request& req) const;
+  bool InjectFault(const http::Request& req, const std::string& verb, http::Responder& res);
   void ServeResource(http::Request& req, http::Responder& res, const Route& route);
   void ServeList(http::Request& req, http::Responder& res, const Route& route);
   void ServeWatch(http::Request& req, http::Responder& res, const Route& route);
@@ -92,6 +114,7 @@ class HttpApi {
   std::map<uint64_t, std::shared_ptr<Watch>> watches_;
   uint64_t next_watch_ = 1;
   std::map<std::string, uint64_t> counts_;
+  FaultCounts injected_;
 };
 
 }  // namespace herd::sim

@@ -189,6 +189,66 @@ TEST_F(HttpApiTest, InjectedFaultsFailTheNextRequestsOfAVerb) {
   EXPECT_EQ(Call("PUT", "/kubesim/faults", R"({"errorCode":418})").status, 400);
 }
 
+TEST_F(HttpApiTest, ServerErrorsAndThrottlingAreInjectedTogetherAndCounted) {
+  // Every request fails: half the draws are 503s (errorRate), the others
+  // 429s (throttleRate), whatever errorCode says.
+  ASSERT_EQ(Call("PUT", "/kubesim/faults",
+                 R"({"errorRate":{"list":0.5},"errorCode":503,"throttleRate":{"list":1},"retryAfterSeconds":2})")
+                .status,
+            200);
+  std::map<long, int> seen;
+  for (int i = 0; i < 200; ++i) {
+    FetchResponse r = Call("GET", "/api/v1/namespaces/ref/pods");
+    seen[r.status]++;
+    if (r.status == 429) {
+      EXPECT_EQ(r.headers["retry-after"], "2");
+    }
+  }
+  EXPECT_EQ(seen[503] + seen[429], 200);
+  EXPECT_GT(seen[503], 50);
+  EXPECT_GT(seen[429], 50);
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/configmaps/x").status, 404) << "other verbs are untouched";
+  auto doc = CallJson("GET", "/kubesim/faults");
+  EXPECT_EQ(doc["injected"]["errors"]["503"], seen[503]);
+  EXPECT_EQ(doc["injected"]["errors"]["429"], seen[429]);
+  EXPECT_EQ(doc["injected"]["byVerb"]["list"], 200);
+  EXPECT_FALSE(doc["injected"]["byVerb"].contains("get"));
+  EXPECT_EQ(doc["throttleRate"]["list"], 1.0);
+  EXPECT_GE(doc["requests"]["list"], 200);
+  EXPECT_EQ(Call("PUT", "/kubesim/faults", R"({"throttleRate":{"list":1.5}})").status, 400);
+}
+
+TEST_F(HttpApiTest, FaultsWithAUserAgentSpareOtherClients) {
+  ASSERT_EQ(Call("PUT", "/kubesim/faults",
+                 R"({"errorRate":{"*":1},"latencyMillis":50,"dropWatchesAfterMillis":100,"userAgent":"herd/"})")
+                .status,
+            200);
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/pods", "", {"User-Agent: herd/0.1"}).status, 500);
+  absl::Time t0 = absl::Now();
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/pods", "", {"User-Agent: kubectl/v1.31.0"}).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/pods").status, 200);
+  EXPECT_LT(absl::Now() - t0, absl::Milliseconds(100)) << "no latency for others";
+  // A watch of another client outlives dropWatchesAfter; herd's would not.
+  t0 = absl::Now();
+  FetchResponse w = Call("GET", "/api/v1/namespaces/ref/configmaps?watch=true&timeoutSeconds=1");
+  EXPECT_EQ(w.status, 200);
+  EXPECT_GE(absl::Now() - t0, absl::Milliseconds(900));
+  auto doc = CallJson("GET", "/kubesim/faults");
+  EXPECT_EQ(doc["userAgent"], "herd/");
+  EXPECT_EQ(doc["injected"]["errors"]["500"], 1);
+  EXPECT_EQ(doc["injected"]["delayed"], 1);
+  EXPECT_EQ(doc["injected"]["droppedWatches"], 0);
+}
+
+TEST_F(HttpApiTest, DroppedWatchesAreCounted) {
+  ASSERT_EQ(Call("PUT", "/kubesim/faults", R"({"dropWatchesAfterMillis":100})").status, 200);
+  absl::Time t0 = absl::Now();
+  FetchResponse w = Call("GET", "/api/v1/namespaces/ref/configmaps?watch=true&timeoutSeconds=5");
+  EXPECT_EQ(w.status, 200);
+  EXPECT_LT(absl::Now() - t0, absl::Seconds(4));
+  EXPECT_EQ(CallJson("GET", "/kubesim/faults")["injected"]["droppedWatches"], 1);
+}
+
 TEST_F(HttpApiTest, DiscoveryDescribesTheServedResources) {
   auto v = CallJson("GET", "/version");
   EXPECT_EQ(v["gitVersion"], "v1.26.1");

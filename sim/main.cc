@@ -34,6 +34,10 @@ ABSL_FLAG(absl::Duration, bookmark_interval, absl::Seconds(60), "How often watch
 ABSL_FLAG(absl::Duration, latency, absl::ZeroDuration(), "Fault: added to every API request");
 ABSL_FLAG(std::string, error_rate, "", "Fault: VERB=RATE,… fraction of requests that fail (verb * for all)");
 ABSL_FLAG(int, error_code, 500, "Fault: the status injected errors carry (429, 500, 503, 504)");
+ABSL_FLAG(std::string, throttle_rate, "",
+          "Fault: VERB=RATE,… fraction of requests answered 429 with Retry-After, apart from --error-rate");
+ABSL_FLAG(std::string, faults_user_agent, "",
+          "Fault: inject only into requests whose User-Agent starts with this (e.g. herd/; default: all)");
 ABSL_FLAG(absl::Duration, drop_watches_after, absl::ZeroDuration(), "Fault: end every watch after this long");
 ABSL_FLAG(uint64_t, seed, 0, "Seed for names and fault sampling (0: random)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
@@ -82,15 +86,21 @@ int main(int argc, char** argv) {
   o.faults.latency = absl::GetFlag(FLAGS_latency);
   o.faults.error_code = absl::GetFlag(FLAGS_error_code);
   o.faults.drop_watches_after = absl::GetFlag(FLAGS_drop_watches_after);
-  for (absl::string_view part : absl::StrSplit(absl::GetFlag(FLAGS_error_rate), ',', absl::SkipEmpty())) {
-    std::vector<std::string> kv = absl::StrSplit(part, '=');
-    double rate = 0;
-    if (kv.size() != 2 || !absl::SimpleAtod(kv[1], &rate) || rate < 0 || rate > 1) {
-      std::fprintf(stderr, "kubesim: --error-rate wants VERB=RATE pairs with RATE in [0,1], got \"%s\"\n",
-                   std::string(part).c_str());
-      return 2;
+  o.faults.user_agent = absl::GetFlag(FLAGS_faults_user_agent);
+  for (const auto& [flag, rates] : {std::pair{"error-rate", &o.faults.error_rate},
+                                    std::pair{"throttle-rate", &o.faults.throttle_rate}}) {
+    const std::string value =
+        rates == &o.faults.error_rate ? absl::GetFlag(FLAGS_error_rate) : absl::GetFlag(FLAGS_throttle_rate);
+    for (absl::string_view part : absl::StrSplit(value, ',', absl::SkipEmpty())) {
+      std::vector<std::string> kv = absl::StrSplit(part, '=');
+      double rate = 0;
+      if (kv.size() != 2 || !absl::SimpleAtod(kv[1], &rate) || rate < 0 || rate > 1) {
+        std::fprintf(stderr, "kubesim: --%s wants VERB=RATE pairs with RATE in [0,1], got \"%s\"\n", flag,
+                     std::string(part).c_str());
+        return 2;
+      }
+      (*rates)[kv[0]] = rate;
     }
-    o.faults.error_rate[kv[0]] = rate;
   }
 
   // Block the signals before any thread starts, then wait for one.
