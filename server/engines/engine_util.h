@@ -56,9 +56,11 @@ inline constexpr int kWriteAttempts = 5;
 
 // One write to the cluster at the write point `point` (ops::AtWritePoint):
 // `write` is sent again while it fails for a transient reason, up to
-// kWriteAttempts times, unless `op` is interrupted meanwhile. Only for
-// writes that may be repeated: absolute values, JSON patches that replace,
-// deletes and evictions with a uid precondition.
+// kWriteAttempts times, unless `op` is handed over meanwhile (a cancel does
+// not stop it: the writes that carry out a cancel, a rollback or a revert,
+// must not give up on one transient error). Only for writes that may be
+// repeated: absolute values, JSON patches that replace, deletes and
+// evictions with a uid precondition.
 template <typename Write>
 auto WriteAt(ops::EngineEnv& env, ops::LiveOperation& op, const std::string& point, Write&& write)
     -> decltype(write()) {
@@ -66,7 +68,7 @@ auto WriteAt(ops::EngineEnv& env, ops::LiveOperation& op, const std::string& poi
     auto result = write();
     absl::Duration pause = absl::Milliseconds(100);
     for (int attempt = 1; attempt < kWriteAttempts && !StatusOf(result).ok() && kube::IsTransient(StatusOf(result)) &&
-                          !op.interrupted();
+                          !op.hand_over_requested();
          ++attempt) {
       env.clock.SleepFor(pause);
       pause *= 2;

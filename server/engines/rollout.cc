@@ -387,7 +387,9 @@ absl::Status RolloutEngine::AwaitCompletion(ops::EngineEnv& env, LiveOperation& 
         }
         return o.complete() || (!rolling_back && (!o.problems.empty() || o.controller_gave_up));
       },
-      deadline);
+      // A rollback runs to its end whatever the reason for it, a cancel
+      // included (a cancel is what started it, and it stays asked for).
+      deadline, rolling_back ? ops::Interrupt::kHandOverOnly : ops::Interrupt::kCancelOrHandOver);
   *last = o;
   return st;
 }

@@ -18,18 +18,22 @@ const std::vector<std::string>& WritePoints() {
   return *points;
 }
 
-absl::Status AwaitCluster(EngineEnv& env, LiveOperation& op, const std::function<bool()>& done, absl::Time deadline) {
+absl::Status AwaitCluster(EngineEnv& env, LiveOperation& op, const std::function<bool()>& done, absl::Time deadline,
+                          Interrupt interrupt) {
   bool interrupted = false;
   absl::Status st = env.informers.WaitUntil(
       [&] {
-        if (op.interrupted()) {
+        if (interrupt == Interrupt::kHandOverOnly ? op.hand_over_requested() : op.interrupted()) {
           interrupted = true;
           return true;
         }
         return done();
       },
       deadline);
-  if (interrupted) return absl::CancelledError(op.cancel_requested() ? op.cancel_reason() : "handed over");
+  if (interrupted) {
+    return absl::CancelledError(op.cancel_requested() && interrupt == Interrupt::kCancelOrHandOver ? op.cancel_reason()
+                                                                                                  : "handed over");
+  }
   return st;
 }
 

@@ -97,10 +97,19 @@ class Engine {
   virtual void Run(EngineEnv& env, LiveOperation& op, bool resumed) = 0;
 };
 
+// What, besides its condition and deadline, ends a wait on the cluster.
+enum class Interrupt {
+  kCancelOrHandOver,
+  // For the waits that carry out a cancel (a rollback the cancel asked
+  // for): only a hand-over stops them.
+  kHandOverOnly,
+};
+
 // Waits until `done()` is true, waking on every informer change and on
 // cancellation or hand-over of `op`. OK when done; CANCELLED when `op` was
-// interrupted first; DEADLINE_EXCEEDED at `deadline`.
-absl::Status AwaitCluster(EngineEnv& env, LiveOperation& op, const std::function<bool()>& done, absl::Time deadline);
+// interrupted first (as `interrupt` says); DEADLINE_EXCEEDED at `deadline`.
+absl::Status AwaitCluster(EngineEnv& env, LiveOperation& op, const std::function<bool()>& done, absl::Time deadline,
+                          Interrupt interrupt = Interrupt::kCancelOrHandOver);
 
 }  // namespace herd::ops
 

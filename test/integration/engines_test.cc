@@ -455,6 +455,85 @@ TEST_F(EnginesTest, RolloutRollsBackWhenTheNewPodsAreNotReadyWithinTheDeadline) 
   for (const auto& p : ListPods("app=web")) EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:1");
 }
 
+// Runs a rollout on its own thread and cancels it once `when` says so.
+v1::Operation RunAndCancel(ops::EngineEnv& env, kube::InformerSet& informers, ops::Engine& engine,
+                           const v1::Operation& initial, const std::function<bool(const v1::Operation&)>& when,
+                           const std::function<void()>& before_cancel = {}) {
+  EXPECT_TRUE(engine.Prepare(env).ok());
+  ops::LiveOperation op(initial);
+  kube::ChangeNotifier* notifier = &informers.notifier();
+  op.SetOnChange([notifier] { notifier->Notify(); });
+  std::thread run([&] { engine.Run(env, op, false); });
+  uint64_t seen = op.version();
+  absl::Time until = absl::Now() + kWait;
+  while (!when(op.Snapshot()) && !op.Done() && absl::Now() < until) seen = op.WaitForChange(seen, until);
+  EXPECT_FALSE(op.Done()) << op.Snapshot().DebugString();
+  if (before_cancel) before_cancel();
+  op.RequestCancel("test cancels");
+  run.join();
+  return op.Snapshot();
+}
+
+bool HasEvent(const v1::Operation& op, absl::string_view prefix) {
+  return std::any_of(op.events().begin(), op.events().end(),
+                     [&](const v1::OperationEvent& e) { return absl::StartsWith(e.message(), prefix); });
+}
+
+TEST_F(EnginesTest, ACancelledRollingRolloutEndsOnlyOnceItsRollbackIsDone) {
+  // The soak found a cancelled ROLLING rollout ending CANCELLED ("rolled
+  // back: the previous version is serving") right after writing the old
+  // template, with pods of the new version still running: the cancel that
+  // asked for the rollback also cut short the wait for it.
+  CreateDeployment("web", 4);
+  v1::RolloutRequest req;
+  req.set_workload("namespaces/default/deployments/web");
+  req.set_strategy(v1::ROLLOUT_STRATEGY_ROLLING);
+  (*req.mutable_images())["web"] = "web:2-slow1s";
+  auto engine = engines::NewRolloutEngine(req);
+  ASSERT_TRUE(engine.ok());
+  // Cancelled while new pods start: some old ones are gone already.
+  v1::Operation op = RunAndCancel(*env_, *informers_, **engine, Initial(**engine), [](const v1::Operation& o) {
+    return HasEvent(o, "new template written") && o.progress().updated() > 0;
+  });
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_CANCELLED) << Dump(op);
+  // When it says the previous version serves, it does: no pod of the new
+  // version is left, and as many of the old one as wanted are Ready.
+  auto pods = ListPods("app=web");
+  int ready = 0;
+  for (const auto& p : pods) {
+    EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:1") << Name(p) << " is of the cancelled version";
+    ready += Ready(p) && !Terminating(p) ? 1 : 0;
+  }
+  EXPECT_EQ(ready, 4) << Dump(op);
+}
+
+TEST_F(EnginesTest, ACancelledRolloutRollsBackThroughTransientApiErrors) {
+  // A cancel stopped WriteAt from sending a failed write again, so the
+  // rollback template, the very write the cancel asked for, was given up on
+  // after one 500 ("cannot roll back") and the new version stayed.
+  CreateDeployment("web", 2);
+  v1::RolloutRequest req;
+  req.set_workload("namespaces/default/deployments/web");
+  (*req.mutable_images())["web"] = "web:2-slow5s";
+  auto engine = engines::NewRolloutEngine(req);
+  ASSERT_TRUE(engine.ok());
+  v1::Operation op = RunAndCancel(
+      *env_, *informers_, **engine, Initial(**engine),
+      [](const v1::Operation& o) { return HasEvent(o, "new template written"); },
+      [&] {
+        sim::Faults f;
+        f.fail_next["patch"] = 2;
+        sim_->SetFaults(f);
+      });
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_CANCELLED) << Dump(op);
+  EXPECT_FALSE(HasEvent(op, "cannot roll back")) << Dump(op);
+  auto dep = kube::Api<kube::Deployment>(*kube_).Get(kNs, "web");
+  ASSERT_TRUE(dep.ok());
+  EXPECT_EQ(dep->json()["spec"]["template"]["spec"]["containers"][0]["image"], "web:1");
+  AwaitDeploymentSteady("web", 2);
+  for (const auto& p : ListPods("app=web")) EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:1");
+}
+
 TEST_F(EnginesTest, UndoGoesBackToTheRevisionAskedOrTheOneBefore) {
   CreateDeployment("web", 2);
   for (const char* image : {"web:2", "web:3"}) {
