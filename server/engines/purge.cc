@@ -1121,7 +1121,12 @@ void PurgeEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
     }
     for (const auto& g : c.groups) {
       if (done.count(g.key())) continue;
-      if (op.interrupted()) {
+      // A group already begun (a restart written or being reverted, a
+      // surge) is taken to its end or undone by its own step, also when
+      // the operation was cancelled before this replica adopted it.
+      const bool begun = !op.Checkpoint(absl::StrCat("restart:", g.key())).empty() ||
+                         !op.Checkpoint(absl::StrCat("base:", g.key())).empty();
+      if (op.interrupted() && !begun) {
         c.Stop("");
         return;
       }
