@@ -231,7 +231,7 @@ grpc::Status HerdService::Kill(grpc::ServerContext* ctx, const v1::KillRequest* 
     };
     absl::Time until = absl::FromChrono(std::min(ctx->deadline(), std::chrono::system_clock::now() + kKillAnswerWait));
     uint64_t seen = live->version();
-    while (!killed(*out = live->Snapshot()) && absl::Now() < until) seen = live->WaitForChange(seen, until);
+    while (!killed(*out = live->Published()) && absl::Now() < until) seen = live->WaitForChange(seen, until);
   }
   return grpc::Status::OK;
 }
@@ -298,7 +298,7 @@ grpc::Status HerdService::ListWorkloads(grpc::ServerContext* ctx, const v1::List
 absl::StatusOr<v1::Operation> HerdService::FindOperation(const std::string& name) {
   auto id = ops::ParseOperationName(name);
   if (!id.ok()) return id.status();
-  if (auto live = deps_.runner->Find(name)) return live->Snapshot();
+  if (auto live = deps_.runner->Find(name)) return live->Published();
   {
     absl::MutexLock lock(&mu_);
     auto it = dry_runs_.find(name);
@@ -331,7 +331,7 @@ grpc::Status HerdService::ListOperations(grpc::ServerContext* ctx, const v1::Lis
   std::vector<v1::Operation> all;
   for (auto& rec : deps_.store->List()) {
     // The live state of operations running here is fresher than the record.
-    if (auto live = deps_.runner->Find(rec.op.name())) rec.op = live->Snapshot();
+    if (auto live = deps_.runner->Find(rec.op.name())) rec.op = live->Published();
     all.push_back(std::move(rec.op));
   }
   std::vector<v1::Operation> matching;
@@ -378,7 +378,7 @@ grpc::Status HerdService::WatchOperation(grpc::ServerContext* ctx, const v1::Wat
     absl::Time deadline = absl::Now() + absl::Seconds(1);
     if (auto live = deps_.runner->Find(req->name())) {
       live->WaitForChange(live->version(), deadline);
-      op = live->Snapshot();
+      op = live->Published();
     } else {
       auto& n = deps_.store->notifier();
       n.WaitForChange(n.version(), deadline);

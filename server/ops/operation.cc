@@ -46,6 +46,30 @@ v1::Operation LiveOperation::Snapshot() const {
   return op_;
 }
 
+v1::Operation LiveOperation::Published() const {
+  absl::MutexLock lock(&mu_);
+  v1::Operation out = op_;
+  if (IsFinal(out.state()) && !end_recorded_) {
+    out.set_state(v1::OPERATION_STATE_RUNNING);
+    out.clear_end_time();
+    out.clear_error();
+    out.clear_failure();
+  }
+  return out;
+}
+
+void LiveOperation::MarkEndRecorded() {
+  std::function<void()> notify;
+  {
+    absl::MutexLock lock(&mu_);
+    if (end_recorded_ || !IsFinal(op_.state())) return;
+    end_recorded_ = true;
+    ++version_;
+    notify = on_change_;
+  }
+  if (notify) notify();
+}
+
 std::string LiveOperation::name() const {
   absl::MutexLock lock(&mu_);
   return op_.name();

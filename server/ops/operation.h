@@ -34,6 +34,15 @@ class LiveOperation {
   explicit LiveOperation(v1::Operation initial, std::map<std::string, std::string> checkpoint = {});
 
   v1::Operation Snapshot() const;
+  // What callers of the API are shown: as Snapshot, but a final state only
+  // once MarkEndRecorded says the record holds it. Until then it reads as
+  // RUNNING (no end time, error or failure): a replica that dies between
+  // the end and its record write leaves the operation to be adopted and
+  // finished again, perhaps otherwise, and a state once shown as final
+  // must never change.
+  v1::Operation Published() const;
+  // The final state is in the record (the runner wrote it).
+  void MarkEndRecorded();
   std::string name() const;
   uint64_t version() const;
   bool Done() const;
@@ -101,6 +110,7 @@ class LiveOperation {
   bool cancel_ ABSL_GUARDED_BY(mu_) = false;
   std::string cancel_reason_ ABSL_GUARDED_BY(mu_);
   bool hand_over_ ABSL_GUARDED_BY(mu_) = false;
+  bool end_recorded_ ABSL_GUARDED_BY(mu_) = false;
   std::function<void()> on_change_ ABSL_GUARDED_BY(mu_);
   std::function<absl::Status()> persister_ ABSL_GUARDED_BY(mu_);
 };

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "server/kube/errors.h"
 #include "server/ops/names.h"
 
 namespace herd::ops {
@@ -51,24 +52,44 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   record.request_json = engine->request_json();
   record.checkpoint = engine->InitialCheckpoint();
   record.owner = locks_.identity();
+  // A lock refused for a transient reason (the API server's 5xx or 429) is
+  // asked for again: taking it is idempotent for the same operation. The
+  // tries end well within a lease, the time a record without one is left
+  // alone by other replicas (Adopt).
+  auto acquire = [&] {
+    absl::Time give_up = absl::Now() + locks_.lease_duration() / 2;
+    absl::Duration pause = absl::Milliseconds(50);
+    absl::Status st = locks_.Acquire(key, initial.name());
+    while (!st.ok() && kube::IsTransient(st) && absl::Now() + pause < give_up) {
+      env_.clock.SleepFor(pause);
+      pause *= 2;
+      st = locks_.Acquire(key, initial.name());
+    }
+    return st;
+  };
   absl::Status locked, created;
   if (own_name) {
-    std::thread lease([&] { locked = locks_.Acquire(key, initial.name()); });
+    std::thread lease([&] { locked = acquire(); });
     created = store_.Create(record);
     lease.join();
   } else {
-    locked = locks_.Acquire(key, initial.name());
+    locked = acquire();
     if (locked.ok()) created = store_.Create(record);
   }
   if (!locked.ok()) {
     if (own_name && created.ok()) {
       // Nobody may adopt and run what the caller is told did not start.
-      v1::Operation failed = initial;
-      failed.set_state(v1::OPERATION_STATE_FAILED);
-      failed.mutable_error()->set_code(static_cast<int>(locked.code()));
-      failed.mutable_error()->set_message(std::string(locked.message()));
-      if (auto st = store_.Save(failed, record.checkpoint, locks_.identity()); !st.ok()) {
-        log::Warn("marking an operation that could not start failed", {{"op", initial.name()}, {"error", st}});
+      // The record goes, so that the same request id, sent again, starts
+      // the operation; if it cannot go, it says the operation failed.
+      absl::Status removed = store_.Delete(ParseOperationName(initial.name()).value_or(""));
+      if (!removed.ok()) {
+        v1::Operation failed = initial;
+        failed.set_state(v1::OPERATION_STATE_FAILED);
+        failed.mutable_error()->set_code(static_cast<int>(locked.code()));
+        failed.mutable_error()->set_message(std::string(locked.message()));
+        if (auto st = store_.Save(failed, record.checkpoint, locks_.identity()); !st.ok()) {
+          log::Warn("marking an operation that could not start failed", {{"op", initial.name()}, {"error", st}});
+        }
       }
     }
     return locked;
@@ -88,7 +109,7 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   std::shared_ptr<LiveOperation> op = slot->op;
   if (hooks_.on_start) hooks_.on_start(initial);
   StartSlot(std::move(slot), false);
-  return op->Snapshot();
+  return op->Published();
 }
 
 void OperationRunner::StartSlot(std::unique_ptr<Slot> slot, bool resumed) {
@@ -124,6 +145,9 @@ void OperationRunner::RunSlot(Slot* slot, bool resumed) {
     env_.clock.SleepFor(absl::Milliseconds(200) * (i + 1));
     saved = SaveSlot(slot, true);
   }
+  // Callers see the end only now that the record holds it; unsaved, it
+  // stays running for them, and whoever takes the lock next finishes it.
+  if (saved.ok()) op.MarkEndRecorded();
   locks_.Release(slot->lock_key, final.name());
   {
     absl::MutexLock lock(&mu_);
@@ -134,13 +158,19 @@ void OperationRunner::RunSlot(Slot* slot, bool resumed) {
 }
 
 absl::Status OperationRunner::Cancel(const std::string& name, const std::string& reason) {
+  auto id = ParseOperationName(name);
+  if (!id.ok()) return id.status();
   if (auto live = Find(name)) {
     if (live->Done()) return absl::FailedPreconditionError(absl::StrCat(name, " has already ended"));
     live->RequestCancel(reason.empty() ? "cancelled" : reason);
+    // Also in the record: a replica that adopts the operation after this
+    // one died carries the cancel out instead of finishing the operation.
+    if (auto st = store_.RequestCancel(*id, reason.empty() ? "cancelled" : reason); !st.ok()) {
+      log::Warn("recording a cancel failed; it holds while this replica runs the operation",
+                {{"op", name}, {"error", st}});
+    }
     return absl::OkStatus();
   }
-  auto id = ParseOperationName(name);
-  if (!id.ok()) return id.status();
   auto rec = store_.Get(*id);
   if (!rec.ok()) return rec.status();
   if (IsFinal(rec->op.state())) return absl::FailedPreconditionError(absl::StrCat(name, " has already ended"));
@@ -230,6 +260,7 @@ absl::Time OperationRunner::Adopt() {
     if (key.empty()) key = rec.op.name();
     auto info = locks_.Inspect(key);
     if (info.ok() && info->operation != rec.op.name()) continue;  // the lock serves another operation now
+    if (!info.ok() && !absl::IsNotFound(info.status())) continue;
     // A live lease held under this replica's name for an operation it does
     // not run was left by this process's predecessor: adopt it now.
     const bool predecessor = info.ok() && info->holder == locks_.identity();
@@ -238,7 +269,34 @@ absl::Time OperationRunner::Adopt() {
       next = std::min(next, info->renewed + info->duration + absl::Milliseconds(50));
       continue;
     }
+    if (!info.ok()) {
+      // No lease: the operation ended (and its cache entry is behind), or
+      // its replica is still taking the lease (Launch), or died before.
+      // A record younger than a lease is given that long.
+      absl::Time ripe = rec.created + locks_.lease_duration() + absl::Seconds(1);
+      if (absl::Now() < ripe) {
+        next = std::min(next, ripe);
+        continue;
+      }
+      // Ended since the cache saw it: nothing to adopt, no lock to take.
+      auto id = ParseOperationName(rec.op.name());
+      auto now = id.ok() ? store_.Fetch(*id) : absl::StatusOr<Record>(id.status());
+      if (!now.ok() || IsFinal(now->op.state())) continue;
+    }
     if (!locks_.Acquire(key, rec.op.name()).ok()) continue;
+    // Decide on the record as it is now, not as the cache last saw it: an
+    // operation that ended (its lock released after its final write) or
+    // persisted a checkpoint since must not be run again from an older one.
+    auto id = ParseOperationName(rec.op.name());
+    auto fresh = id.ok() ? store_.Fetch(*id) : absl::StatusOr<Record>(id.status());
+    if (!fresh.ok() || IsFinal(fresh->op.state())) {
+      if (!fresh.ok() && !absl::IsNotFound(fresh.status())) {
+        log::Warn("cannot read an operation to adopt; trying later", {{"op", rec.op.name()}, {"error", fresh.status()}});
+      }
+      locks_.Release(key, rec.op.name());
+      continue;
+    }
+    rec = *std::move(fresh);
     log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", rec.owner}});
     auto slot = std::make_unique<Slot>();
     slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);

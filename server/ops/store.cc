@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/k8s/time.h"
 #include "common/log/log.h"
 #include "google/protobuf/util/json_util.h"
 #include "server/kube/errors.h"
@@ -119,6 +120,7 @@ absl::StatusOr<Record> OperationStore::Parse(const kube::Json& cm) const {
   }
   const kube::Json annotations = cm["metadata"].value("annotations", kube::Json::object());
   r.cancel_reason = annotations.value(kCancelAnnotation, "");
+  if (auto created = k8s::ParseTime(cm["metadata"].value("creationTimestamp", "")); created.ok()) r.created = *created;
   return r;
 }
 
@@ -199,6 +201,18 @@ absl::StatusOr<Record> OperationStore::Get(const std::string& id) {
   if (informer_ && informer_->HasSynced()) {
     if (kube::ObjectPtr cm = informer_->Get(ns_, ConfigMapName(id))) return Parse(*cm);
   }
+  return Fetch(id);
+}
+
+absl::Status OperationStore::Delete(const std::string& id) {
+  auto st = kube_.Delete(kube::kConfigMaps, ns_, ConfigMapName(id));
+  if (!st.ok() && !kube::IsNotFound(st.status())) return st.status();
+  absl::MutexLock lock(&written_mu_);
+  written_.erase(OperationName(id));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Record> OperationStore::Fetch(const std::string& id) {
   auto cm = kube_.Get(kube::kConfigMaps, ns_, ConfigMapName(id));
   if (!cm.ok()) {
     if (kube::IsNotFound(cm.status())) return absl::NotFoundError(absl::StrCat("operations/", id, " not found"));

@@ -38,6 +38,8 @@ struct Record {
   std::string owner;
   // Set when someone asked to cancel through another replica.
   std::string cancel_reason;
+  // When the record was created (the API server's clock, whole seconds).
+  absl::Time created = absl::InfinitePast();
 };
 
 struct StoreOptions {
@@ -70,6 +72,12 @@ class OperationStore {
 
   // From the watched cache, else from the API. NOT_FOUND when absent.
   absl::StatusOr<Record> Get(const std::string& id);
+  // From the API, never the cache: what a replica decides to act on (a
+  // cache may still show a record before its last write). NOT_FOUND when
+  // absent.
+  absl::StatusOr<Record> Fetch(const std::string& id);
+  // Removes a record (one whose operation never started). OK when absent.
+  absl::Status Delete(const std::string& id);
   // Every record in the cache, newest first.
   std::vector<Record> List();
 

@@ -1,0 +1,309 @@
+// The operation runner against kubesim, in process: launching operations
+// and adopting those of a replica that died, with what the soak under
+// faults (test/soak) found wrong: adoptions decided on a cache that was
+// behind, and launches whose lease could not be taken for a moment.
+//
+// Two "replicas" share one kubesim, each with a client of its own
+// User-Agent, so kubesim's faults can hit one and spare the other (a
+// replica whose record watch keeps failing has a cache that is behind).
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "common/log/log.h"
+#include "gtest/gtest.h"
+#include "server/kube/informer.h"
+#include "server/kube/rest_client.h"
+#include "server/ops/engine.h"
+#include "server/ops/lock.h"
+#include "server/ops/names.h"
+#include "server/ops/runner.h"
+#include "server/ops/store.h"
+#include "sim/kubesim.h"
+
+namespace herd {
+namespace {
+
+namespace v1 = ::herd::v1;
+
+constexpr char kNs[] = "herd-system";
+constexpr absl::Duration kLease = absl::Seconds(1);
+
+// Remembers each run and the checkpoint it started from, then succeeds.
+struct Runs {
+  absl::Mutex mu;
+  int count ABSL_GUARDED_BY(mu) = 0;
+  std::string step ABSL_GUARDED_BY(mu);
+
+  int Count() {
+    absl::MutexLock lock(&mu);
+    return count;
+  }
+  std::string Step() {
+    absl::MutexLock lock(&mu);
+    return step;
+  }
+};
+
+class CountingEngine : public ops::Engine {
+ public:
+  CountingEngine(std::string key, Runs* runs) : key_(std::move(key)), runs_(runs) {}
+  v1::OperationKind kind() const override { return v1::OPERATION_KIND_SCALE; }
+  std::string target() const override { return "namespaces/default/deployments/web"; }
+  std::string lock_key() const override { return key_; }
+  std::string request_json() const override { return "{}"; }
+  absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override { return v1::Plan(); }
+  void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
+    {
+      absl::MutexLock lock(&runs_->mu);
+      runs_->count++;
+      runs_->step = op.Checkpoint("step");
+    }
+    op.Finish(v1::OPERATION_STATE_SUCCEEDED);
+  }
+
+ private:
+  std::string key_;
+  Runs* runs_;
+};
+
+// One replica: its client, store, locks and runner.
+struct Replica {
+  Replica(const std::string& url, const std::string& name, const std::string& lock_key, Runs* runs,
+          const std::string& locks_user_agent = "") {
+    kube::RestConfig config;
+    config.server = url;
+    config.qps = 0;
+    config.user_agent = "herd-" + name + "/";
+    client = *kube::NewRestClient(config);
+    if (!locks_user_agent.empty()) {
+      config.user_agent = locks_user_agent;
+      locks_client = *kube::NewRestClient(config);
+    }
+    informers = std::make_unique<kube::InformerSet>(*client);
+    env = std::make_unique<ops::EngineEnv>(ops::EngineEnv{*client, *informers, *kube::Clock::Real(), {}});
+    store = std::make_unique<ops::OperationStore>(*client, kNs);
+    locks = std::make_unique<ops::WorkloadLocks>(locks_client ? *locks_client : *client, kNs, "herdd-" + name, kLease);
+    runner = std::make_unique<ops::OperationRunner>(
+        *env, *store, *locks,
+        [lock_key, runs](const ops::Record&) -> absl::StatusOr<std::unique_ptr<ops::Engine>> {
+          return std::unique_ptr<ops::Engine>(new CountingEngine(lock_key, runs));
+        },
+        ops::RunnerHooks{}, ops::RunnerOptions{.identity = "herdd-" + name});
+  }
+  ~Replica() {
+    runner.reset();
+    store->Stop();
+  }
+  void StartStore() {
+    store->Start();
+    ASSERT_TRUE(store->WaitForSync(absl::Now() + absl::Seconds(10)).ok());
+  }
+
+  std::unique_ptr<kube::KubeClient> client;
+  std::unique_ptr<kube::KubeClient> locks_client;
+  std::unique_ptr<kube::InformerSet> informers;
+  std::unique_ptr<ops::EngineEnv> env;
+  std::unique_ptr<ops::OperationStore> store;
+  std::unique_ptr<ops::WorkloadLocks> locks;
+  std::unique_ptr<ops::OperationRunner> runner;
+};
+
+class RunnerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log::SetLevel(log::Level::kError);  // the faults make the clients warn on every retry
+    auto sim = sim::Simulator::Start({});
+    ASSERT_TRUE(sim.ok()) << sim.status();
+    sim_ = *std::move(sim);
+    Replica setup(sim_->url(), "setup", "", &runs_);
+    ASSERT_TRUE(setup.client->Create(kube::kNamespaces, "", {{"metadata", {{"name", kNs}}}}).ok());
+  }
+  void TearDown() override { sim_->Stop(); }
+
+  static v1::Operation Running(const std::string& name) {
+    v1::Operation op;
+    op.set_name(name);
+    op.set_kind(v1::OPERATION_KIND_SCALE);
+    op.set_target("namespaces/default/deployments/web");
+    op.set_state(v1::OPERATION_STATE_RUNNING);
+    ops::SetTime(absl::Now(), op.mutable_create_time());
+    return op;
+  }
+
+  // Replica b's record watch fails from now on: its cache stays as it is.
+  void FreezeCacheOf(const std::string& user_agent) {
+    sim::Faults f;
+    f.user_agent = user_agent;
+    f.fail_next["watch"] = 1 << 30;
+    sim_->SetFaults(f);
+  }
+
+  void AwaitRuns(int n) {
+    absl::Time until = absl::Now() + absl::Seconds(10);
+    while (runs_.Count() < n && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+    ASSERT_EQ(runs_.Count(), n);
+  }
+
+  std::unique_ptr<sim::Simulator> sim_;
+  Runs runs_;
+};
+
+TEST_F(RunnerTest, AnOperationThatEndedIsNotAdoptedFromACacheThatIsBehind) {
+  // Replica a ends an operation (record final, then the lease released);
+  // replica b's cache still shows it running and no lease: it must not run
+  // it again (the soak saw a cancelled purge adopted and run to SUCCEEDED).
+  Replica a(sim_->url(), "a", "namespaces/default/deployments/web", &runs_);
+  Replica b(sim_->url(), "b", "namespaces/default/deployments/web", &runs_);
+  v1::Operation op = Running("operations/ended-1");
+  ASSERT_TRUE(a.store->Create({.op = op, .request_json = "{}", .owner = "herdd-a"}).ok());
+  FreezeCacheOf("herd-b/");
+  b.StartStore();
+  op.set_state(v1::OPERATION_STATE_CANCELLED);
+  ASSERT_TRUE(a.store->Save(op, {}, "herdd-a").ok());
+  absl::SleepFor(kLease + absl::Seconds(1.5));  // past the time a record without a lease is left alone
+  ASSERT_EQ(b.store->List().at(0).op.state(), v1::OPERATION_STATE_RUNNING) << "b's cache should be behind";
+
+  b.runner->AdoptNow();
+  EXPECT_EQ(b.runner->Running(), 0u);
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(runs_.Count(), 0);
+  auto rec = a.store->Fetch("ended-1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->op.state(), v1::OPERATION_STATE_CANCELLED);
+  EXPECT_TRUE(absl::IsNotFound(b.locks->Inspect("namespaces/default/deployments/web").status()))
+      << "no lock left taken for it";
+}
+
+TEST_F(RunnerTest, AnAdoptedOperationResumesFromTheCheckpointPersistedLast) {
+  // A checkpoint persisted before a write is what an adopter must resume
+  // from, even when its cache only has an older one.
+  const std::string key = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  Replica b(sim_->url(), "b", key, &runs_);
+  v1::Operation op = Running("operations/resumed-1");
+  ASSERT_TRUE(a.locks->Acquire(key, op.name()).ok());
+  ASSERT_TRUE(a.store->Create({.op = op, .request_json = "{}", .checkpoint = {{"step", "1"}}, .owner = "herdd-a"}).ok());
+  FreezeCacheOf("herd-b/");
+  b.StartStore();
+  ASSERT_TRUE(a.store->Save(op, {{"step", "2"}}, "herdd-a").ok());  // then a dies
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < until) {
+    auto info = b.locks->Inspect(key);
+    if (info.ok() && info->expired) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ASSERT_EQ(b.store->List().at(0).checkpoint.at("step"), "1") << "b's cache should be behind";
+
+  b.runner->AdoptNow();
+  AwaitRuns(1);
+  EXPECT_EQ(runs_.Step(), "2");
+}
+
+TEST_F(RunnerTest, ARecordWithoutALeaseIsLeftToItsReplicaForALease) {
+  // A launch writes the record and takes the lease at once (an operation
+  // that locks no workload): another replica seeing the record first must
+  // not take it over, or the launch fails and says it did not start while
+  // the other runs it.
+  Replica a(sim_->url(), "a", "", &runs_);
+  Replica b(sim_->url(), "b", "", &runs_);
+  v1::Operation op = Running("operations/young-1");
+  ASSERT_TRUE(a.store->Create({.op = op, .request_json = "{}", .owner = "herdd-a"}).ok());
+  b.StartStore();
+  b.runner->AdoptNow();
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(runs_.Count(), 0);
+  // Its replica died before it took the lease: adopted a lease later.
+  absl::SleepFor(kLease + absl::Seconds(1.5));
+  b.runner->AdoptNow();
+  AwaitRuns(1);
+}
+
+TEST_F(RunnerTest, ALaunchWhoseLeaseCannotBeTakenLeavesNoRecordSoTheRequestCanBeSentAgain) {
+  // The soak's kill got a 429 (transient) when its lease was taken; its
+  // record, marked FAILED, then answered every retry of the same request
+  // id: the kill could never be done under that id.
+  Replica a(sim_->url(), "a", "", &runs_, "herd-locks/");
+  a.StartStore();
+  sim::Faults f;
+  f.user_agent = "herd-locks/";
+  f.fail_next["create"] = 1 << 30;
+  sim_->SetFaults(f);
+  v1::Operation op = Running("operations/req-1");
+  auto launched = a.runner->Launch(std::make_unique<CountingEngine>("", &runs_), op);
+  ASSERT_FALSE(launched.ok());
+  EXPECT_EQ(launched.status().code(), absl::StatusCode::kInternal) << launched.status();
+  EXPECT_TRUE(absl::IsNotFound(a.store->Fetch("req-1").status()));
+
+  sim_->SetFaults({});
+  launched = a.runner->Launch(std::make_unique<CountingEngine>("", &runs_), op);
+  ASSERT_TRUE(launched.ok()) << launched.status();
+  AwaitRuns(1);
+}
+
+TEST_F(RunnerTest, AnEndIsShownOnlyOnceItIsInTheRecord) {
+  // Shown CANCELLED by a replica that died before writing it, an operation
+  // was adopted and run to SUCCEEDED: an end may only be shown once no
+  // adopter can come to another.
+  Replica a(sim_->url(), "a", "namespaces/default/deployments/web", &runs_);
+  a.StartStore();
+  sim::Faults f;
+  f.user_agent = "herd-a/";
+  f.fail_next["update"] = 8;  // the record's first writes fail, retries included
+  sim_->SetFaults(f);
+  auto launched = a.runner->Launch(std::make_unique<CountingEngine>("namespaces/default/deployments/web", &runs_),
+                                   Running("operations/req-3"));
+  ASSERT_TRUE(launched.ok()) << launched.status();
+  std::shared_ptr<ops::LiveOperation> live = a.runner->Find("operations/req-3");
+  ASSERT_NE(live, nullptr);
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (!live->Done() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(5));
+  ASSERT_TRUE(live->Done());
+  EXPECT_EQ(live->Published().state(), v1::OPERATION_STATE_RUNNING) << "shown ended before its record says so";
+  EXPECT_FALSE(live->Published().has_end_time());
+  while (live->Published().state() == v1::OPERATION_STATE_RUNNING && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  EXPECT_EQ(live->Published().state(), v1::OPERATION_STATE_SUCCEEDED);
+  auto rec = a.store->Fetch("req-3");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->op.state(), v1::OPERATION_STATE_SUCCEEDED);
+}
+
+TEST_F(RunnerTest, ACancelIsRecordedForTheReplicaThatAdopts) {
+  const std::string key = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  a.StartStore();
+  // An engine that only waits, so the operation is running when cancelled.
+  class Waiting : public CountingEngine {
+   public:
+    using CountingEngine::CountingEngine;
+    void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
+      while (!op.hand_over_requested()) absl::SleepFor(absl::Milliseconds(5));
+    }
+  };
+  ASSERT_TRUE(a.runner->Launch(std::make_unique<Waiting>(key, &runs_), Running("operations/req-4")).ok());
+  ASSERT_TRUE(a.runner->Cancel("operations/req-4", "changed my mind").ok());
+  auto rec = a.store->Fetch("req-4");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->cancel_reason, "changed my mind");
+}
+
+TEST_F(RunnerTest, ALaunchTakesItsLeaseThroughTransientErrors) {
+  Replica a(sim_->url(), "a", "namespaces/default/deployments/web", &runs_, "herd-locks/");
+  a.StartStore();
+  sim::Faults f;
+  f.user_agent = "herd-locks/";
+  f.error_code = 503;
+  f.fail_next["create"] = 2;
+  sim_->SetFaults(f);
+  auto launched = a.runner->Launch(std::make_unique<CountingEngine>("namespaces/default/deployments/web", &runs_),
+                                   Running("operations/req-2"));
+  ASSERT_TRUE(launched.ok()) << launched.status();
+  AwaitRuns(1);
+}
+
+}  // namespace
+}  // namespace herd
