@@ -42,6 +42,8 @@ absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w
 bool PersistBeforeWrite(ops::LiveOperation& op) {
   absl::Status st = op.Persist();
   if (st.ok()) return true;
+  // Taken over by another replica: it goes on; this one only stops.
+  if (op.hand_over_requested()) return false;
   Fail(op, v1::FAILURE_REASON_API_ERROR,
        absl::Status(st.code(), absl::StrCat("cannot record the operation's progress in the cluster, so nothing more "
                                             "was changed: ",

@@ -82,6 +82,14 @@ class Engine {
   virtual std::string target() const = 0;
   // The lock the operation holds while it runs ("" for none).
   virtual std::string lock_key() const = 0;
+  // Locks it also holds: workloads it changes that its target does not
+  // name (a purge by label selector changes the Deployments and
+  // StatefulSets of the pods it picked). Decided by Prepare and kept in
+  // InitialCheckpoint, so an engine rebuilt from its record (`checkpoint`)
+  // names the same ones.
+  virtual std::vector<std::string> more_lock_keys(const std::map<std::string, std::string>& /*checkpoint*/) const {
+    return {};
+  }
   // The request, as JSON, for rebuilding the engine on another replica.
   virtual std::string request_json() const = 0;
   // Checks the request against the cluster and returns the plan. Writes

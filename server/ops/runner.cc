@@ -21,6 +21,9 @@ OperationRunner::~OperationRunner() { HandOver(); }
 void OperationRunner::Start() {
   if (loop_.joinable()) return;
   loop_ = std::thread([this] { Loop(); });
+  renew_loop_ = std::thread([this] {
+    while (!stop_renew_.WaitForNotificationWithTimeout(options_.renew_period)) RenewLocks();
+  });
 }
 
 size_t OperationRunner::Running() const {
@@ -56,24 +59,17 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   // asked for again: taking it is idempotent for the same operation. The
   // tries end well within a lease, the time a record without one is left
   // alone by other replicas (Adopt).
-  auto acquire = [&] {
-    absl::Time give_up = absl::Now() + locks_.lease_duration() / 2;
-    absl::Duration pause = absl::Milliseconds(50);
-    absl::Status st = locks_.Acquire(key, initial.name());
-    while (!st.ok() && kube::IsTransient(st) && absl::Now() + pause < give_up) {
-      env_.clock.SleepFor(pause);
-      pause *= 2;
-      st = locks_.Acquire(key, initial.name());
-    }
-    return st;
-  };
+  std::vector<std::string> keys = {key};
+  for (auto& k : engine->more_lock_keys(record.checkpoint)) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
+  }
   absl::Status locked, created;
-  if (own_name) {
-    std::thread lease([&] { locked = acquire(); });
+  if (own_name && keys.size() == 1) {
+    std::thread lease([&] { locked = AcquireAll(keys, initial.name()); });
     created = store_.Create(record);
     lease.join();
   } else {
-    locked = acquire();
+    locked = AcquireAll(keys, initial.name());
     if (locked.ok()) created = store_.Create(record);
   }
   if (!locked.ok()) {
@@ -95,13 +91,13 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
     return locked;
   }
   if (!created.ok()) {
-    locks_.Release(key, initial.name());
+    ReleaseAll(keys, initial.name());
     return created;
   }
   auto slot = std::make_unique<Slot>();
   slot->op = std::make_shared<LiveOperation>(initial, record.checkpoint);
   slot->engine = std::move(engine);
-  slot->lock_key = key;
+  slot->lock_keys = keys;
   {
     absl::MutexLock lock(&slot->save_mu);
     slot->saved_version = slot->op->version();
@@ -130,6 +126,12 @@ absl::Status OperationRunner::SaveSlot(Slot* slot, bool force) {
   if (!force && now.version == slot->saved_version) return absl::OkStatus();
   absl::Status st = store_.Save(now.op, now.checkpoint, locks_.identity());
   if (st.ok()) slot->saved_version = now.version;
+  if (absl::IsFailedPrecondition(st)) {
+    // Another replica adopted the operation (this one's lease ran out
+    // unnoticed) or ended it: stop here, writing nothing more.
+    log::Warn("the operation's record was taken over; stopping it here", {{"op", now.op.name()}, {"error", st}});
+    slot->op->RequestHandOver();
+  }
   return st;
 }
 
@@ -148,13 +150,13 @@ void OperationRunner::RunSlot(Slot* slot, bool resumed) {
   // Callers see the end only now that the record holds it; unsaved, it
   // stays running for them, and whoever takes the lock next finishes it.
   if (saved.ok()) op.MarkEndRecorded();
-  locks_.Release(slot->lock_key, final.name());
+  ReleaseAll(slot->lock_keys, final.name());
   {
     absl::MutexLock lock(&mu_);
     slot->finished = true;
   }
-  if (IsFinal(final.state()) && hooks_.on_finish) hooks_.on_finish(final);
-  if (!IsFinal(final.state())) log::Info("operation handed over", {{"op", final.name()}});
+  if (saved.ok() && IsFinal(final.state()) && hooks_.on_finish) hooks_.on_finish(final);
+  if (!saved.ok() || !IsFinal(final.state())) log::Info("operation handed over", {{"op", final.name()}});
 }
 
 absl::Status OperationRunner::Cancel(const std::string& name, const std::string& reason) {
@@ -195,6 +197,8 @@ void OperationRunner::HandOver() {
   for (Slot* s : running) {
     if (s->thread.joinable()) s->thread.join();
   }
+  if (!stop_renew_.HasBeenNotified()) stop_renew_.Notify();
+  if (renew_loop_.joinable()) renew_loop_.join();
 }
 
 void OperationRunner::SaveDirty() {
@@ -224,10 +228,12 @@ void OperationRunner::RenewLocks() {
   {
     absl::MutexLock lock(&mu_);
     for (auto& [name, slot] : slots_) {
-      if (!slot->finished) held.emplace_back(slot->lock_key, slot->op);
+      if (slot->finished) continue;
+      for (const auto& key : slot->lock_keys) held.emplace_back(key, slot->op);
     }
   }
   for (auto& [key, op] : held) {
+    if (op->hand_over_requested()) continue;
     absl::Status st = locks_.Renew(key, op->name());
     if (absl::IsFailedPrecondition(st)) {
       // Someone took the operation over (we were cut off too long): stop
@@ -238,6 +244,32 @@ void OperationRunner::RenewLocks() {
       log::Warn("renewing an operation's lock failed", {{"op", op->name()}, {"error", st}});
     }
   }
+}
+
+absl::Status OperationRunner::AcquireAll(const std::vector<std::string>& keys, const std::string& operation) {
+  // A lock refused for a transient reason (the API server's 5xx or 429) is
+  // asked for again: taking it is idempotent for the same operation. The
+  // tries end well within a lease, the time a record without one is left
+  // alone by other replicas (Adopt).
+  absl::Time give_up = absl::Now() + locks_.lease_duration() / 2;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    absl::Duration pause = absl::Milliseconds(50);
+    absl::Status st = locks_.Acquire(keys[i], operation);
+    while (!st.ok() && kube::IsTransient(st) && absl::Now() + pause < give_up) {
+      env_.clock.SleepFor(pause);
+      pause *= 2;
+      st = locks_.Acquire(keys[i], operation);
+    }
+    if (!st.ok()) {
+      ReleaseAll(std::vector<std::string>(keys.begin(), keys.begin() + static_cast<long>(i)), operation);
+      return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void OperationRunner::ReleaseAll(const std::vector<std::string>& keys, const std::string& operation) {
+  for (const auto& key : keys) locks_.Release(key, operation);
 }
 
 void OperationRunner::AdoptNow() { (void)Adopt(); }
@@ -283,7 +315,11 @@ absl::Time OperationRunner::Adopt() {
       auto now = id.ok() ? store_.Fetch(*id) : absl::StatusOr<Record>(id.status());
       if (!now.ok() || IsFinal(now->op.state())) continue;
     }
-    if (!locks_.Acquire(key, rec.op.name()).ok()) continue;
+    std::vector<std::string> keys = {key};
+    for (auto& k : (*engine)->more_lock_keys(rec.checkpoint)) {
+      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
+    }
+    if (!AcquireAll(keys, rec.op.name()).ok()) continue;
     // Decide on the record as it is now, not as the cache last saw it: an
     // operation that ended (its lock released after its final write) or
     // persisted a checkpoint since must not be run again from an older one.
@@ -293,21 +329,29 @@ absl::Time OperationRunner::Adopt() {
       if (!fresh.ok() && !absl::IsNotFound(fresh.status())) {
         log::Warn("cannot read an operation to adopt; trying later", {{"op", rec.op.name()}, {"error", fresh.status()}});
       }
-      locks_.Release(key, rec.op.name());
+      ReleaseAll(keys, rec.op.name());
       continue;
     }
     rec = *std::move(fresh);
+    // The record names its runner before anything runs: the replica that
+    // had it, should it still be alive, can no longer write it.
+    if (absl::Status st = store_.Save(rec.op, rec.checkpoint, locks_.identity(), OperationStore::Writer::kTakingOver);
+        !st.ok()) {
+      log::Warn("cannot take an operation's record over; trying later", {{"op", rec.op.name()}, {"error", st}});
+      ReleaseAll(keys, rec.op.name());
+      continue;
+    }
     log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", rec.owner}});
     auto slot = std::make_unique<Slot>();
     slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);
     slot->engine = std::move(*engine);
-    slot->lock_key = key;
+    slot->lock_keys = keys;
     slot->op->AddEvent(absl::StrCat("adopted by ", locks_.identity(), " from ", rec.owner));
     if (!rec.cancel_reason.empty()) slot->op->RequestCancel(rec.cancel_reason);
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) {
-        locks_.Release(key, rec.op.name());
+        ReleaseAll(keys, rec.op.name());
         return absl::InfiniteFuture();
       }
     }
@@ -318,16 +362,11 @@ absl::Time OperationRunner::Adopt() {
 }
 
 void OperationRunner::Loop() {
-  absl::Time next_renew = absl::Now() + options_.renew_period;
   absl::Time next_adopt = absl::Now();
   absl::Time next_gc = absl::Now() + absl::Minutes(1);
   while (!stop_loop_.WaitForNotificationWithTimeout(options_.save_period)) {
     SaveDirty();
     absl::Time now = absl::Now();
-    if (now >= next_renew) {
-      RenewLocks();
-      next_renew = now + options_.renew_period;
-    }
     if (now >= next_adopt) {
       absl::Time expiry = Adopt();
       next_adopt = std::min(now + options_.adopt_period, expiry);

@@ -89,7 +89,9 @@ class OperationRunner {
   struct Slot {
     std::shared_ptr<LiveOperation> op;
     std::unique_ptr<Engine> engine;
-    std::string lock_key;
+    // The operation's locks: its lock key (or its own name) first, then
+    // Engine::more_lock_keys.
+    std::vector<std::string> lock_keys;
     std::thread thread;
     bool finished = false;  // guarded by the runner's mu_
     // Record writes of this operation happen one at a time, each with the
@@ -111,6 +113,10 @@ class OperationRunner {
   // Adopts what can be adopted now; returns when the next orphan's lease
   // runs out (InfiniteFuture when none is waiting).
   absl::Time Adopt();
+  // Takes `keys` for `operation`, each retried on transient errors; on
+  // failure none stays taken.
+  absl::Status AcquireAll(const std::vector<std::string>& keys, const std::string& operation);
+  void ReleaseAll(const std::vector<std::string>& keys, const std::string& operation);
 
   EngineEnv env_;
   OperationStore& store_;
@@ -124,6 +130,10 @@ class OperationRunner {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread loop_;
   absl::Notification stop_loop_;
+  // Leases are renewed on a thread of their own: record writes and
+  // adoption, slow when the API server is, must not let them run out.
+  std::thread renew_loop_;
+  absl::Notification stop_renew_;
 };
 
 }  // namespace herd::ops

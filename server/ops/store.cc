@@ -130,7 +130,12 @@ void OperationStore::Remember(const Record& r, const kube::Json& written) {
     written_.erase(r.op.name());
     return;
   }
-  written_[r.op.name()] = {written["metadata"].value("resourceVersion", ""), r.request_json, r.cancel_reason};
+  written_[r.op.name()] = {written["metadata"].value("resourceVersion", ""), r.request_json, r.cancel_reason, r.owner};
+}
+
+void OperationStore::Forget(const std::string& name) {
+  absl::MutexLock lock(&written_mu_);
+  written_.erase(name);
 }
 
 absl::Status OperationStore::Create(const Record& record) {
@@ -146,7 +151,7 @@ absl::Status OperationStore::Create(const Record& record) {
 }
 
 absl::Status OperationStore::Save(const v1::Operation& op, const std::map<std::string, std::string>& checkpoint,
-                                  const std::string& owner) {
+                                  const std::string& owner, Writer writer) {
   auto id = ParseOperationName(op.name());
   if (!id.ok()) return id.status();
   std::optional<Written> last;
@@ -154,7 +159,9 @@ absl::Status OperationStore::Save(const v1::Operation& op, const std::map<std::s
     absl::MutexLock lock(&written_mu_);
     if (auto it = written_.find(op.name()); it != written_.end()) last = it->second;
   }
-  if (last && !last->resource_version.empty()) {
+  // The record as this store last wrote it is what the owner writes over
+  // (a conflict means someone else wrote since: read it and look who).
+  if (last && !last->resource_version.empty() && last->owner == owner) {
     Record rec{op, last->request_json, checkpoint, owner, last->cancel_reason};
     kube::Json cm = ToConfigMap(rec);
     cm["metadata"]["resourceVersion"] = last->resource_version;
@@ -172,6 +179,17 @@ absl::Status OperationStore::Save(const v1::Operation& op, const std::map<std::s
     if (!current.ok()) return current.status();
     auto rec = Parse(*current);
     if (!rec.ok()) return rec.status();
+    if (IsFinal(rec->op.state())) {
+      Forget(op.name());
+      return absl::FailedPreconditionError(absl::StrCat(op.name(), " has ended already (",
+                                                        v1::OperationState_Name(rec->op.state()), ", by ", rec->owner,
+                                                        "): not written again"));
+    }
+    if (writer == Writer::kOwner && rec->owner != owner) {
+      Forget(op.name());
+      return absl::FailedPreconditionError(
+          absl::StrCat(op.name(), " is run by ", rec->owner, " now (its lease ran out): ", owner, " no longer writes it"));
+    }
     rec->op = op;
     rec->checkpoint = checkpoint;
     rec->owner = owner;

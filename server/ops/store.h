@@ -64,9 +64,15 @@ class OperationStore {
 
   // ALREADY_EXISTS when a record with this operation's id exists.
   absl::Status Create(const Record& record);
-  // Writes the operation's current state, checkpoint and owner.
+  // Who may write a record: its owner, or a replica taking it over.
+  enum class Writer { kOwner, kTakingOver };
+  // Writes the operation's current state, checkpoint and owner. The owner
+  // is the record's fencing token: FAILED_PRECONDITION, with nothing
+  // written, when the record has ended or (kOwner) another replica has
+  // taken it over since, so a replica that lost its lease without knowing
+  // never overwrites what the one that adopted the operation wrote.
   absl::Status Save(const v1::Operation& op, const std::map<std::string, std::string>& checkpoint,
-                    const std::string& owner);
+                    const std::string& owner, Writer writer = Writer::kOwner);
   // Asks for a cancel through the record (for operations run elsewhere).
   absl::Status RequestCancel(const std::string& id, const std::string& reason);
 
@@ -101,8 +107,10 @@ class OperationStore {
     std::string resource_version;
     std::string request_json;
     std::string cancel_reason;
+    std::string owner;
   };
   void Remember(const Record& r, const kube::Json& written);
+  void Forget(const std::string& name);
 
   kube::KubeClient& kube_;
   const std::string ns_;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "gtest/gtest.h"
@@ -289,6 +290,59 @@ TEST_F(RunnerTest, ACancelIsRecordedForTheReplicaThatAdopts) {
   auto rec = a.store->Fetch("req-4");
   ASSERT_TRUE(rec.ok());
   EXPECT_EQ(rec->cancel_reason, "changed my mind");
+}
+
+// Runs until told to end the operation FAILED, or until handed over.
+class FailsWhenTold : public ops::Engine {
+ public:
+  explicit FailsWhenTold(absl::Notification* go) : go_(go) {}
+  v1::OperationKind kind() const override { return v1::OPERATION_KIND_SCALE; }
+  std::string target() const override { return "namespaces/default/deployments/web"; }
+  std::string lock_key() const override { return "namespaces/default/deployments/web"; }
+  std::string request_json() const override { return "{}"; }
+  absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override { return v1::Plan(); }
+  void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
+    go_->WaitForNotification();
+    op.Finish(v1::OPERATION_STATE_FAILED, absl::DeadlineExceededError("gave up"));
+  }
+
+ private:
+  absl::Notification* go_;
+};
+
+TEST_F(RunnerTest, AReplicaWhoseLeaseRanOutNeverOverwritesTheOneThatAdopted) {
+  // The soak saw an operation shown ROLLED_BACK by the replica that adopted
+  // it and then FAILED: the replica whose lease had run out (its renewals
+  // slow under faults) went on and wrote its end over the adopter's.
+  const std::string key = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  Replica b(sim_->url(), "b", key, &runs_);
+  a.StartStore();
+  b.StartStore();
+  absl::Notification go;
+  ASSERT_TRUE(a.runner->Launch(std::make_unique<FailsWhenTold>(&go), Running("operations/req-5")).ok());
+  // a renews nothing (its loops are not started): its lease runs out.
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < until) {
+    auto info = b.locks->Inspect(key);
+    if (info.ok() && info->expired) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  b.runner->AdoptNow();
+  AwaitRuns(1);  // b ran it to SUCCEEDED
+  until = absl::Now() + absl::Seconds(10);
+  while (a.store->Fetch("req-5")->op.state() != v1::OPERATION_STATE_SUCCEEDED && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  go.Notify();  // a, unaware, ends it its own way
+  std::shared_ptr<ops::LiveOperation> stale = a.runner->Find("operations/req-5");
+  ASSERT_NE(stale, nullptr);
+  while (a.runner->Running() > 0 && absl::Now() < until) absl::SleepFor(absl::Milliseconds(20));
+  auto rec = a.store->Fetch("req-5");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->op.state(), v1::OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(rec->owner, "herdd-b");
+  EXPECT_NE(stale->Published().state(), v1::OPERATION_STATE_FAILED) << "a showed an end it could not record";
 }
 
 TEST_F(RunnerTest, ALaunchTakesItsLeaseThroughTransientErrors) {
