@@ -185,9 +185,39 @@ class PurgeEngine : public ops::Engine {
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
+  // A purge by selector also locks the Deployments and StatefulSets of
+  // the pods it picked (it writes their templates and counts), as a
+  // purge of the workload would: no other operation runs on them meanwhile.
+  std::map<std::string, std::string> InitialCheckpoint() const override {
+    if (w_ || !prepared_locks_) return {};
+    return {{"locks", Json(*prepared_locks_).dump()}};
+  }
+  std::vector<std::string> more_lock_keys(const std::map<std::string, std::string>& checkpoint) const override {
+    return LockedWorkloads(checkpoint).value_or(std::vector<std::string>{});
+  }
 
  private:
   std::string ns() const { return w_ ? w_->ns : req_.namespace_(); }
+  // The workloads a purge by selector locked; nullopt when not known (not
+  // a purge by selector, or a record from before it recorded them).
+  std::optional<std::vector<std::string>> LockedWorkloads(const std::map<std::string, std::string>& checkpoint) const {
+    if (w_) return std::nullopt;
+    if (prepared_locks_) return *prepared_locks_;
+    auto it = checkpoint.find("locks");
+    Json j = it == checkpoint.end() ? Json() : Json::parse(it->second, nullptr, false);
+    if (!j.is_array()) return std::nullopt;
+    std::vector<std::string> out;
+    for (const auto& k : j) {
+      if (k.is_string()) out.push_back(k.get<std::string>());
+    }
+    return out;
+  }
+  // The lock of the workload a group belongs to ("" for other groups).
+  std::string LockOf(const Group& g) const {
+    if (g.kind == GroupKind::kDeployment) return WorkloadName{ns(), &kube::kDeployments, g.name}.ToString();
+    if (g.kind == GroupKind::kStatefulSet) return WorkloadName{ns(), &kube::kStatefulSets, g.name}.ToString();
+    return "";
+  }
   bool burn() const { return req_.mode() == v1::PURGE_MODE_BURN; }
   absl::Duration older_than() const { return req_.has_older_than() ? ops::FromProto(req_.older_than()) : absl::ZeroDuration(); }
   absl::StatusOr<Selection> Select(ops::EngineEnv& env, absl::Time now) const;
@@ -215,6 +245,8 @@ class PurgeEngine : public ops::Engine {
 
   std::optional<WorkloadName> w_;
   v1::PurgeRequest req_;
+  // A purge by selector: the workload locks Prepare found (see more_lock_keys).
+  std::optional<std::vector<std::string>> prepared_locks_;
 };
 
 absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time now) const {
@@ -336,6 +368,13 @@ absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time no
 absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
   auto sel = Select(env, env.clock.Now());
   if (!sel.ok()) return sel.status();
+  if (!w_) {
+    std::vector<std::string> locks;
+    for (const auto& g : sel->groups) {
+      if (std::string k = LockOf(g); !k.empty() && !g.pods.empty()) locks.push_back(k);
+    }
+    prepared_locks_ = std::move(locks);
+  }
   v1::Plan plan;
   const std::string age = older_than() > absl::ZeroDuration()
                               ? absl::StrCat(" older than ", absl::FormatDuration(older_than()))
@@ -1086,7 +1125,14 @@ void PurgeEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
     }
     if (writes && !PersistBeforeWrite(op)) return;
   }
+  // A purge by selector changes only the workloads it locked: one whose
+  // pods came to match after the call is left alone.
+  std::optional<std::vector<std::string>> locked = LockedWorkloads(op.checkpoint());
   for (auto& g : all) {
+    if (locked && !LockOf(g).empty() && std::find(locked->begin(), locked->end(), LockOf(g)) == locked->end()) {
+      op.AddEvent(absl::StrCat(g.key(), " was left alone: its pods came to match after the call, and it was not locked"));
+      continue;
+    }
     if (burn() || g.kind == GroupKind::kDeployment || g.kind == GroupKind::kStatefulSet) {
       c.groups.push_back(std::move(g));
     } else {

@@ -271,6 +271,33 @@ TEST_F(HerddTest, ASecondMutationOfTheSameWorkloadIsAbortedNamingTheFirst) {
   EXPECT_EQ(PodImages("web"), std::set<std::string>{"web:2-slow2s"});
 }
 
+TEST_F(HerddTest, APurgeBySelectorLocksTheWorkloadsItChanges) {
+  // The soak scaled a Deployment while a purge by label selector restarted
+  // it: that purge locked only its selector, not the workload it wrote.
+  CreateDeployment("web", "web:1-slow1s", 2);
+  v1::Operation purge;
+  {
+    grpc::ClientContext ctx;
+    v1::PurgeRequest req;
+    req.set_namespace_("shop");
+    req.set_label_selector("app=web");
+    ASSERT_TRUE(stub_->Purge(&ctx, req, &purge).ok());
+  }
+  grpc::ClientContext ctx;
+  v1::ScaleRequest req;
+  req.set_workload("namespaces/shop/deployments/web");
+  req.set_replicas(5);
+  v1::Operation scale;
+  grpc::Status st = stub_->Scale(&ctx, req, &scale);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ABORTED) << scale.DebugString();
+  EXPECT_THAT(st.error_message(), HasSubstr(purge.name()));
+  EXPECT_EQ(Wait(purge.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
+  // Its locks went with it.
+  grpc::ClientContext again;
+  EXPECT_TRUE(stub_->Scale(&again, req, &scale).ok());
+  EXPECT_EQ(Wait(scale.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
+}
+
 TEST_F(HerddTest, ARepeatedRequestIdReturnsTheSameOperationAndDoesNothingTwice) {
   CreateDeployment("web", "web:1", 2);
   v1::Operation a, b;
