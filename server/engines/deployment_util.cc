@@ -110,14 +110,16 @@ RolloutObservation ObserveDeploymentRollout(ops::EngineEnv& env, const Json& w, 
   int64_t generation = w["metadata"].value("generation", int64_t{0});
   if (generation < min_generation) return o;
   o.revision = RevisionOf(w);
+  // The status speaks of the template only once the controller has seen
+  // it: until then a ProgressDeadlineExceeded is the earlier rollout's.
+  const bool seen = status.value("observedGeneration", int64_t{0}) >= generation;
   for (const auto& c : status.value("conditions", Json::array())) {
-    if (c.value("type", "") == "Progressing" && c.value("reason", "") == "ProgressDeadlineExceeded") {
+    if (seen && c.value("type", "") == "Progressing" && c.value("reason", "") == "ProgressDeadlineExceeded") {
       o.controller_gave_up = true;
     }
   }
   o.available = status.value("availableReplicas", 0);
-  o.observed = status.value("observedGeneration", int64_t{0}) >= generation &&
-               status.value("updatedReplicas", 0) == o.desired;
+  o.observed = seen && status.value("updatedReplicas", 0) == o.desired;
   DeploymentPods pods = SplitDeploymentPods(env, w);
   o.remaining = static_cast<int32_t>(pods.old.size());
   TallyNewPods(pods.current, env.settings, now, &o);

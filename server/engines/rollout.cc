@@ -90,6 +90,16 @@ class RolloutEngine : public ops::Engine {
   // Writes the recorded rollback template unless the workload has it
   // already; StatefulSets also lose their broken pods.
   absl::Status WriteRollback(ops::EngineEnv& env, LiveOperation& op, const std::string& uid);
+  // StatefulSets (OrderedReady) never replace a pod that is not Ready: a
+  // rolling update stops at it for good (Kubernetes' "forced rollback"
+  // case). Deletes the owned pods that are not Ready, not terminating and
+  // not of revision `keep`, each with its uid, so they come back at it.
+  absl::Status DeleteBrokenPods(ops::EngineEnv& env, LiveOperation& op, const std::string& uid,
+                                const std::string& keep);
+  // A rollout of a StatefulSet: once the controller has seen the new
+  // template, the pods of earlier revisions that are not Ready (a broken
+  // version being fixed) go, or the update would wait on them for ever.
+  void UnblockStatefulSetUpdate(ops::EngineEnv& env, LiveOperation& op, const std::string& uid, absl::Time deadline);
 
   WorkloadName w_;
   v1::RolloutRequest req_;
@@ -322,7 +332,12 @@ Observation RolloutEngine::Observe(ops::EngineEnv& env, const std::string& uid, 
   int64_t generation = w["metadata"].value("generation", int64_t{0});
   if (generation < min_generation) return o;
   std::vector<kube::ObjectPtr> fresh, old;
-  std::string update = status.value("updateRevision", "");
+  // updateRevision names the template only once the controller has seen
+  // it; before, every pod is of an earlier one (a crash-looping pod of the
+  // revision being replaced is not the new revision's problem).
+  std::string update = status.value("observedGeneration", int64_t{0}) >= generation
+                           ? status.value("updateRevision", "")
+                           : std::string();
   for (const auto& p : pods.ByOwner(uid)) {
     std::string hash = (*p)["metadata"].value("labels", Json::object()).value(kRevisionHashLabel, "");
     (hash == update && !update.empty() && !PodTerminating(*p) ? fresh : old).push_back(p);
@@ -433,30 +448,57 @@ absl::Status RolloutEngine::WriteRollback(ops::EngineEnv& env, LiveOperation& op
   }
   op.SetCheckpoint("generation", std::to_string(generation));
   if (!deployment()) {
-    // A StatefulSet does not replace a pod that never became Ready: delete
-    // the broken ones (those not of the revision rolled back to) so they
-    // come back at the good revision.
-    const std::string good = op.Checkpoint("rollback_revision_name");
-    auto pods = env.kube.ListAll(kube::kPods, w_.ns);
-    if (!pods.ok()) return pods.status();
-    for (const Json& p : pods->items) {
-      bool owned = false;
-      for (const auto& ref : p["metadata"].value("ownerReferences", Json::array())) {
-        if (ref.value("uid", "") == uid && ref.value("controller", false)) owned = true;
-      }
-      std::string hash = p["metadata"].value("labels", Json::object()).value(kRevisionHashLabel, "");
-      if (!owned || PodReady(p) || PodTerminating(p) || (!good.empty() && hash == good)) continue;
-      kube::DeleteOptions o;
-      o.precondition_uid = p["metadata"].value("uid", "");
-      auto deleted = WriteAt(env, op, "rollout.delete-broken-pod",
-                             [&] { return env.kube.Delete(kube::kPods, w_.ns, PodName(p), o); });
-      if (!deleted.ok() && !kube::IsNotFound(deleted.status()) && !kube::IsConflict(deleted.status())) {
-        return deleted.status();
-      }
-    }
+    // The broken pods are those not of the revision rolled back to.
+    if (absl::Status st = DeleteBrokenPods(env, op, uid, op.Checkpoint("rollback_revision_name")); !st.ok()) return st;
   }
   op.SetCheckpoint("phase", "rolling-back");
   return absl::OkStatus();
+}
+
+absl::Status RolloutEngine::DeleteBrokenPods(ops::EngineEnv& env, LiveOperation& op, const std::string& uid,
+                                             const std::string& keep) {
+  auto pods = env.kube.ListAll(kube::kPods, w_.ns);
+  if (!pods.ok()) return pods.status();
+  for (const Json& p : pods->items) {
+    bool owned = false;
+    for (const auto& ref : p["metadata"].value("ownerReferences", Json::array())) {
+      if (ref.value("uid", "") == uid && ref.value("controller", false)) owned = true;
+    }
+    std::string hash = p["metadata"].value("labels", Json::object()).value(kRevisionHashLabel, "");
+    if (!owned || PodReady(p) || PodTerminating(p) || (!keep.empty() && hash == keep)) continue;
+    kube::DeleteOptions o;
+    o.precondition_uid = p["metadata"].value("uid", "");
+    auto deleted = WriteAt(env, op, "rollout.delete-broken-pod",
+                           [&] { return env.kube.Delete(kube::kPods, w_.ns, PodName(p), o); });
+    if (!deleted.ok() && !kube::IsNotFound(deleted.status()) && !kube::IsConflict(deleted.status())) {
+      return deleted.status();
+    }
+    if (deleted.ok()) op.AddEvent(absl::StrCat("deleted pod ", PodName(p), ": not Ready, of an earlier revision"));
+  }
+  return absl::OkStatus();
+}
+
+void RolloutEngine::UnblockStatefulSetUpdate(ops::EngineEnv& env, LiveOperation& op, const std::string& uid,
+                                             absl::Time deadline) {
+  int64_t min_generation = 0;
+  (void)absl::SimpleAtoi(op.Checkpoint("generation"), &min_generation);
+  std::string update;
+  absl::Status seen = ops::AwaitCluster(
+      env, op,
+      [&] {
+        kube::ObjectPtr wl = env.informers.For(*w_.resource, w_.ns).Get(w_.ns, w_.name);
+        if (!wl) return true;
+        const Json status = (*wl).value("status", Json::object());
+        int64_t generation = (*wl)["metadata"].value("generation", int64_t{0});
+        if (generation < min_generation || status.value("observedGeneration", int64_t{0}) < generation) return false;
+        update = status.value("updateRevision", "");
+        return true;
+      },
+      deadline);
+  if (!seen.ok() || update.empty()) return;  // the wait for the rollout says what went wrong
+  if (absl::Status st = DeleteBrokenPods(env, op, uid, update); !st.ok()) {
+    op.AddEvent(absl::StrCat("cannot delete the pods that hold the update back: ", st.message()));
+  }
 }
 
 void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) {
@@ -525,6 +567,7 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/
   absl::Status error;
   bool cancelled = false;
   if (phase == "rolling-out") {
+    if (!deployment()) UnblockStatefulSetUpdate(env, op, uid, deadline);
     Observation o;
     bool superseded = false;
     absl::Status st = AwaitCompletion(env, op, uid, t0, deadline, false, want, &o, &superseded);

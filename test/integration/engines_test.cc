@@ -607,6 +607,72 @@ TEST_F(EnginesTest, RolloutOfAStatefulSetGoesOnePodAtATimeFromTheHighestOrdinal)
   }
 }
 
+// Sets a workload's image behind herd's back, as kubectl set image would.
+void SetImage(kube::KubeClient& kube, const kube::Resource& r, const std::string& name, const std::string& container,
+              const std::string& image) {
+  Json patch = {{"spec", {{"template", {{"spec", {{"containers", Json::array({{{"name", container}, {"image", image}}})}}}}}}}};
+  auto st = kube.Patch(r, kNs, name, kube::PatchType::kStrategicMerge, patch.dump());
+  ASSERT_TRUE(st.ok()) << st.status();
+}
+
+TEST_F(EnginesTest, ARolloutThatFixesADeploymentPastItsProgressDeadlineIsJudgedOnItsOwnPods) {
+  // The cache shows herd's write before the controller has seen it: the
+  // status, with the ProgressDeadlineExceeded of the rollout being fixed,
+  // failed the fix at once (and rolled it back to the broken version).
+  Json d = DeploymentJson("web", 2, "web:1");
+  d["spec"]["progressDeadlineSeconds"] = 1;
+  Create(kube::kDeployments, d);
+  AwaitDeploymentSteady("web", 2);
+  SetImage(*kube_, kube::kDeployments, "web", "web", "web:2-unready");
+  auto& deployments = informers_->For(kube::kDeployments, kNs);
+  Await(
+      [&] {
+        kube::ObjectPtr dep = deployments.Get(kNs, "web");
+        if (!dep) return false;
+        for (const auto& c : (*dep).value("status", Json::object()).value("conditions", Json::array())) {
+          if (c.value("reason", "") == "ProgressDeadlineExceeded") return true;
+        }
+        return false;
+      },
+      "the broken rollout to pass its progress deadline");
+  v1::RolloutRequest req;
+  req.set_workload("namespaces/default/deployments/web");
+  (*req.mutable_images())["web"] = "web:3";
+  req.mutable_deadline()->set_seconds(30);  // its own, not the 1 s the broken one had
+  v1::Operation op = RunEngine(engines::NewRolloutEngine(req));
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_SUCCEEDED) << Dump(op);
+  AwaitDeploymentSteady("web", 2);
+  for (const auto& p : ListPods("app=web")) EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:3");
+}
+
+TEST_F(EnginesTest, ARolloutFixesACrashLoopingStatefulSet) {
+  // The soak rolled a good version over a StatefulSet a failed rollout had
+  // left crash-looping: the controller (OrderedReady) never replaces a pod
+  // that is not Ready, so the fix waited out its deadline. Before that,
+  // until the controller had seen herd's template, updateRevision still
+  // named the broken revision and its crash-looping pod counted as new.
+  CreateStatefulSet("db", 2);
+  SetImage(*kube_, kube::kStatefulSets, "db", "db", "db:2-crashloop");
+  Await(
+      [&] {
+        for (const auto& p : Pods().List(kNs, *k8s::LabelSelector::Parse("app=db"))) {
+          for (const auto& cs : (*p).value("status", Json::object()).value("containerStatuses", Json::array())) {
+            if (cs.value("restartCount", 0) >= 2) return true;
+          }
+        }
+        return false;
+      },
+      "db-1 to crash-loop");
+  v1::RolloutRequest req;
+  req.set_workload("namespaces/default/statefulsets/db");
+  (*req.mutable_images())["db"] = "db:3";
+  req.mutable_deadline()->set_seconds(20);
+  v1::Operation op = RunEngine(engines::NewRolloutEngine(req));
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_SUCCEEDED) << Dump(op);
+  AwaitStatefulSetSteady("db", 2);
+  for (const auto& p : ListPods("app=db")) EXPECT_EQ(p["spec"]["containers"][0]["image"], "db:3");
+}
+
 // ------------------------------------------------------------------ Scale
 
 TEST_F(EnginesTest, ScaleUpWaitsForTheNewPodsToBeReady) {
