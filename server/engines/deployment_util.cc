@@ -1,5 +1,6 @@
 #include "server/engines/deployment_util.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/engines/engine_util.h"
@@ -111,10 +112,23 @@ RolloutObservation ObserveDeploymentRollout(ops::EngineEnv& env, const Json& w, 
   if (generation < min_generation) return o;
   o.revision = RevisionOf(w);
   // The status speaks of the template only once the controller has seen
-  // it: until then a ProgressDeadlineExceeded is the earlier rollout's.
+  // it; and a ProgressDeadlineExceeded stays until the new ReplicaSet makes
+  // progress, naming the ReplicaSet that timed out: on a rollout back to an
+  // existing ReplicaSet (an undo, a fix after a failed rollout) it is the
+  // earlier rollout's until it names the template's own ReplicaSet.
   const bool seen = status.value("observedGeneration", int64_t{0}) >= generation;
+  std::string new_rs;
+  {
+    const std::string ns = w["metadata"].value("namespace", "");
+    Json want = StripHash(w["spec"]["template"]);
+    for (const auto& rs : env.informers.For(kube::kReplicaSets, ns).ByOwner(w["metadata"].value("uid", ""))) {
+      if (StripHash((*rs)["spec"]["template"]) == want) new_rs = (*rs)["metadata"].value("name", "");
+    }
+  }
   for (const auto& c : status.value("conditions", Json::array())) {
-    if (seen && c.value("type", "") == "Progressing" && c.value("reason", "") == "ProgressDeadlineExceeded") {
+    if (seen && !new_rs.empty() && c.value("type", "") == "Progressing" &&
+        c.value("reason", "") == "ProgressDeadlineExceeded" &&
+        absl::StrContains(c.value("message", ""), absl::StrCat("\"", new_rs, "\""))) {
       o.controller_gave_up = true;
     }
   }

@@ -645,6 +645,50 @@ TEST_F(EnginesTest, ARolloutThatFixesADeploymentPastItsProgressDeadlineIsJudgedO
   for (const auto& p : ListPods("app=web")) EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:3");
 }
 
+TEST_F(EnginesTest, AnUndoAfterARolloutPastItsProgressDeadlineGoesBack) {
+  // Found by the soak: the controller keeps a ProgressDeadlineExceeded
+  // condition (naming the ReplicaSet that timed out) until the Deployment
+  // makes progress again, also once it has seen the undo's template, which
+  // is an existing ReplicaSet's (no new one resets the condition). The undo
+  // took it for its own failure and rolled back to the broken version.
+  Json d = DeploymentJson("web", 2, "web:1");
+  d["spec"]["progressDeadlineSeconds"] = 1;
+  Create(kube::kDeployments, d);
+  AwaitDeploymentSteady("web", 2);
+  {
+    // A FAST rollout told not to roll back, as the soak runs them.
+    v1::RolloutRequest broken;
+    broken.set_workload("namespaces/default/deployments/web");
+    (*broken.mutable_images())["web"] = "web:2-unready";
+    broken.set_no_rollback(true);
+    broken.mutable_deadline()->set_seconds(2);
+    ASSERT_EQ(RunEngine(engines::NewRolloutEngine(broken)).state(), v1::OPERATION_STATE_FAILED);
+  }
+  auto& deployments = informers_->For(kube::kDeployments, kNs);
+  auto timed_out = [&] {
+    kube::ObjectPtr dep = deployments.Get(kNs, "web");
+    if (!dep) return false;
+    for (const auto& c : (*dep).value("status", Json::object()).value("conditions", Json::array())) {
+      if (c.value("reason", "") == "ProgressDeadlineExceeded") return true;
+    }
+    return false;
+  };
+  Await(timed_out, "the broken rollout to pass its progress deadline");
+  // Time enough for the undo itself (the condition stays as it is).
+  ASSERT_TRUE(kube_->Patch(kube::kDeployments, kNs, "web", kube::PatchType::kMerge,
+                           R"({"spec":{"progressDeadlineSeconds":30}})").ok());
+  Await([&] {
+    kube::ObjectPtr dep = deployments.Get(kNs, "web");
+    return dep && kube::Deployment(dep).observed_generation() >= kube::Deployment(dep).generation() && timed_out();
+  }, "the controller to see the new deadline");
+  v1::UndoRequest req;
+  req.set_workload("namespaces/default/deployments/web");
+  v1::Operation op = RunEngine(engines::NewUndoEngine(req));
+  EXPECT_EQ(op.state(), v1::OPERATION_STATE_SUCCEEDED) << Dump(op);
+  AwaitDeploymentSteady("web", 2);
+  for (const auto& p : ListPods("app=web")) EXPECT_EQ(p["spec"]["containers"][0]["image"], "web:1");
+}
+
 TEST_F(EnginesTest, ARolloutFixesACrashLoopingStatefulSet) {
   // The soak rolled a good version over a StatefulSet a failed rollout had
   // left crash-looping: the controller (OrderedReady) never replaces a pod
