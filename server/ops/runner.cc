@@ -147,10 +147,12 @@ void OperationRunner::RunSlot(Slot* slot, bool resumed) {
     env_.clock.SleepFor(absl::Milliseconds(200) * (i + 1));
     saved = SaveSlot(slot, true);
   }
-  // Callers see the end only now that the record holds it; unsaved, it
-  // stays running for them, and whoever takes the lock next finishes it.
-  if (saved.ok()) op.MarkEndRecorded();
   ReleaseAll(slot->lock_keys, final.name());
+  // Callers see the end only now that the record holds it (unsaved, it
+  // stays running for them, and whoever takes the lock next finishes it)
+  // and the workload is free again: a caller told the operation ended may
+  // start the next one at once.
+  if (saved.ok()) op.MarkEndRecorded();
   {
     absl::MutexLock lock(&mu_);
     slot->finished = true;

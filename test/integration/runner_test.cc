@@ -345,6 +345,27 @@ TEST_F(RunnerTest, AReplicaWhoseLeaseRanOutNeverOverwritesTheOneThatAdopted) {
   EXPECT_NE(stale->Published().state(), v1::OPERATION_STATE_FAILED) << "a showed an end it could not record";
 }
 
+TEST_F(RunnerTest, AnOperationShownEndedNoLongerHoldsItsWorkload) {
+  // The soak's next operation on a workload, started the moment the last
+  // one was shown SUCCEEDED, now and then got ABORTED naming the ended one:
+  // the end was shown before its lock was released.
+  const std::string key = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_, "herd-locks/");
+  a.StartStore();
+  sim::Faults f;
+  f.user_agent = "herd-locks/";
+  f.latency = absl::Milliseconds(300);  // the lock's requests are slow
+  sim_->SetFaults(f);
+  ASSERT_TRUE(a.runner->Launch(std::make_unique<CountingEngine>(key, &runs_), Running("operations/req-6")).ok());
+  std::shared_ptr<ops::LiveOperation> live = a.runner->Find("operations/req-6");
+  ASSERT_NE(live, nullptr);
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (!ops::IsFinal(live->Published().state()) && absl::Now() < until) absl::SleepFor(absl::Milliseconds(2));
+  ASSERT_EQ(live->Published().state(), v1::OPERATION_STATE_SUCCEEDED);
+  Replica b(sim_->url(), "b", key, &runs_);
+  EXPECT_TRUE(absl::IsNotFound(b.locks->Inspect(key).status())) << "the workload is still locked";
+}
+
 TEST_F(RunnerTest, ALaunchTakesItsLeaseThroughTransientErrors) {
   Replica a(sim_->url(), "a", "namespaces/default/deployments/web", &runs_, "herd-locks/");
   a.StartStore();
