@@ -48,7 +48,8 @@ absl::StatusOr<LockInfo> WorkloadLocks::InfoOf(const kube::Json& lease) const {
   return info;
 }
 
-absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& operation) {
+absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& operation,
+                                    const MayTakeOver& may_take_over) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto created = kube_.Create(kube::kLeases, ns_, NewLease(key, operation));
     if (created.ok()) return absl::OkStatus();
@@ -67,6 +68,12 @@ absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& o
     if (!ours && !info->expired) {
       return absl::AbortedError(absl::StrCat(key, " is busy with ", info->operation, " (held by ", info->holder,
                                              "); wait for it to end or cancel it"));
+    }
+    if (!ours && info->operation != operation && !info->operation.empty() && may_take_over &&
+        !may_take_over(info->operation)) {
+      return absl::AbortedError(absl::StrCat(key, " is busy with ", info->operation, " (", info->holder,
+                                             " stopped renewing its lease; another replica takes it over); wait for "
+                                             "it to end or cancel it"));
     }
     // Expired (or ours): take it over, guarded by the version we saw.
     kube::Json lease = NewLease(key, operation);

@@ -12,6 +12,7 @@
 #ifndef HERD_SERVER_OPS_LOCK_H_
 #define HERD_SERVER_OPS_LOCK_H_
 
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -38,11 +39,18 @@ class WorkloadLocks {
   const std::string& identity() const { return identity_; }
   absl::Duration lease_duration() const { return duration_; }
 
+  // Whether an expired lease held for another operation may be taken over:
+  // only once that operation has ended (else its replica, slow or dead, is
+  // to be adopted, not overrun by a second operation).
+  using MayTakeOver = std::function<bool(const std::string& other_operation)>;
+
   // Takes the lock of `key` for `operation`. ABORTED naming the operation
-  // that holds it when held and not expired; an expired lease is taken over.
-  // A lease this identity holds for the same operation is renewed and OK
-  // (this process, or one of the same name before a restart).
-  absl::Status Acquire(const std::string& key, const std::string& operation);
+  // that holds it when held and not expired, or expired but held for an
+  // operation `may_take_over` (if given) says has not ended; else an
+  // expired lease is taken over. A lease this identity holds for the same
+  // operation is renewed and OK (this process, or one of the same name
+  // before a restart).
+  absl::Status Acquire(const std::string& key, const std::string& operation, const MayTakeOver& may_take_over = {});
   // Extends the lease. FAILED_PRECONDITION when it is no longer ours.
   absl::Status Renew(const std::string& key, const std::string& operation);
   // Gives the lock up (if still ours).

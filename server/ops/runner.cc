@@ -253,14 +253,24 @@ absl::Status OperationRunner::AcquireAll(const std::vector<std::string>& keys, c
   // asked for again: taking it is idempotent for the same operation. The
   // tries end well within a lease, the time a record without one is left
   // alone by other replicas (Adopt).
+  // A lease left by another operation is taken over only once that one has
+  // ended (its record says so, from the API): one whose replica is slow or
+  // died is adopted and finished first, never overrun by a second one.
+  auto ended = [this](const std::string& other) {
+    auto id = ParseOperationName(other);
+    if (!id.ok()) return true;
+    auto rec = store_.Fetch(*id);
+    if (absl::IsNotFound(rec.status())) return true;
+    return rec.ok() && IsFinal(rec->op.state());
+  };
   absl::Time give_up = absl::Now() + locks_.lease_duration() / 2;
   for (size_t i = 0; i < keys.size(); ++i) {
     absl::Duration pause = absl::Milliseconds(50);
-    absl::Status st = locks_.Acquire(keys[i], operation);
+    absl::Status st = locks_.Acquire(keys[i], operation, ended);
     while (!st.ok() && kube::IsTransient(st) && absl::Now() + pause < give_up) {
       env_.clock.SleepFor(pause);
       pause *= 2;
-      st = locks_.Acquire(keys[i], operation);
+      st = locks_.Acquire(keys[i], operation, ended);
     }
     if (!st.ok()) {
       ReleaseAll(std::vector<std::string>(keys.begin(), keys.begin() + static_cast<long>(i)), operation);

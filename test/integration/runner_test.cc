@@ -14,6 +14,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/kube/informer.h"
 #include "server/kube/rest_client.h"
@@ -364,6 +365,37 @@ TEST_F(RunnerTest, AnOperationShownEndedNoLongerHoldsItsWorkload) {
   ASSERT_EQ(live->Published().state(), v1::OPERATION_STATE_SUCCEEDED);
   Replica b(sim_->url(), "b", key, &runs_);
   EXPECT_TRUE(absl::IsNotFound(b.locks->Inspect(key).status())) << "the workload is still locked";
+}
+
+TEST_F(RunnerTest, ALeaseThatRanOutIsTakenByANewOperationOnlyOnceItsOwnHasEnded) {
+  // The soak saw a Scale start on a StatefulSet whose rollout was still
+  // running: the rollout's replica renewed its lease late (429s), the
+  // Scale's launch took the expired lease over, and the rollout, no longer
+  // holding its workload's lock, was never adopted while the Scale ran.
+  const std::string key = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  Replica b(sim_->url(), "b", key, &runs_);
+  b.StartStore();
+  v1::Operation first = Running("operations/first-1");
+  ASSERT_TRUE(a.locks->Acquire(key, first.name()).ok());
+  ASSERT_TRUE(a.store->Create({.op = first, .request_json = "{}", .owner = "herdd-a"}).ok());
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < until) {
+    auto info = b.locks->Inspect(key);
+    if (info.ok() && info->expired) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  auto second = b.runner->Launch(std::make_unique<CountingEngine>(key, &runs_), Running("operations/second-1"));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted) << second.status();
+  EXPECT_THAT(std::string(second.status().message()), ::testing::HasSubstr("first-1"));
+  // Ended (its replica died after writing the end, before letting go):
+  // then the lease is free to take.
+  first.set_state(v1::OPERATION_STATE_SUCCEEDED);
+  ASSERT_TRUE(a.store->Save(first, {}, "herdd-a").ok());
+  second = b.runner->Launch(std::make_unique<CountingEngine>(key, &runs_), Running("operations/second-1"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  AwaitRuns(1);
 }
 
 TEST_F(RunnerTest, ALaunchTakesItsLeaseThroughTransientErrors) {
