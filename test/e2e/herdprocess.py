@@ -21,8 +21,9 @@ from herd.v1 import herd_pb2, herd_pb2_grpc  # noqa: E402,F401
 
 
 class Herdd:
-    def __init__(self, cluster, *extra_args, identity=None):
+    def __init__(self, cluster, *extra_args, identity=None, log_dir=None):
         self.cluster = cluster
+        self.log_dir = log_dir
         self.args = [
             os.path.join(bin_dir(), "herdd"),
             f"--kubeconfig={cluster.kubeconfig}",
@@ -40,7 +41,8 @@ class Herdd:
         return self.start()
 
     def start(self):
-        self.log = tempfile.NamedTemporaryFile(prefix="herdd-", suffix=".log", delete=False, mode="w+")
+        self.log = tempfile.NamedTemporaryFile(prefix="herdd-", suffix=".log", delete=False, mode="w+",
+                                               dir=self.log_dir)
         self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
