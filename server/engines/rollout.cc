@@ -543,6 +543,13 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/
         log::Warn("restoring the strategy after a rollout failed", {{"op", op.name()}, {"error", rs}});
       }
       op.AddEvent(absl::StrCat(w_.Short(), " rolled out: ", o.desired, " new pods ready, old pods gone"));
+      if (!deployment()) {
+        // A StatefulSet's revision is its ControllerRevision's number, which
+        // the observations (from the caches) do not carry.
+        auto now = GetWorkload(env, w_);
+        int64_t revision = now.ok() ? CurrentRevision(env, *now) : 0;
+        if (revision > 0) op.Update([&](v1::Operation& x) { x.set_revision(revision); });
+      }
       return op.Finish(v1::OPERATION_STATE_SUCCEEDED);
     } else {
       // Why it failed, for the caller to branch on.
