@@ -282,20 +282,23 @@ class HerddFixture : public ::testing::Test {
 
   // ---- watching pods during an operation
 
-  // Records, on every pod event, the fewest Ready not-terminating pods and
-  // the most pods at once (terminating ones too) that `app` had.
+  // Records, on every pod event, the fewest Ready not-terminating pods, the
+  // most pods at once (terminating ones too) and the most pods starting at
+  // once (neither Ready nor terminating) that `app` had.
   void TrackPods(const std::string& app) {
     auto sel = *k8s::LabelSelector::Parse(absl::StrCat("app=", app));
     auto& pods = Cache(kube::kPods);
     auto count = [this, &pods, sel] {
-      int ready = 0, all = 0;
+      int ready = 0, all = 0, starting = 0;
       for (const auto& p : pods.List(kNs, sel)) {
         ++all;
-        if (!Terminating(*p) && PodReady(*p)) ++ready;
+        if (Terminating(*p)) continue;
+        ++(PodReady(*p) ? ready : starting);
       }
       absl::MutexLock lock(&track_mu_);
       min_ready_ = std::min(min_ready_, ready);
       max_pods_ = std::max(max_pods_, all);
+      max_starting_ = std::max(max_starting_, starting);
     };
     count();
     pods.AddHandlers({.on_add = [count](const kube::ObjectPtr&) { count(); },
@@ -310,6 +313,10 @@ class HerddFixture : public ::testing::Test {
     absl::MutexLock lock(&track_mu_);
     return max_pods_;
   }
+  int MaxStarting() {
+    absl::MutexLock lock(&track_mu_);
+    return max_starting_;
+  }
 
   std::unique_ptr<herdd::App> app_;
   std::unique_ptr<Stub> stub_;
@@ -318,6 +325,7 @@ class HerddFixture : public ::testing::Test {
   absl::Mutex track_mu_;
   int min_ready_ ABSL_GUARDED_BY(track_mu_) = 1 << 30;
   int max_pods_ ABSL_GUARDED_BY(track_mu_) = 0;
+  int max_starting_ ABSL_GUARDED_BY(track_mu_) = 0;
 };
 
 }  // namespace herd::testing

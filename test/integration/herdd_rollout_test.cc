@@ -79,6 +79,7 @@ TEST_F(RolloutPromisesTest, FastStartsEveryNewPodAtOnce) {
   ASSERT_GRPC_OK(Call(&Stub::Rollout, req, &op));
   ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
   EXPECT_EQ(MaxPods(), 8) << "the four new pods start together, beside the four old ones";
+  EXPECT_EQ(MaxStarting(), 4);
   EXPECT_GE(MinReady(), 4);
 }
 
