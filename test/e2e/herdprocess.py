@@ -21,12 +21,13 @@ from herd.v1 import herd_pb2, herd_pb2_grpc  # noqa: E402,F401
 
 
 class Herdd:
-    def __init__(self, cluster, *extra_args, identity=None):
+    def __init__(self, cluster, *extra_args, identity=None, insecure=True):
+        """`insecure`: with --insecure-no-auth (else give --tokens-file in `extra_args`)."""
         self.cluster = cluster
         self.args = [
             os.path.join(bin_dir(), "herdd"),
             f"--kubeconfig={cluster.kubeconfig}",
-            "--insecure-no-auth",
+            *(["--insecure-no-auth"] if insecure else []),
             "--grpc-listen=127.0.0.1:0",
             "--http-listen=127.0.0.1:0",
             "--log-level=info",
