@@ -211,6 +211,29 @@ class HerddFixture : public ::testing::Test {
           absl::StrCat(replicas, " Ready pods of ", app, " and no others"));
   }
 
+  // The pods of `app` settle on `images` (one entry per pod), all Ready,
+  // nothing terminating — what the cluster shows once an operation's end
+  // has reached the test's own caches.
+  void AwaitImages(const std::string& app, const std::multiset<std::string>& images) {
+    Await(
+        [&] {
+          return Images(app) == images && ReadyPods(app) == static_cast<int>(images.size()) &&
+                 Pods(app, /*live=*/false).size() == images.size();
+        },
+        absl::StrCat("the pods of ", app, " to run exactly the expected images"));
+  }
+  // `replicas` Ready pods of `app`, none of them one of `old`.
+  void AwaitReplaced(const std::string& app, const std::set<std::string>& old, int replicas) {
+    Await(
+        [&] {
+          for (const Json& p : Pods(app, /*live=*/false)) {
+            if (old.count(UidOf(p))) return false;
+          }
+          return ReadyPods(app) == replicas && static_cast<int>(Pods(app, false).size()) == replicas;
+        },
+        absl::StrCat(replicas, " Ready pods of ", app, ", every old one gone"));
+  }
+
   void Create(const kube::Resource& r, const Json& obj) {
     auto created = kube_->Create(r, kNs, obj);
     ASSERT_TRUE(created.ok()) << created.status();

@@ -73,7 +73,7 @@ TEST_F(ReadsTest, GetWorkloadSummarizesADeploymentAndItsPods) {
   CreateDeployment("web", "web:1", 2);
   v1::Operation op = StartRollout("web", "web:2");
   ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
-  AwaitSteady("web", 2);
+  AwaitImages("web", {"web:2", "web:2"});
   AwaitStatus(kube::kDeployments, "web", 2);
   v1::Workload w = GetWorkload("web");
   EXPECT_EQ(w.name(), "web");
@@ -355,7 +355,7 @@ TEST_F(ReadsTest, TheNextMutationStartsAsSoonAsTheLastHasEnded) {
   Create(kube::kCronJobs, CronJobJson("report", "report:1"));
   v1::CronJobRequest req;
   req.set_cronjob(Workload("report", "cronjobs"));
-  for (int i = 0; i < 20; ++i) {
+  for (int i = 0; i < 8; ++i) {
     v1::Operation op;
     ASSERT_GRPC_OK(Call(i % 2 == 0 ? &Stub::SuspendCronJob : &Stub::ResumeCronJob, req, &op));
     ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);

@@ -41,8 +41,7 @@ TEST_F(RolloutPromisesTest, RestartReplacesEveryPodKeepingTheImages) {
   v1::Operation done = Wait(op.name());
   ASSERT_EQ(done.state(), v1::OPERATION_STATE_SUCCEEDED) << done.DebugString();
   EXPECT_EQ(done.revision(), 2);
-  AwaitSteady("web", 3);
-  for (const std::string& uid : Uids("web")) EXPECT_EQ(before.count(uid), 0u) << "an old pod survived the restart";
+  AwaitReplaced("web", before, 3);
   EXPECT_EQ(Images("web"), (std::multiset<std::string>{"web:1", "web:1", "web:1"}));
 }
 
@@ -60,7 +59,7 @@ TEST_F(RolloutPromisesTest, OnlyTheNamedContainersChangeImage) {
   v1::Operation op;
   ASSERT_GRPC_OK(Call(&Stub::Rollout, req, &op));
   ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
-  AwaitSteady("web", 2);
+  AwaitImages("web", {"web:2", "web:2"});
   for (const Json& p : Pods("web")) {
     std::vector<std::string> images;
     for (const Json& c : p["spec"]["containers"]) images.push_back(c.value("image", ""));
@@ -102,8 +101,7 @@ TEST_F(RolloutPromisesTest, RollingUsesTheWorkloadsOwnStrategy) {
   ASSERT_GRPC_OK(Call(&Stub::Rollout, req, &op));
   v1::Operation done = Wait(op.name());
   ASSERT_EQ(done.state(), v1::OPERATION_STATE_SUCCEEDED) << done.DebugString();
-  AwaitSteady("web", 4);
-  EXPECT_EQ(Images("web"), (std::multiset<std::string>{"web:2", "web:2", "web:2", "web:2"}));
+  AwaitImages("web", {"web:2", "web:2", "web:2", "web:2"});
   EXPECT_FALSE(*strategy_touched) << "a ROLLING rollout must not change the workload's strategy";
   EXPECT_LT(MaxPods(), 8) << "the new pods came in waves, not all at once";
 }
@@ -121,8 +119,7 @@ TEST_F(RolloutPromisesTest, TheDeadlineEndsTheRolloutAndItRollsBack) {
   EXPECT_EQ(done.failure().reason(), v1::FAILURE_REASON_READINESS_FAILING);
   EXPECT_THAT(done.error().message(), HasSubstr("not rolled out within 1s"));
   EXPECT_EQ(TemplateImage("web"), "web:1");
-  AwaitSteady("web", 2);
-  EXPECT_EQ(Images("web"), (std::multiset<std::string>{"web:1", "web:1"}));
+  AwaitImages("web", {"web:1", "web:1"});
 }
 
 // RolloutRequest.deadline: "default: the workload's progressDeadlineSeconds".
@@ -162,7 +159,7 @@ TEST_F(UnschedulableRolloutTest, PodsWithoutANodeFailTheRolloutAndItRollsBack) {
   ASSERT_GT(done.failure().pods_size(), 0);
   EXPECT_EQ(done.failure().pods(0).reason(), "Unschedulable");
   EXPECT_EQ(TemplateImage("web"), "web:1");
-  AwaitSteady("web", 2);
+  AwaitImages("web", {"web:1", "web:1"});
 }
 
 // FAILURE_REASON_CONFLICT: someone else changes the template during the
@@ -199,8 +196,7 @@ TEST_F(RolloutPromisesTest, UndoGoesBackToTheNamedRevisionOrTheOneBefore) {
   ASSERT_EQ(done.state(), v1::OPERATION_STATE_SUCCEEDED) << done.DebugString();
   EXPECT_EQ(done.revision(), 4) << "revision 1 comes back as revision 4, as kubectl rollout undo does";
   EXPECT_EQ(TemplateImage("web"), "web:1");
-  AwaitSteady("web", 2);
-  EXPECT_EQ(Images("web"), (std::multiset<std::string>{"web:1", "web:1"}));
+  AwaitImages("web", {"web:1", "web:1"});
 
   // to_revision 0: the one before the current (3: web:3), the workload's own way.
   undo.set_to_revision(0);
@@ -256,8 +252,7 @@ TEST_F(RolloutPromisesTest, AStatefulSetRollsOutToTheNewImage) {
   v1::Operation done = Wait(op.name());
   ASSERT_EQ(done.state(), v1::OPERATION_STATE_SUCCEEDED) << done.DebugString();
   EXPECT_EQ(done.revision(), 2);
-  AwaitSteady("db", 2);
-  EXPECT_EQ(Images("db"), (std::multiset<std::string>{"db:2", "db:2"}));
+  AwaitImages("db", {"db:2", "db:2"});
 }
 
 }  // namespace

@@ -126,12 +126,12 @@ TEST_F(WorkloadOpsTest, AStatefulSetScalesUpAndDown) {
   CreateStatefulSet("db", "db:1", 1);
   v1::ScaleRequest req;
   req.set_workload(Workload("db", "statefulsets"));
-  req.set_replicas(3);
+  req.set_replicas(2);
   v1::Operation op;
   ASSERT_GRPC_OK(Call(&Stub::Scale, req, &op));
   ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
-  EXPECT_EQ(LivePods("db").size(), 3u);
-  req.set_delta(-2);
+  EXPECT_EQ(LivePods("db").size(), 2u);
+  req.set_delta(-1);
   ASSERT_GRPC_OK(Call(&Stub::Scale, req, &op));
   ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
   std::vector<Json> pods = LivePods("db");
@@ -159,8 +159,7 @@ TEST_F(WorkloadOpsTest, ARollingPurgeReplacesEveryPodKeepingAvailability) {
   EXPECT_EQ(done.progress().ready(), 3);
   EXPECT_EQ(done.progress().killed(), 3);
   EXPECT_EQ(done.progress().remaining(), 0);
-  AwaitSteady("web", 3);
-  for (const std::string& uid : Uids("web")) EXPECT_EQ(old.count(uid), 0u);
+  AwaitReplaced("web", old, 3);
   EXPECT_GE(MinReady(), 3) << "availability (and the budget's minAvailable 3) dropped during the purge";
 }
 
@@ -178,8 +177,7 @@ TEST_F(WorkloadOpsTest, APurgeBySelectorReplacesOnlyThePickedPods) {
   ASSERT_GRPC_OK(Call(&Stub::Purge, req, &op));
   EXPECT_EQ(op.target(), "namespaces/shop/pods?labelSelector=app=web");
   ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
-  AwaitSteady("web", 2);
-  for (const std::string& uid : Uids("web")) EXPECT_EQ(web.count(uid), 0u);
+  AwaitReplaced("web", web, 2);
   EXPECT_EQ(Uids("api"), api) << "pods the selector did not pick were touched";
 
   // Neither a workload nor a namespace: refused.
@@ -193,30 +191,40 @@ TEST_F(WorkloadOpsTest, APurgeBySelectorReplacesOnlyThePickedPods) {
 // "replacements started at a time".
 TEST_F(WorkloadOpsTest, OlderThanReplacesOnlyOldPodsBatchSizeAtATime) {
   CreateDeployment("web", "web:1", 3);
-  // Creation times are whole seconds: let the first pods age past 2 s,
-  // then make one young pod.
-  absl::SleepFor(absl::Milliseconds(2500));
   std::vector<Json> pods = Pods("web");
   ASSERT_EQ(pods.size(), 3u);
+  // Creation times have whole seconds: once the clock has passed the next
+  // whole second, a pod made now is a second younger than these.
+  absl::Time created = *k8s::ParseTime(pods[0]["metadata"].value("creationTimestamp", ""));
+  absl::SleepFor(created + absl::Milliseconds(1100) - absl::Now());
   ASSERT_TRUE(kube_->Delete(kube::kPods, kNs, NameOf(pods[0])).ok());
+  Await([&] { return Uids("web").count(UidOf(pods[0])) == 0; }, "the deleted pod gone from the cache");
   AwaitSteady("web", 3);
-  std::set<std::string> before = Uids("web");
   std::string young;
+  absl::Time young_created;
   for (const Json& p : Pods("web")) {
-    if (UidOf(p) != UidOf(pods[1]) && UidOf(p) != UidOf(pods[2])) young = UidOf(p);
+    if (UidOf(p) != UidOf(pods[1]) && UidOf(p) != UidOf(pods[2])) {
+      young = UidOf(p);
+      young_created = *k8s::ParseTime(p["metadata"].value("creationTimestamp", ""));
+    }
   }
   ASSERT_FALSE(young.empty());
+  ASSERT_GE(young_created - created, absl::Seconds(1));
   TrackPods("web");
   v1::PurgeRequest req;
   req.set_workload(Workload("web"));
-  req.mutable_older_than()->set_seconds(2);
+  // Half a second older than the young pod is now: the old ones are past it.
+  absl::Duration older_than = absl::Now() - young_created + absl::Milliseconds(500);
+  req.mutable_older_than()->set_seconds(absl::ToInt64Seconds(older_than));
+  req.mutable_older_than()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(older_than - absl::Seconds(absl::ToInt64Seconds(older_than)))));
   req.set_batch_size(1);
   v1::Operation op;
   ASSERT_GRPC_OK(Call(&Stub::Purge, req, &op));
   v1::Operation done = Wait(op.name());
   ASSERT_EQ(done.state(), v1::OPERATION_STATE_SUCCEEDED) << done.DebugString();
   EXPECT_EQ(done.progress().desired(), 2);
-  AwaitSteady("web", 3);
+  AwaitReplaced("web", {UidOf(pods[1]), UidOf(pods[2])}, 3);
   std::set<std::string> after = Uids("web");
   EXPECT_EQ(after.count(young), 1u) << "the young pod was replaced";
   EXPECT_EQ(after.count(UidOf(pods[1])) + after.count(UidOf(pods[2])), 0u) << "an old pod was kept";
@@ -243,8 +251,7 @@ TEST_F(WorkloadOpsTest, ABurnDeletesEveryPodAtOnce) {
   v1::Operation op;
   ASSERT_GRPC_OK(Call(&Stub::Purge, req, &op));
   ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
-  AwaitSteady("web", 3);
-  for (const std::string& uid : Uids("web")) EXPECT_EQ(old.count(uid), 0u);
+  AwaitReplaced("web", old, 3);
   // Every old pod was deleted (and none of them waited for a replacement).
   EXPECT_EQ(*max_deleting, 3);
 }
