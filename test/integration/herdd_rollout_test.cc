@@ -178,6 +178,24 @@ TEST_F(RolloutPromisesTest, AChangeBySomeoneElseDuringTheRolloutIsAConflict) {
   EXPECT_EQ(TemplateImage("web"), "web:9");
 }
 
+// FAILURE_REASON_API_ERROR: the Kubernetes API keeps refusing herd's write
+// (past its retries): the rollout fails, saying so, and nothing changed.
+TEST_F(RolloutPromisesTest, AnApiThatKeepsFailingTheWriteFailsTheRollout) {
+  CreateDeployment("web", "web:1", 2);
+  sim::Faults faults;
+  faults.error_rate["patch"] = 1.0;
+  faults.error_code = 503;
+  app_->simulator()->SetFaults(faults);
+  v1::Operation op;
+  ASSERT_GRPC_OK(Call(&Stub::Rollout, Request("web", "web", "web:2"), &op));
+  v1::Operation done = Wait(op.name());
+  app_->simulator()->SetFaults({});
+  ASSERT_EQ(done.state(), v1::OPERATION_STATE_FAILED) << done.DebugString();
+  EXPECT_EQ(done.failure().reason(), v1::FAILURE_REASON_API_ERROR);
+  EXPECT_EQ(done.error().code(), static_cast<int>(grpc::StatusCode::UNAVAILABLE)) << done.error().message();
+  EXPECT_EQ(TemplateImage("web"), "web:1");
+}
+
 // Undo: "to_revision: the revision to go back to"; strategy as for Rollout.
 TEST_F(RolloutPromisesTest, UndoGoesBackToTheNamedRevisionOrTheOneBefore) {
   CreateDeployment("web", "web:1", 2);

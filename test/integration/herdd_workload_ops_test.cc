@@ -122,6 +122,23 @@ TEST_F(WorkloadOpsTest, AnAutoscalerIsHeldAtTheNewCountForAnHourByDefault) {
   EXPECT_EQ(w.autoscaler_max(), 4);
 }
 
+// FAILURE_REASON_NOT_FOUND: the workload is deleted while herd works on it.
+TEST_F(WorkloadOpsTest, AWorkloadDeletedMidwayFailsTheOperationAsNotFound) {
+  Create(kube::kDeployments, DeploymentJson("api", "api:1-unready", 1));
+  Await([&] { return Pods("api").size() == 1; }, "the first pod");
+  v1::ScaleRequest req;
+  req.set_workload(Workload("api"));
+  req.set_replicas(2);
+  v1::Operation op;
+  ASSERT_GRPC_OK(Call(&Stub::Scale, req, &op));
+  Await([&] { return Pods("api").size() == 2; }, "the new pod");
+  ASSERT_TRUE(kube_->Delete(kube::kDeployments, kNs, "api").ok());
+  v1::Operation done = Wait(op.name());
+  ASSERT_EQ(done.state(), v1::OPERATION_STATE_FAILED) << done.DebugString();
+  EXPECT_EQ(done.failure().reason(), v1::FAILURE_REASON_NOT_FOUND);
+  EXPECT_EQ(done.error().code(), static_cast<int>(grpc::StatusCode::NOT_FOUND)) << done.error().message();
+}
+
 TEST_F(WorkloadOpsTest, AStatefulSetScalesUpAndDown) {
   CreateStatefulSet("db", "db:1", 1);
   v1::ScaleRequest req;
