@@ -5,6 +5,7 @@ environment variables — with the outcome checked by kubectl
 (docs/PROMISES.md lists which test proves which promise)."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -232,6 +233,10 @@ class HerdctlReadsAndExitCodesTest(HerdctlTestCase):
         out = self.ok("-n", ns, "get", "deploy/web")
         self.assertIn("web:1", out)
         self.assertIn("web-", out)  # its pods
+        # list: POD-AGE is the age of the oldest pod.
+        header, row = [line.split() for line in self.ok("-n", ns, "list", "deploy").splitlines()[:2]]
+        self.assertIn("POD-AGE", header)
+        self.assertRegex(row[header.index("POD-AGE")], r"^\d+s$")
         w = json.loads(self.ok("-n", ns, "get", "deploy", "web", "-o", "json"))
         self.assertEqual((w["kind"], w["readyReplicas"], w["containers"][0]["image"]), ("Deployment", 2, "web:1"))
         # list: the namespace; a kind; -A; -l.
@@ -276,6 +281,20 @@ class HerdctlReadsAndExitCodesTest(HerdctlTestCase):
         # ops watch of an operation that ended other than succeeded: 1.
         code, out, err = self.herdctl("ops", "watch", op_id)
         self.assertEqual(code, 1, out + err)
+        # "Ctrl-C stops herdctl, never the operation."
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("HERD_")}
+        p = subprocess.Popen([os.path.join(bin_dir(), "herdctl"), f"--server={self.herdd.grpc_address}", "-n", ns,
+                              "rollout", "deploy/web", "web=web:3-slow60s", "--wait", "-o", "json"],
+                             env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started = p.stderr.readline()  # the first progress line: it is following the operation
+        p.send_signal(signal.SIGINT)
+        p.wait(timeout=10)
+        self.assertNotEqual(p.returncode, 0, started)
+        p.stdout.close()
+        p.stderr.close()
+        ops = json.loads(self.ok("-n", ns, "ops", "list", "deploy/web", "--state=running", "-o", "json"))
+        self.assertEqual(len(ops["operations"]), 1, ops)
+        self.ok("ops", "cancel", ops["operations"][0]["name"], "--wait")
 
     def test_exit_codes(self):
         ns = self.namespace()
@@ -285,11 +304,12 @@ class HerdctlReadsAndExitCodesTest(HerdctlTestCase):
             code, out, err = self.herdctl(*args)
             self.assertEqual(code, 2, f"{args}: {out}{err}")
             self.assertIn("Usage:", err)
-        # 3: nothing listens there.
-        code, out, err = self.herdctl("-n", ns, "get", "deploy/web", "--timeout=3s",
+        # 3: nothing listens there (-v tells of the retries).
+        code, out, err = self.herdctl("-n", ns, "get", "deploy/web", "--timeout=3s", "-v",
                                       env={"HERD_SERVER": f"127.0.0.1:{free_port()}"})
         self.assertEqual(code, 3, out + err)
         self.assertIn("cannot reach herd", err)
+        self.assertIn("retrying", err)
         # 4: refused — not found, protected namespace, busy workload.
         code, out, err = self.herdctl("-n", ns, "get", "deploy/nope")
         self.assertEqual((code, "NOT_FOUND" in err), (4, True), out + err)

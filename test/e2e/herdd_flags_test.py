@@ -132,8 +132,11 @@ class HerddFlagsTest(unittest.TestCase):
         p = subprocess.run(herdctl, env=env, capture_output=True, text=True, timeout=30)
         self.assertEqual(p.returncode, 4, p.stderr)
         self.assertIn("HERD_TOKEN", p.stderr)
-        p = subprocess.run(herdctl, env=dict(env, HERD_TOKEN="t-shop"), capture_output=True, text=True, timeout=30)
-        self.assertEqual(p.returncode, 0, p.stderr)
+        token_file = self.write("token", "t-shop\n")
+        for extra, environ in (([], {"HERD_TOKEN": "t-shop"}), (["--token=t-shop"], {}),
+                               ([f"--token-file={token_file}"], {}), ([], {"HERD_TOKEN_FILE": token_file})):
+            p = subprocess.run(herdctl + extra, env=dict(env, **environ), capture_output=True, text=True, timeout=30)
+            self.assertEqual(p.returncode, 0, f"{extra} {environ}: {p.stderr}")
         # The tokens file is re-read when it changes: a new token works
         # without a restart.
         self.write("tokens.yaml", TOKENS + "  - name: late\n    token: t-late\n    rules:\n"
