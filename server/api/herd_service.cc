@@ -320,8 +320,12 @@ grpc::Status HerdService::ListWorkloads(grpc::ServerContext* ctx, const v1::List
                                         v1::ListWorkloadsResponse* out) {
   auto who = Authenticate(ctx);
   if (!who.ok()) return ToGrpcStatus(who.status());
-  if (auto st = deps_.authorizer->AuthorizeNamespace(**who, auth::Verb::kRead, req->namespace_()); !st.ok()) {
-    return ToGrpcStatus(st);
+  // One namespace must be readable; every namespace means every one the
+  // caller may see (each workload is checked below).
+  if (!req->namespace_().empty()) {
+    if (auto st = deps_.authorizer->AuthorizeNamespace(**who, auth::Verb::kRead, req->namespace_()); !st.ok()) {
+      return ToGrpcStatus(st);
+    }
   }
   auto list = engines::ListWorkloads(*deps_.env, *req);
   if (!list.ok()) return ToGrpcStatus(list.status());

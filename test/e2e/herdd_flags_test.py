@@ -120,6 +120,9 @@ class HerddFlagsTest(unittest.TestCase):
         # Reads are filtered by the rules too.
         listed = stub.ListWorkloads(herd_pb2.ListWorkloadsRequest(namespace="shop"), metadata=shop, timeout=10)
         self.assertEqual([w.name for w in listed.workloads], ["web"])
+        # Every namespace: "every namespace (that the caller may see)".
+        listed = stub.ListWorkloads(herd_pb2.ListWorkloadsRequest(), metadata=shop, timeout=10)
+        self.assertEqual([(w.namespace, w.name) for w in listed.workloads], [("shop", "web")])
         # Protected namespaces are refused even to a principal allowed everything.
         admin = [("authorization", "Bearer t-admin")]
         details = self.assert_code(grpc.StatusCode.PERMISSION_DENIED, stub.Rollout,
