@@ -138,6 +138,27 @@ TEST_F(RolloutPromisesTest, TheWorkloadsProgressDeadlineIsTheDefault) {
   EXPECT_EQ(TemplateImage("web"), "web:1");
 }
 
+// RolloutRequest.deadline: "600 s when it has none" — a StatefulSet has no
+// progressDeadlineSeconds: EngineSettings::default_deadline (10 min) applies,
+// here shortened.
+class DefaultDeadlineTest : public RolloutPromisesTest {
+ protected:
+  void Configure(herdd::AppOptions& o) override { o.engine.default_deadline = absl::Seconds(1); }
+};
+
+TEST_F(DefaultDeadlineTest, AWorkloadWithoutAProgressDeadlineGetsTheDefault) {
+  CreateStatefulSet("db", "db:1", 1);
+  v1::RolloutRequest req;
+  req.set_workload(Workload("db", "statefulsets"));
+  (*req.mutable_images())["db"] = "db:2-unready";
+  v1::Operation op;
+  ASSERT_GRPC_OK(Call(&Stub::Rollout, req, &op));
+  v1::Operation done = Wait(op.name());
+  ASSERT_EQ(done.state(), v1::OPERATION_STATE_ROLLED_BACK) << done.DebugString();
+  EXPECT_THAT(done.error().message(), HasSubstr("not rolled out within 1s"));
+  AwaitImages("db", {"db:1"});
+}
+
 // FAILURE_REASON_UNSCHEDULABLE: new pods that find no node fail the rollout
 // (after EngineSettings::unschedulable_grace), and it rolls back.
 class UnschedulableRolloutTest : public RolloutPromisesTest {
