@@ -38,6 +38,7 @@ TEST_F(RolloutPromisesTest, RestartReplacesEveryPodKeepingTheImages) {
   req.set_restart(true);
   v1::Operation op;
   ASSERT_GRPC_OK(Call(&Stub::Rollout, req, &op));
+  EXPECT_EQ(op.kind(), v1::OPERATION_KIND_ROLLOUT);
   v1::Operation done = Wait(op.name());
   ASSERT_EQ(done.state(), v1::OPERATION_STATE_SUCCEEDED) << done.DebugString();
   EXPECT_EQ(done.revision(), 2);
