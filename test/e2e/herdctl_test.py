@@ -220,9 +220,12 @@ class HerdctlVerbsTest(HerdctlTestCase):
                              '"value":"report:1-slow30s"}]')
         self.cluster.kubectl("-n", ns, "create", "job", "--from=cronjob/report", "long")
         self.wait_for("the job running", lambda: self.get(ns, "job", "long").get("status", {}).get("active") == 1)
+        self.assertEqual(len(json.loads(self.cluster.kubectl("-n", ns, "get", "pods", "-l", "job-name=long", "-o",
+                                                             "json"))["items"]), 1)
         self.ok("-n", ns, "cronjob", "kill", "report", "--wait")
-        self.wait_for("the job gone", lambda: json.loads(self.cluster.kubectl(
-            "-n", ns, "get", "jobs", "-o", "json"))["items"] == [j for j in jobs])
+        self.wait_for("the job and its pod gone", lambda: json.loads(self.cluster.kubectl(
+            "-n", ns, "get", "jobs", "-o", "json"))["items"] == [j for j in jobs] and not json.loads(
+            self.cluster.kubectl("-n", ns, "get", "pods", "-l", "job-name=long", "-o", "json"))["items"])
 
 
 class HerdctlReadsAndExitCodesTest(HerdctlTestCase):
