@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -373,10 +374,28 @@ grpc::Status HerdService::ListOperations(grpc::ServerContext* ctx, const v1::Lis
   if (!who.ok()) return ToGrpcStatus(who.status());
   if (req->page_size() < 0) return ToGrpcStatus(absl::InvalidArgumentError("page_size must not be negative"));
   std::vector<v1::Operation> all;
+  std::set<std::string> listed;
   for (auto& rec : deps_.store->List()) {
     // The live state of operations running here is fresher than the record.
     if (auto live = deps_.runner->Find(rec.op.name())) rec.op = live->Snapshot();
+    listed.insert(rec.op.name());
     all.push_back(std::move(rec.op));
+  }
+  // One started here a moment ago may not have reached the records' cache:
+  // whoever started it must find it listed all the same.
+  bool added = false;
+  for (const auto& live : deps_.runner->Local()) {
+    if (listed.count(live->name())) continue;
+    all.push_back(live->Snapshot());
+    added = true;
+  }
+  if (added) {
+    // Newest first, as the records are.
+    std::sort(all.begin(), all.end(), [](const v1::Operation& a, const v1::Operation& b) {
+      if (a.create_time().seconds() != b.create_time().seconds()) return a.create_time().seconds() > b.create_time().seconds();
+      if (a.create_time().nanos() != b.create_time().nanos()) return a.create_time().nanos() > b.create_time().nanos();
+      return a.name() > b.name();
+    });
   }
   std::vector<v1::Operation> matching;
   for (auto& op : all) {
