@@ -260,7 +260,8 @@ grpc::Status HerdService::Kill(grpc::ServerContext* ctx, const v1::KillRequest* 
     }
     workload = req->pods(0);
   }
-  auto op = Mutate(ctx, auth::Verb::kKill, req->namespace_(), workload, req->options(), [&] { return NewEngine(*req); });
+  auto op = Mutate(ctx, auth::Verb::kKill, req->namespace_(), workload, req->options(),
+                   [&] { return NewEngine(*req); });
   if (!op.ok()) return ToGrpcStatus(op.status());
   *out = *op;
   // A kill answers once its pods are evicted or deleted (or a budget
@@ -289,7 +290,8 @@ grpc::Status CronJobCall(const v1::CronJobRequest* req, F&& f) {
 #define HERD_CRONJOB_RPC(Method, Kind)                                                                    \
   grpc::Status HerdService::Method(grpc::ServerContext* ctx, const v1::CronJobRequest* req, v1::Operation* out) { \
     return CronJobCall(req, [&](const ops::WorkloadName& w) {                                             \
-      auto op = Mutate(ctx, auth::Verb::kCronJob, w.ns, w.name, req->options(), [&] { return NewEngine(Kind, *req); });     \
+      auto op = Mutate(ctx, auth::Verb::kCronJob, w.ns, w.name, req->options(),                           \
+                       [&] { return NewEngine(Kind, *req); });                                            \
       if (!op.ok()) return ToGrpcStatus(op.status());                                                      \
       *out = *op;                                                                                          \
       return grpc::Status::OK;                                                                             \
@@ -392,8 +394,10 @@ grpc::Status HerdService::ListOperations(grpc::ServerContext* ctx, const v1::Lis
   if (added) {
     // Newest first, as the records are.
     std::sort(all.begin(), all.end(), [](const v1::Operation& a, const v1::Operation& b) {
-      if (a.create_time().seconds() != b.create_time().seconds()) return a.create_time().seconds() > b.create_time().seconds();
-      if (a.create_time().nanos() != b.create_time().nanos()) return a.create_time().nanos() > b.create_time().nanos();
+      const auto& ta = a.create_time();
+      const auto& tb = b.create_time();
+      if (ta.seconds() != tb.seconds()) return ta.seconds() > tb.seconds();
+      if (ta.nanos() != tb.nanos()) return ta.nanos() > tb.nanos();
       return a.name() > b.name();
     });
   }

@@ -70,7 +70,9 @@ inline Json DeploymentJson(const std::string& name, const std::string& image, in
           {"kind", "Deployment"},
           {"metadata", {{"name", name}, {"namespace", kNs}, {"labels", {{"app", name}}}}},
           {"spec",
-           {{"replicas", replicas}, {"selector", {{"matchLabels", {{"app", name}}}}}, {"template", PodTemplate(name, image)}}}};
+           {{"replicas", replicas},
+            {"selector", {{"matchLabels", {{"app", name}}}}},
+            {"template", PodTemplate(name, image)}}}};
 }
 
 inline Json StatefulSetJson(const std::string& name, const std::string& image, int replicas) {
@@ -95,7 +97,8 @@ inline Json CronJobJson(const std::string& name, const std::string& image, const
                {{"backoffLimit", 0},
                 {"template",
                  {{"spec",
-                   {{"restartPolicy", "Never"}, {"containers", Json::array({{{"name", "c"}, {"image", image}}})}}}}}}}}}}}};
+                   {{"restartPolicy", "Never"},
+                    {"containers", Json::array({{{"name", "c"}, {"image", image}}})}}}}}}}}}}}};
 }
 
 inline Json BudgetJson(const std::string& name, const std::string& app, int min_available) {

@@ -89,12 +89,13 @@ TEST_F(RolloutPromisesTest, FastStartsEveryNewPodAtOnce) {
 TEST_F(RolloutPromisesTest, RollingUsesTheWorkloadsOwnStrategy) {
   CreateDeployment("web", "web:1", 4);
   auto strategy_touched = std::make_shared<std::atomic<bool>>(false);
-  Cache(kube::kDeployments).AddHandlers({.on_update = [strategy_touched](const kube::ObjectPtr&, const kube::ObjectPtr& now) {
+  auto check = [strategy_touched](const kube::ObjectPtr&, const kube::ObjectPtr& now) {
     const Json& s = (*now)["spec"]["strategy"];
     if (s.value("type", "") != "RollingUpdate" || s["rollingUpdate"].value("maxSurge", Json()) != "25%") {
       *strategy_touched = true;
     }
-  }});
+  };
+  Cache(kube::kDeployments).AddHandlers({.on_update = check});
   TrackPods("web");
   v1::RolloutRequest req = Request("web", "web", "web:2");
   req.set_strategy(v1::ROLLOUT_STRATEGY_ROLLING);
@@ -191,7 +192,8 @@ TEST_F(RolloutPromisesTest, AChangeBySomeoneElseDuringTheRolloutIsAConflict) {
   v1::Operation op;
   ASSERT_GRPC_OK(Call(&Stub::Rollout, Request("web", "web", "web:2-slow30s"), &op));
   Await([&] { return Images("web").count("web:2-slow30s") > 0; }, "the rollout's first new pod");
-  Json patch = {{"spec", {{"template", {{"spec", {{"containers", Json::array({{{"name", "web"}, {"image", "web:9"}}})}}}}}}}};
+  Json containers = Json::array({{{"name", "web"}, {"image", "web:9"}}});
+  Json patch = {{"spec", {{"template", {{"spec", {{"containers", containers}}}}}}}};
   ASSERT_TRUE(kube_->Patch(kube::kDeployments, kNs, "web", kube::PatchType::kStrategicMerge, patch.dump()).ok());
   v1::Operation done = Wait(op.name());
   ASSERT_EQ(done.state(), v1::OPERATION_STATE_FAILED) << done.DebugString();
