@@ -2,6 +2,9 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "absl/strings/strip.h"
 
 namespace herd {
 
@@ -17,8 +20,22 @@ std::string DashedFlagToAbsl(const std::string& arg) {
   return out;
 }
 
+bool IsOwnFlagFile(absl::string_view filename) { return !absl::StrContains(filename, "absl/"); }
+
 std::vector<std::string> ParseFlags(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
+  // absl's --help shows only the flags of a file named like the program
+  // (herdd.cc); herd's are in main.cc files. Show every flag of herd's own
+  // and none of absl's.
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = IsOwnFlagFile;
+  config.contains_helpshort_flags = IsOwnFlagFile;
+  config.normalize_filename = [](absl::string_view f) {
+    while (absl::ConsumePrefix(&f, "../")) {
+    }
+    return std::string(f);
+  };
+  absl::SetFlagsUsageConfig(config);
   std::vector<std::string> storage;
   storage.reserve(static_cast<size_t>(argc));
   bool rest = false;

@@ -11,11 +11,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace herd {
 
 // Parses the flags (exits with a message on a bad one, as absl does) and
-// returns the positional arguments after the program name.
+// returns the positional arguments after the program name. --help lists
+// every flag the program defines (absl's own flags only with --helpfull).
 std::vector<std::string> ParseFlags(int argc, char** argv, const char* usage);
+
+// Whether flags defined in `filename` are herd's own (listed by --help).
+bool IsOwnFlagFile(absl::string_view filename);
 
 // "--kubeconfig-out=x" → "--kubeconfig_out=x"; anything else unchanged.
 std::string DashedFlagToAbsl(const std::string& arg);

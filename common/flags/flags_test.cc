@@ -13,5 +13,11 @@ TEST(DashedFlagToAbslTest, RewritesOnlyTheName) {
   EXPECT_EQ(DashedFlagToAbsl("plain-arg"), "plain-arg");
 }
 
+TEST(IsOwnFlagFileTest, HerdsFlagsYesAbslsNo) {
+  EXPECT_TRUE(IsOwnFlagFile("../server/herdd/main.cc"));
+  EXPECT_TRUE(IsOwnFlagFile("sim/main.cc"));
+  EXPECT_FALSE(IsOwnFlagFile("/build/abseil/absl/flags/parse.cc"));
+}
+
 }  // namespace
 }  // namespace herd

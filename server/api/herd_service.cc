@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,8 @@ constexpr size_t kMaxDryRuns = 256;
 // How long Kill waits for its evictions before answering (a selector kill
 // of hundreds of pods answers while it still runs).
 constexpr std::chrono::seconds kKillAnswerWait{5};
+// How long a call waits for the lock of an operation that has just ended.
+constexpr absl::Duration kEndedHolderWait = absl::Seconds(2);
 
 std::string Metadata(grpc::ServerContext* ctx, const char* key) {
   auto range = ctx->client_metadata().equal_range(key);
@@ -61,6 +64,15 @@ std::string VerbText(v1::OperationKind k) {
   }
 }
 
+// "namespaces/shop/deployments/web" for a Workload (whose name is "web"):
+// the name rules, locks and operations use.
+std::string ResourceNameOf(const v1::Workload& w) {
+  std::string plural = w.kind() == "Deployment"    ? "deployments"
+                       : w.kind() == "StatefulSet" ? "statefulsets"
+                                                   : "cronjobs";
+  return absl::StrCat("namespaces/", w.namespace_(), "/", plural, "/", w.name());
+}
+
 int PageOffset(const std::string& token) {
   int n = 0;
   return absl::SimpleAtoi(token, &n) && n >= 0 ? n : 0;
@@ -96,9 +108,10 @@ void HerdService::Audit(const auth::Principal& who, auth::Verb verb, const v1::O
 
 absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth::Verb verb, const std::string& ns,
                                                   const std::string& workload, const v1::MutationOptions& options,
-                                                  EngineOrError engine) {
+                                                  const std::function<EngineOrError()>& make_engine) {
   auto who = Authenticate(ctx);
   if (!who.ok()) return who.status();
+  EngineOrError engine = make_engine();
   if (!engine.ok()) return engine.status();
   if (options.reason().size() > 1024) return absl::InvalidArgumentError("reason is longer than 1024 characters");
   if (options.request_id().size() > 256) return absl::InvalidArgumentError("request_id is longer than 256 characters");
@@ -151,7 +164,18 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   ops::SetTime(now, e->mutable_time());
   e->set_message(absl::StrCat(VerbText(op.kind()), " started by ", (*who)->name,
                               op.reason().empty() ? "" : absl::StrCat(" (", op.reason(), ")")));
+  const std::string key = (*engine)->lock_key();
   auto launched = deps_.runner->Launch(std::move(*engine), op);
+  if (absl::IsAborted(launched.status()) && !key.empty() && AwaitEndedHolder(key)) {
+    // The workload was busy with an operation that had just ended: plan
+    // again, against the cluster it left behind, and start.
+    engine = make_engine();
+    if (!engine.ok()) return engine.status();
+    plan = (*engine)->Prepare(*deps_.env);
+    if (!plan.ok()) return plan.status();
+    *op.mutable_plan() = *plan;
+    launched = deps_.runner->Launch(std::move(*engine), op);
+  }
   if (!launched.ok()) {
     if (absl::IsAlreadyExists(launched.status())) return FindOperation(op.name());
     return launched.status();
@@ -160,10 +184,27 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   return launched;
 }
 
+bool HerdService::AwaitEndedHolder(const std::string& key) {
+  // An operation's lock goes a moment after its final state is out (its
+  // record is saved first): a caller who waited for that state and goes on
+  // must not be told the workload is busy with it. Rare and short, so the
+  // Lease is simply looked at again every few milliseconds.
+  const absl::Time deadline = absl::Now() + kEndedHolderWait;
+  for (;;) {
+    auto lock = deps_.locks->Inspect(key);
+    if (absl::IsNotFound(lock.status())) return true;
+    if (!lock.ok()) return false;
+    if (lock->expired) return true;
+    auto holder = FindOperation(lock->operation);
+    if (!holder.ok() || !ops::IsFinal(holder->state()) || absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 grpc::Status HerdService::Rollout(grpc::ServerContext* ctx, const v1::RolloutRequest* req, v1::Operation* out) {
   auto w = ops::ParseWorkloadName(req->workload(), {"deployments", "statefulsets"});
   if (!w.ok()) return ToGrpcStatus(w.status());
-  auto op = Mutate(ctx, auth::Verb::kRollout, w->ns, w->name, req->options(), NewEngine(*req));
+  auto op = Mutate(ctx, auth::Verb::kRollout, w->ns, w->name, req->options(), [&] { return NewEngine(*req); });
   if (!op.ok()) return ToGrpcStatus(op.status());
   *out = *op;
   return grpc::Status::OK;
@@ -172,7 +213,7 @@ grpc::Status HerdService::Rollout(grpc::ServerContext* ctx, const v1::RolloutReq
 grpc::Status HerdService::Undo(grpc::ServerContext* ctx, const v1::UndoRequest* req, v1::Operation* out) {
   auto w = ops::ParseWorkloadName(req->workload(), {"deployments", "statefulsets"});
   if (!w.ok()) return ToGrpcStatus(w.status());
-  auto op = Mutate(ctx, auth::Verb::kUndo, w->ns, w->name, req->options(), NewEngine(*req));
+  auto op = Mutate(ctx, auth::Verb::kUndo, w->ns, w->name, req->options(), [&] { return NewEngine(*req); });
   if (!op.ok()) return ToGrpcStatus(op.status());
   *out = *op;
   return grpc::Status::OK;
@@ -181,7 +222,7 @@ grpc::Status HerdService::Undo(grpc::ServerContext* ctx, const v1::UndoRequest* 
 grpc::Status HerdService::Scale(grpc::ServerContext* ctx, const v1::ScaleRequest* req, v1::Operation* out) {
   auto w = ops::ParseWorkloadName(req->workload(), {"deployments", "statefulsets"});
   if (!w.ok()) return ToGrpcStatus(w.status());
-  auto op = Mutate(ctx, auth::Verb::kScale, w->ns, w->name, req->options(), NewEngine(*req));
+  auto op = Mutate(ctx, auth::Verb::kScale, w->ns, w->name, req->options(), [&] { return NewEngine(*req); });
   if (!op.ok()) return ToGrpcStatus(op.status());
   *out = *op;
   return grpc::Status::OK;
@@ -197,7 +238,7 @@ grpc::Status HerdService::Purge(grpc::ServerContext* ctx, const v1::PurgeRequest
   } else if (ns.empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("purge needs a workload, or a namespace and a label selector"));
   }
-  auto op = Mutate(ctx, auth::Verb::kPurge, ns, workload, req->options(), NewEngine(*req));
+  auto op = Mutate(ctx, auth::Verb::kPurge, ns, workload, req->options(), [&] { return NewEngine(*req); });
   if (!op.ok()) return ToGrpcStatus(op.status());
   *out = *op;
   return grpc::Status::OK;
@@ -219,7 +260,8 @@ grpc::Status HerdService::Kill(grpc::ServerContext* ctx, const v1::KillRequest* 
     }
     workload = req->pods(0);
   }
-  auto op = Mutate(ctx, auth::Verb::kKill, req->namespace_(), workload, req->options(), NewEngine(*req));
+  auto op = Mutate(ctx, auth::Verb::kKill, req->namespace_(), workload, req->options(),
+                   [&] { return NewEngine(*req); });
   if (!op.ok()) return ToGrpcStatus(op.status());
   *out = *op;
   // A kill answers once its pods are evicted or deleted (or a budget
@@ -248,7 +290,8 @@ grpc::Status CronJobCall(const v1::CronJobRequest* req, F&& f) {
 #define HERD_CRONJOB_RPC(Method, Kind)                                                                    \
   grpc::Status HerdService::Method(grpc::ServerContext* ctx, const v1::CronJobRequest* req, v1::Operation* out) { \
     return CronJobCall(req, [&](const ops::WorkloadName& w) {                                             \
-      auto op = Mutate(ctx, auth::Verb::kCronJob, w.ns, w.name, req->options(), NewEngine(Kind, *req));     \
+      auto op = Mutate(ctx, auth::Verb::kCronJob, w.ns, w.name, req->options(),                           \
+                       [&] { return NewEngine(Kind, *req); });                                            \
       if (!op.ok()) return ToGrpcStatus(op.status());                                                      \
       *out = *op;                                                                                          \
       return grpc::Status::OK;                                                                             \
@@ -280,14 +323,18 @@ grpc::Status HerdService::ListWorkloads(grpc::ServerContext* ctx, const v1::List
                                         v1::ListWorkloadsResponse* out) {
   auto who = Authenticate(ctx);
   if (!who.ok()) return ToGrpcStatus(who.status());
-  if (auto st = deps_.authorizer->AuthorizeNamespace(**who, auth::Verb::kRead, req->namespace_()); !st.ok()) {
-    return ToGrpcStatus(st);
+  // One namespace must be readable; every namespace means every one the
+  // caller may see (each workload is checked below).
+  if (!req->namespace_().empty()) {
+    if (auto st = deps_.authorizer->AuthorizeNamespace(**who, auth::Verb::kRead, req->namespace_()); !st.ok()) {
+      return ToGrpcStatus(st);
+    }
   }
   auto list = engines::ListWorkloads(*deps_.env, *req);
   if (!list.ok()) return ToGrpcStatus(list.status());
   for (auto& wl : *list->mutable_workloads()) {
-    if (!deps_.authorizer->Authorize(**who, auth::Verb::kRead, wl.namespace_(), WorkloadOf(wl.name())).ok()) continue;
-    auto lock = deps_.locks->Inspect(wl.name());
+    if (!deps_.authorizer->Authorize(**who, auth::Verb::kRead, wl.namespace_(), wl.name()).ok()) continue;
+    auto lock = deps_.locks->Inspect(ResourceNameOf(wl));
     if (lock.ok() && !lock->expired) wl.set_running_operation(lock->operation);
     *out->add_workloads() = std::move(wl);
   }
@@ -329,10 +376,30 @@ grpc::Status HerdService::ListOperations(grpc::ServerContext* ctx, const v1::Lis
   if (!who.ok()) return ToGrpcStatus(who.status());
   if (req->page_size() < 0) return ToGrpcStatus(absl::InvalidArgumentError("page_size must not be negative"));
   std::vector<v1::Operation> all;
+  std::set<std::string> listed;
   for (auto& rec : deps_.store->List()) {
     // The live state of operations running here is fresher than the record.
     if (auto live = deps_.runner->Find(rec.op.name())) rec.op = live->Published();
+    listed.insert(rec.op.name());
     all.push_back(std::move(rec.op));
+  }
+  // One started here a moment ago may not have reached the records' cache:
+  // whoever started it must find it listed all the same.
+  bool added = false;
+  for (const auto& live : deps_.runner->Local()) {
+    if (listed.count(live->name())) continue;
+    all.push_back(live->Published());
+    added = true;
+  }
+  if (added) {
+    // Newest first, as the records are.
+    std::sort(all.begin(), all.end(), [](const v1::Operation& a, const v1::Operation& b) {
+      const auto& ta = a.create_time();
+      const auto& tb = b.create_time();
+      if (ta.seconds() != tb.seconds()) return ta.seconds() > tb.seconds();
+      if (ta.nanos() != tb.nanos()) return ta.nanos() > tb.nanos();
+      return a.name() > b.name();
+    });
   }
   std::vector<v1::Operation> matching;
   for (auto& op : all) {

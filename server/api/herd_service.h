@@ -85,9 +85,15 @@ class HerdService final : public v1::Herd::Service {
  private:
   using EngineOrError = absl::StatusOr<std::unique_ptr<ops::Engine>>;
   // The common path of every mutating call.
+  // Authenticates, authorizes, plans (`make_engine` builds the engine; it is
+  // called again when the plan has to be redone) and starts an operation.
   absl::StatusOr<v1::Operation> Mutate(grpc::ServerContext* ctx, auth::Verb verb, const std::string& ns,
                                        const std::string& workload, const v1::MutationOptions& options,
-                                       EngineOrError engine);
+                                       const std::function<EngineOrError()>& make_engine);
+  // True once the lock `key` is free, when the operation holding it has
+  // already ended (it lets go a moment after its final state is out);
+  // false at once when that operation still runs.
+  bool AwaitEndedHolder(const std::string& key);
   absl::StatusOr<auth::PrincipalRef> Authenticate(grpc::ServerContext* ctx);
   absl::StatusOr<v1::Operation> FindOperation(const std::string& name);
   absl::Status AuthorizeRead(const auth::Principal& who, const v1::Operation& op);

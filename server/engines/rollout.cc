@@ -58,7 +58,9 @@ class RolloutEngine : public ops::Engine {
   // `found`: its number; `revision_name` (StatefulSets): its ControllerRevision.
   absl::StatusOr<Json> RevisionTemplate(ops::EngineEnv& env, const Json& workload, int64_t revision, int64_t* found,
                                         std::string* revision_name = nullptr);
-  absl::Duration Deadline(const Json& workload) const;
+  // The request's deadline, else the workload's progressDeadlineSeconds,
+  // else `fallback` (EngineSettings::default_deadline).
+  absl::Duration Deadline(const Json& workload, absl::Duration fallback) const;
 
   // Writes `tmpl` with herd's annotations (and, FAST, its strategy) in one
   // request, so the cluster never shows herd's marks without the template.
@@ -107,12 +109,12 @@ class RolloutEngine : public ops::Engine {
   bool is_undo_ = false;
 };
 
-absl::Duration RolloutEngine::Deadline(const Json& workload) const {
+absl::Duration RolloutEngine::Deadline(const Json& workload, absl::Duration fallback) const {
   if (!is_undo_ && req_.has_deadline()) {
     absl::Duration d = ops::FromProto(req_.deadline());
     if (d > absl::ZeroDuration()) return d;
   }
-  return ProgressDeadline(workload, absl::Minutes(10));
+  return ProgressDeadline(workload, fallback);
 }
 
 absl::StatusOr<Json> RolloutEngine::RevisionTemplate(ops::EngineEnv& env, const Json& workload, int64_t revision,
@@ -560,7 +562,7 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/
     op.SetCheckpoint("phase", "rolling-out");
     phase = "rolling-out";
   }
-  absl::Duration limit = Deadline(*wl);
+  absl::Duration limit = Deadline(*wl, env.settings.default_deadline);
   absl::Time deadline = t0 + limit;
 
   v1::Failure failure;
@@ -588,6 +590,13 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/
         log::Warn("restoring the strategy after a rollout failed", {{"op", op.name()}, {"error", rs}});
       }
       op.AddEvent(absl::StrCat(w_.Short(), " rolled out: ", o.desired, " new pods ready, old pods gone"));
+      if (!deployment()) {
+        // A StatefulSet's revision is its ControllerRevision's number, which
+        // the observations (from the caches) do not carry.
+        auto now = GetWorkload(env, w_);
+        int64_t revision = now.ok() ? CurrentRevision(env, *now) : 0;
+        if (revision > 0) op.Update([&](v1::Operation& x) { x.set_revision(revision); });
+      }
       return op.Finish(v1::OPERATION_STATE_SUCCEEDED);
     } else {
       // Why it failed, for the caller to branch on.

@@ -127,12 +127,20 @@ v1::Workload Summarize(const Json& obj, const kube::Resource* r, const Namespace
     w.set_schedule(cj.schedule());
     w.set_suspended(cj.suspend());
     if (auto t = cj.last_schedule_time()) ops::SetTime(*t, w.mutable_last_schedule_time());
-    w.set_active_jobs(static_cast<int32_t>(cj.active().size()));
     AddContainers(spec.value("jobTemplate", Json::object()).value("spec", Json::object()).value("template", Json::object()), &w);
+    // Running Jobs: those the CronJob lists as active and those it owns
+    // (a Job started by hand, as RunCronJob does, is never in its list).
+    std::set<std::string> listed;
+    for (const auto& ref : cj.active()) listed.insert(ref.name);
     std::set<std::string> job_uids;
+    int32_t active = 0;
     for (const Json& j : data.jobs) {
-      if (ControlledBy(j, o.uid())) job_uids.insert(j["metadata"].value("uid", ""));
+      const bool owned = ControlledBy(j, o.uid());
+      if (owned) job_uids.insert(j["metadata"].value("uid", ""));
+      kube::Job job(j);
+      if ((owned || listed.count(job.name())) && !job.finished() && !job.terminating()) ++active;
     }
+    w.set_active_jobs(active);
     for (const Json& p : data.pods) {
       for (const auto& ref : p["metadata"].value("ownerReferences", Json::array())) {
         if (job_uids.count(ref.value("uid", ""))) {

@@ -56,7 +56,7 @@ ABSL_FLAG(std::string, log_level, "info", "debug, info, warn or error");
 int main(int argc, char** argv) {
   std::vector<std::string> args = herd::ParseFlags(
       argc, argv,
-      "herdd: roll out, scale, purge and kill Kubernetes workloads over gRPC.\n"
+      "roll out, scale, purge and kill Kubernetes workloads over gRPC.\n"
       "  herdd --sim                                      simulated cluster with demo workloads\n"
       "  herdd --kubeconfig=FILE --tokens-file=FILE       a cluster, callers from the tokens file\n"
       "Flags may be written with dashes or underscores.");

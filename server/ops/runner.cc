@@ -39,6 +39,13 @@ std::shared_ptr<LiveOperation> OperationRunner::Find(const std::string& name) {
   return it == slots_.end() ? nullptr : it->second->op;
 }
 
+std::vector<std::shared_ptr<LiveOperation>> OperationRunner::Local() {
+  absl::MutexLock lock(&mu_);
+  std::vector<std::shared_ptr<LiveOperation>> out;
+  for (const auto& [name, slot] : slots_) out.push_back(slot->op);
+  return out;
+}
+
 absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> engine, v1::Operation initial) {
   {
     absl::MutexLock lock(&mu_);

@@ -73,6 +73,9 @@ class OperationRunner {
 
   // The live operation when it runs on this replica, else null.
   std::shared_ptr<LiveOperation> Find(const std::string& name);
+  // The operations this replica runs or has just finished (a record just
+  // written may not be in the store's cache yet).
+  std::vector<std::shared_ptr<LiveOperation>> Local();
   // Asks the operation to cancel, wherever it runs. NOT_FOUND when unknown,
   // FAILED_PRECONDITION when it has ended.
   absl::Status Cancel(const std::string& name, const std::string& reason);

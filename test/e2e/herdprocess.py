@@ -21,13 +21,15 @@ from herd.v1 import herd_pb2, herd_pb2_grpc  # noqa: E402,F401
 
 
 class Herdd:
-    def __init__(self, cluster, *extra_args, identity=None, log_dir=None):
+    def __init__(self, cluster, *extra_args, identity=None, insecure=True, log_dir=None):
+        """`insecure`: with --insecure-no-auth (else give --tokens-file in `extra_args`).
+        `log_dir`: where herdd's log file goes (the system's temporary directory if None)."""
         self.cluster = cluster
         self.log_dir = log_dir
         self.args = [
             os.path.join(bin_dir(), "herdd"),
             f"--kubeconfig={cluster.kubeconfig}",
-            "--insecure-no-auth",
+            *(["--insecure-no-auth"] if insecure else []),
             "--grpc-listen=127.0.0.1:0",
             "--http-listen=127.0.0.1:0",
             "--log-level=info",
