@@ -2,6 +2,8 @@
 
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
 
 namespace herd {
 
@@ -17,8 +19,14 @@ std::string DashedFlagToAbsl(const std::string& arg) {
   return out;
 }
 
+bool IsOwnFlagFile(absl::string_view filename) { return !absl::StrContains(filename, "absl/"); }
+
 std::vector<std::string> ParseFlags(int argc, char** argv, const char* usage) {
   absl::SetProgramUsageMessage(usage);
+  absl::FlagsUsageConfig config;
+  config.contains_help_flags = [](absl::string_view f) { return IsOwnFlagFile(f); };
+  config.contains_helpshort_flags = config.contains_help_flags;
+  absl::SetFlagsUsageConfig(config);
   std::vector<std::string> storage;
   storage.reserve(static_cast<size_t>(argc));
   bool rest = false;

@@ -13,5 +13,12 @@ TEST(DashedFlagToAbslTest, RewritesOnlyTheName) {
   EXPECT_EQ(DashedFlagToAbsl("plain-arg"), "plain-arg");
 }
 
+TEST(IsOwnFlagFileTest, HelpListsHerdFlagsNotAbsls) {
+  EXPECT_TRUE(IsOwnFlagFile("sim/main.cc"));
+  EXPECT_TRUE(IsOwnFlagFile("server/herdd/main.cc"));
+  EXPECT_FALSE(IsOwnFlagFile("/build/absl/flags/parse.cc"));
+  EXPECT_FALSE(IsOwnFlagFile("absl/flags/internal/usage.cc"));
+}
+
 }  // namespace
 }  // namespace herd
