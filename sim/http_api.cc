@@ -525,14 +525,7 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
 
   if (path == "/api") return res.Respond(JsonResponse(200, CoreApiVersions(options_.server_address).dump()));
   if (path == "/apis") return res.Respond(JsonResponse(200, ApiGroupList().dump()));
-  if (path == "/openapi/v3") return res.Respond(JsonResponse(200, OpenApiV3Index().dump()));
-  if (absl::StartsWith(path, "/openapi/v3/")) {
-    std::vector<std::string> seg = absl::StrSplit(path.substr(strlen("/openapi/v3/")), '/');
-    std::optional<Json> doc;
-    if (seg.size() == 2 && seg[0] == "api") doc = OpenApiV3Document("", seg[1]);
-    if (seg.size() == 3 && seg[0] == "apis") doc = OpenApiV3Document(seg[1], seg[2]);
-    if (doc) return res.Respond(JsonResponse(200, doc->dump()));
-  }
+  if (absl::StartsWith(path, "/openapi/")) return ServeOpenApi(req, res);
   {
     std::vector<std::string> seg = absl::StrSplit(absl::StripPrefix(path, "/"), '/', absl::SkipEmpty());
     std::optional<Json> doc;
@@ -552,6 +545,26 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
   log::Debug("request", {{"verb", verb}, {"path", req.target}});
   if (InjectFault(verb, res)) return;
   ServeResource(req, res, **route);
+}
+
+void HttpApi::ServeOpenApi(http::Request& req, http::Responder& res) {
+  const OpenApi& docs = OpenApiDocuments();
+  if (req.path == "/openapi/v2") {
+    // kubectl asks for the protobuf form first.
+    if (absl::StrContains(req.headers.Get("Accept"), kOpenApiV2ProtobufType)) {
+      http::Response r{.status = 200, .body = docs.V2Protobuf()};
+      r.headers.Add("Content-Type", "application/octet-stream");
+      r.headers.Add("X-Varied-Accept", kOpenApiV2ProtobufType);
+      r.headers.Add("Accept-Ranges", "bytes");
+      return res.Respond(std::move(r));
+    }
+    return res.Respond(JsonResponse(200, docs.V2Json()));
+  }
+  if (req.path == "/openapi/v3") return res.Respond(JsonResponse(200, docs.V3Index()));
+  if (const std::string* doc = docs.V3Document(absl::StripPrefix(req.path, "/openapi/v3/"))) {
+    return res.Respond(JsonResponse(200, *doc));
+  }
+  res.Respond(ErrorResponse(ApiError(404, "NotFound", "the server could not find the requested resource")));
 }
 
 void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Route& route) {

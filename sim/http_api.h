@@ -80,6 +80,7 @@ class HttpApi {
 
   void Serve(http::Request& req, http::Responder& res);
   bool InjectFault(const std::string& verb, http::Responder& res);
+  void ServeOpenApi(http::Request& req, http::Responder& res);
   void ServeResource(http::Request& req, http::Responder& res, const Route& route);
   void ServeList(http::Request& req, http::Responder& res, const Route& route);
   void ServeWatch(http::Request& req, http::Responder& res, const Route& route);

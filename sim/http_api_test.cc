@@ -211,6 +211,26 @@ TEST_F(HttpApiTest, DiscoveryDescribesTheServedResources) {
   EXPECT_TRUE(openapi["paths"].contains("apis/apps/v1"));
 }
 
+TEST_F(HttpApiTest, ServesOpenApiV2AsJsonAndAsTheProtobufKubectlAsksFor) {
+  FetchResponse r = Call("GET", "/openapi/v2");
+  EXPECT_EQ(r.status, 200);
+  auto v2 = nlohmann::json::parse(r.body);
+  EXPECT_TRUE(v2["definitions"].contains("io.k8s.api.apps.v1.Deployment"));
+  EXPECT_TRUE(v2["paths"].contains("/apis/apps/v1/namespaces/{namespace}/deployments/{name}"));
+  // What kubectl sends (../shared/k8s-reference/openapi-v2-request.txt).
+  r = Call("GET", "/openapi/v2?timeout=32s",  "",
+           {"Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "application/octet-stream");
+  EXPECT_EQ(r.headers["x-varied-accept"], "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
+  EXPECT_EQ(r.body.substr(0, 5), std::string("\x0a\x03" "2.0", 5));
+  auto index = CallJson("GET", "/openapi/v3");
+  std::string url = index["paths"]["apis/apps/v1"]["serverRelativeURL"];
+  auto doc = CallJson("GET", url);
+  EXPECT_TRUE(doc["components"]["schemas"].contains("io.k8s.api.apps.v1.DeploymentStrategy"));
+  EXPECT_EQ(Call("GET", "/openapi/v3/apis/nope/v1").status, 404);
+}
+
 TEST(HttpApiAuthTest, ATokenIsRequiredWhenConfiguredButHealthIsPublic) {
   SimulatorOptions o;
   o.token = "s3cret";
