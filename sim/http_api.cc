@@ -15,6 +15,8 @@
 #include "common/log/log.h"
 #include "sim/discovery.h"
 #include "sim/errors.h"
+#include "sim/http_body.h"
+#include "sim/schema/schema.h"
 #include "sim/protobuf/protobuf.h"
 #include "sim/tables/tables.h"
 
@@ -478,6 +480,16 @@ absl::StatusOr<std::optional<HttpApi::Route>> ParseRoute(absl::string_view path)
   return std::optional<HttpApi::Route>(route);
 }
 
+// The type a route's write bodies must have.
+BodyType BodyTypeOf(const HttpApi::Route& route) {
+  const ResourceType& rt = *route.rt;
+  BodyType t{schema::FindKind(rt.ApiVersion(), rt.kind), rt.kind, rt.version};
+  if (route.sub == "scale") t = {schema::FindKind("autoscaling/v1", "Scale"), "Scale", "v1"};
+  if (route.sub == "eviction") t = {schema::FindKind("policy/v1", "Eviction"), "Eviction", "v1"};
+  if (route.sub == "binding") t = {schema::FindKind("v1", "Binding"), "Binding", "v1"};
+  return t;
+}
+
 std::string VerbOf(const std::string& method, const HttpApi::Route& route, const http::Request& req) {
   if (method == "GET" || method == "HEAD") {
     if (!route.name.empty()) return "get";
@@ -576,6 +588,8 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
                                               "only the following media types are accepted: application/json")));
   }
   const std::string include = req.Query("includeObject") ? *req.Query("includeObject") : "Metadata";
+  // Field validation's warnings, sent with the answer.
+  std::vector<std::string> warnings;
   auto object_response = [&](int code, const ObjectPtr& obj) {
     if (n.render == Render::kTable && (req.method == "GET" || req.method == "HEAD")) {
       Json table = {{"kind", "Table"},
@@ -585,18 +599,25 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
                     {"rows", Json::array({TableRow(r, obj, n, include, absl::Now())})}};
       return res.Respond(JsonResponse(code, table.dump()));
     }
-    if (n.render == Render::kMetadata) return res.Respond(JsonResponse(code, PartialMetadata(obj->object).dump()));
-    res.Respond(JsonResponse(code, obj->FullJson()));
+    http::Response resp = n.render == Render::kMetadata ? JsonResponse(code, PartialMetadata(obj->object).dump())
+                                                        : JsonResponse(code, obj->FullJson());
+    for (auto& w : warnings) resp.headers.Add("Warning", std::move(w));
+    res.Respond(std::move(resp));
   };
+  const BodyType body_type = BodyTypeOf(route);
   auto parse_body = [&](Json* out) -> absl::Status {
-    absl::string_view ct = req.headers.Get("Content-Type");
-    std::string media(absl::StripAsciiWhitespace(ct.substr(0, ct.find(';'))));
-    if (req.method != "PATCH" && !media.empty() && media != kJson && media != "*/*" && !IsProtobufContentType(ct)) {
-      return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object());
-    }
-    auto body = ParseRequestBody(req);  // kubectl's typed clients send protobuf
-    if (!body.ok()) return BadRequest(body.status().message());
-    *out = *std::move(body);
+    auto body = DecodeBody(req, body_type);
+    if (!body.ok()) return body.status();
+    *out = std::move(body->object);
+    warnings = std::move(body->warnings);
+    return absl::OkStatus();
+  };
+  auto parse_patch = [&](PatchType* type, Json* out) -> absl::Status {
+    auto body = DecodePatch(req, body_type);
+    if (!body.ok()) return body.status();
+    *type = body->type;
+    *out = std::move(body->patch);
+    warnings = std::move(body->warnings);
     return absl::OkStatus();
   };
   WriteOptions wo{.dry_run = DryRun(req), .subresource = route.sub == "status" ? "status" : ""};
@@ -631,26 +652,17 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
       if (auto st = parse_body(&body); !st.ok()) return res.Respond(ErrorResponse(st));
       scale = api_.UpdateScale(r, route.ns, route.name, body, wo);
     } else if (method == "PATCH") {
-      Json body = Json::parse(req.body, nullptr, false);
-      absl::string_view ct = req.headers.Get("Content-Type");
-      std::string media(absl::StripAsciiWhitespace(ct.substr(0, ct.find(';'))));
       PatchType pt;
-      if (media == "application/json-patch+json") {
-        pt = PatchType::kJson;
-      } else if (media == "application/merge-patch+json") {
-        pt = PatchType::kMerge;
-      } else if (media == "application/strategic-merge-patch+json") {
-        pt = PatchType::kStrategicMerge;
-      } else {
-        return res.Respond(ErrorResponse(ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object())));
-      }
-      if (body.is_discarded()) return res.Respond(ErrorResponse(BadRequest("the patch is not valid JSON")));
+      Json body;
+      if (auto st = parse_patch(&pt, &body); !st.ok()) return res.Respond(ErrorResponse(st));
       scale = api_.PatchScale(r, route.ns, route.name, pt, body, wo);
     } else {
       return res.Respond(ErrorResponse(MethodNotAllowed("the server does not allow this method on the requested resource")));
     }
     if (!scale.ok()) return res.Respond(ErrorResponse(scale.status()));
-    return res.Respond(JsonResponse(200, scale->dump()));
+    http::Response resp = JsonResponse(200, scale->dump());
+    for (auto& w : warnings) resp.headers.Add("Warning", std::move(w));
+    return res.Respond(std::move(resp));
   }
   if (route.sub == "eviction" || route.sub == "binding") {
     if (method != "POST") {
@@ -698,22 +710,9 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
     return object_response(200, *updated);
   }
   if (method == "PATCH") {
-    absl::string_view ct = req.headers.Get("Content-Type");
-    std::string media(absl::StripAsciiWhitespace(ct.substr(0, ct.find(';'))));
     PatchType pt;
-    if (media == "application/json-patch+json") {
-      pt = PatchType::kJson;
-    } else if (media == "application/merge-patch+json") {
-      pt = PatchType::kMerge;
-    } else if (media == "application/strategic-merge-patch+json") {
-      pt = PatchType::kStrategicMerge;
-    } else {
-      return res.Respond(ErrorResponse(ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object())));
-    }
-    Json body = Json::parse(req.body, nullptr, false);
-    if (body.is_discarded()) {
-      return res.Respond(ErrorResponse(BadRequest("error decoding patch: invalid character in the patch body")));
-    }
+    Json body;
+    if (auto st = parse_patch(&pt, &body); !st.ok()) return res.Respond(ErrorResponse(st));
     auto patched = api_.Patch(r, route.ns, route.name, pt, body, wo);
     if (!patched.ok()) return res.Respond(ErrorResponse(patched.status()));
     return object_response(200, *patched);
