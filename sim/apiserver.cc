@@ -171,7 +171,13 @@ absl::StatusOr<ObjectPtr> ApiServer::Create(ResourceId r, const std::string& ns,
   if (r == kJobs) PrepareJobForCreate(obj);
   if (auto st = ValidateCreate(rt, obj); !st.ok()) return st;
   if (store_.Get(r, rt.namespaced ? ns : "", name)) return AlreadyExists(rt, name);
-  return Persist(r, std::move(obj), true, o.dry_run);
+  auto stored = Persist(r, std::move(obj), true, o.dry_run);
+  if (stored.ok() && r == kNamespaces && !o.dry_run) {
+    // Every namespace gets its "default" ServiceAccount (upstream's
+    // serviceaccount controller, without its delay).
+    (void)Create(kServiceAccounts, name, {{"metadata", {{"name", "default"}}}});
+  }
+  return stored;
 }
 
 absl::StatusOr<ObjectPtr> ApiServer::Update(ResourceId r, const std::string& ns, const std::string& name, Json obj,

@@ -21,7 +21,10 @@ const std::vector<std::string>& AllVerbs() {
 // Groups in the order a v1.26 server lists them (only those kubesim serves).
 std::vector<std::string> Groups() {
   std::vector<std::string> out;
-  for (const char* g : {"apps", "autoscaling", "batch", "policy", "coordination.k8s.io"}) out.push_back(g);
+  for (const char* g : {"apps", "authentication.k8s.io", "authorization.k8s.io", "autoscaling", "batch", "policy",
+                        "rbac.authorization.k8s.io", "coordination.k8s.io"}) {
+    out.push_back(g);
+  }
   return out;
 }
 
@@ -50,6 +53,10 @@ Json ResourceEntry(const ResourceType& r) {
             {"verbs", AllVerbs()},
             {"storageVersionHash", r.storage_version_hash}};
   if (r.id == kNamespaces) e["verbs"] = {"create", "delete", "get", "list", "patch", "update", "watch"};
+  if (r.create_only) {
+    e["verbs"] = {"create"};
+    e.erase("storageVersionHash");
+  }
   if (!r.short_names.empty()) e["shortNames"] = r.short_names;
   if (!r.categories.empty()) e["categories"] = r.categories;
   return e;
@@ -72,6 +79,14 @@ Json SubresourceEntry(const ResourceType& r, const std::string& sub) {
   } else if (sub == "binding") {
     e["kind"] = "Binding";
     e["verbs"] = {"create"};
+  } else if (sub == "token") {
+    e["group"] = "authentication.k8s.io";
+    e["version"] = "v1";
+    e["kind"] = "TokenRequest";
+    e["verbs"] = {"create"};
+  } else if (sub == "log") {
+    e["kind"] = "Pod";
+    e["verbs"] = {"get"};
   }
   return e;
 }
@@ -139,7 +154,7 @@ const OpenApi& OpenApiDocuments() {
   static const OpenApi* const docs = [] {
     std::vector<OpenApiResource> rs;
     for (const auto& r : Resources()) {
-      rs.push_back({r.group, r.version, r.plural, r.kind, r.namespaced, r.subresources});
+      rs.push_back({r.group, r.version, r.plural, r.kind, r.namespaced, r.subresources, r.create_only});
     }
     return new OpenApi(OpenApi::Build(rs));
   }();

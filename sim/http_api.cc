@@ -27,25 +27,6 @@ using Json = nlohmann::json;
 
 const char kJson[] = "application/json";
 
-http::Response JsonResponse(int status, std::string body) {
-  http::Response r;
-  r.status = status;
-  r.headers.Add("Content-Type", kJson);
-  r.headers.Add("Cache-Control", "no-cache, private");
-  r.body = std::move(body);
-  return r;
-}
-
-http::Response ErrorResponse(const absl::Status& st) {
-  Json obj = StatusObject(st);
-  int code = obj.value("code", 500);
-  http::Response r = JsonResponse(code, obj.dump());
-  if (code == 429 && obj.contains("details") && obj["details"].contains("retryAfterSeconds")) {
-    r.headers.Add("Retry-After", std::to_string(obj["details"]["retryAfterSeconds"].get<int>()));
-  }
-  return r;
-}
-
 Json SuccessStatus(int code, Json details = nullptr) {
   Json s = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", Json::object()}, {"status", "Success"}};
   if (!details.is_null()) s["details"] = std::move(details);
@@ -242,12 +223,6 @@ Json Faults::ToJson() const {
 
 // ---- Routes ----
 
-struct HttpApi::Route {
-  const ResourceType* rt = nullptr;
-  std::string ns;
-  std::string name;
-  std::string sub;
-};
 
 namespace {
 
@@ -381,7 +356,10 @@ class HttpApi::Watch : public std::enable_shared_from_this<HttpApi::Watch> {
 
 HttpApi::HttpApi(EventLoop& loop, ApiServer& api, HttpApiOptions options)
     : loop_(loop), api_(api), options_(std::move(options)),
-      rng_(options_.seed ? options_.seed : std::random_device{}()) {}
+      rng_(options_.seed ? options_.seed : std::random_device{}()),
+      authn_({.admin_token = options_.token, .static_tokens = options_.static_tokens}),
+      rbac_objects_(NewStoreRbacObjects(api.store())),
+      rbac_(std::make_unique<RbacAuthorizer>(*rbac_objects_)) {}
 
 HttpApi::~HttpApi() = default;
 
@@ -518,11 +496,15 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
   }
   if (path == "/version") return res.Respond(JsonResponse(200, VersionInfo().dump(4)));
 
-  if (!options_.token.empty() && req.client_cert_cn.empty()) {
-    absl::string_view auth = req.headers.Get("Authorization");
-    if (auth != absl::StrCat("Bearer ", options_.token)) {
-      return res.Respond(ErrorResponse(ApiError(401, "Unauthorized", "Unauthorized")));
-    }
+  auto user = Identify(req);
+  if (!user.ok()) return res.Respond(ErrorResponse(user.status()));
+  requester_ = *std::move(user);
+  auto route = ParseRoute(path);
+  if (!route.ok() || !route->has_value()) {
+    // Discovery, OpenAPI, kubesim's own endpoints: non-resource requests.
+    std::string verb = absl::AsciiStrToLower(req.method == "HEAD" ? "GET" : req.method);
+    RequestAttributes a{.user = requester_, .verb = verb, .resource_request = false, .path = path};
+    if (auto st = Authorize(a); !st.ok()) return res.Respond(ErrorResponse(st));
   }
 
   if (path == "/kubesim/faults") {
@@ -547,12 +529,15 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
     if (doc) return res.Respond(JsonResponse(200, doc->dump()));
   }
 
-  auto route = ParseRoute(path);
   if (!route.ok()) return res.Respond(ErrorResponse(route.status()));
   if (!route->has_value()) {
     return res.Respond(ErrorResponse(ApiError(404, "NotFound", "the server could not find the requested resource")));
   }
   std::string verb = VerbOf(req.method, **route, req);
+  const Route& rt = **route;
+  RequestAttributes a{.user = requester_, .verb = verb, .api_group = rt.rt->group, .resource = rt.rt->plural,
+                      .subresource = rt.sub, .ns = rt.ns, .name = rt.name};
+  if (auto st = Authorize(a); !st.ok()) return res.Respond(ErrorResponse(st));
   counts_[verb]++;
   log::Debug("request", {{"verb", verb}, {"path", req.target}});
   if (InjectFault(verb, res)) return;
@@ -622,6 +607,8 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
   };
   WriteOptions wo{.dry_run = DryRun(req), .subresource = route.sub == "status" ? "status" : ""};
   const std::string& method = req.method;
+  if (rt.create_only) return ServeReview(req, res, route);
+  if (route.sub == "token") return ServeTokenRequest(req, res, route);
 
   if (route.name.empty()) {
     if (method == "GET" || method == "HEAD") {

@@ -37,6 +37,25 @@ absl::Status Check(const http::Request& req, const BodyType& type, bool patch, J
 
 }  // namespace
 
+http::Response JsonResponse(int status, std::string body) {
+  http::Response r;
+  r.status = status;
+  r.headers.Add("Content-Type", "application/json");
+  r.headers.Add("Cache-Control", "no-cache, private");
+  r.body = std::move(body);
+  return r;
+}
+
+http::Response ErrorResponse(const absl::Status& st) {
+  Json obj = StatusObject(st);
+  int code = obj.value("code", 500);
+  http::Response r = JsonResponse(code, obj.dump());
+  if (code == 429 && obj.contains("details") && obj["details"].contains("retryAfterSeconds")) {
+    r.headers.Add("Retry-After", std::to_string(obj["details"]["retryAfterSeconds"].get<int>()));
+  }
+  return r;
+}
+
 absl::StatusOr<RequestBody> DecodeBody(const http::Request& req, const BodyType& type) {
   std::string media = MediaType(req);
   if (IsProtobufContentType(req.headers.Get("Content-Type"))) {

@@ -3,7 +3,9 @@
 // a patch's type from its content type), then field validation
 // (?fieldValidation=Strict|Warn|Ignore) against the type the route takes:
 // unknown fields dropped, and with duplicates either refused (Strict: 400)
-// or returned as the Warning headers to send (Warn).
+// or returned as the Warning headers to send (Warn). And the answers
+// every handler sends: JSON with the API server's headers, errors as
+// metav1.Status.
 #ifndef HERD_SIM_HTTP_BODY_H_
 #define HERD_SIM_HTTP_BODY_H_
 
@@ -17,6 +19,11 @@
 #include "sim/schema/schema.h"
 
 namespace herd::sim {
+
+// A JSON answer with the API server's headers.
+http::Response JsonResponse(int status, std::string body);
+// The metav1.Status of an error (429s carry Retry-After).
+http::Response ErrorResponse(const absl::Status& st);
 
 struct RequestBody {
   nlohmann::json object;
