@@ -365,6 +365,7 @@ HttpApi::~HttpApi() = default;
 
 void HttpApi::CloseWatches() {
   while (!watches_.empty()) watches_.begin()->second->Close();
+  CloseLogFollowers();
 }
 
 size_t HttpApi::OpenWatches() const { return watches_.size(); }
@@ -609,6 +610,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
   const std::string& method = req.method;
   if (rt.create_only) return ServeReview(req, res, route);
   if (route.sub == "token") return ServeTokenRequest(req, res, route);
+  if (route.sub == "log") return ServeLog(req, res, route);
 
   if (route.name.empty()) {
     if (method == "GET" || method == "HEAD") {

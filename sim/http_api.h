@@ -107,6 +107,10 @@ class HttpApi {
   Decision Decide(const RequestAttributes& a) const;
   // POSTs of the create-only kinds: access and rules reviews, token reviews.
   void ServeReview(http::Request& req, http::Responder& res, const Route& route);
+  // GET pods/NAME/log (http_logs.cc).
+  class LogFollower;
+  void ServeLog(http::Request& req, http::Responder& res, const Route& route);
+  void CloseLogFollowers();
   // POST serviceaccounts/NAME/token.
   void ServeTokenRequest(http::Request& req, http::Responder& res, const Route& route);
 
@@ -128,6 +132,7 @@ class HttpApi {
   Authenticator authn_;
   std::unique_ptr<RbacObjects> rbac_objects_;  // the store's RBAC kinds
   std::unique_ptr<RbacAuthorizer> rbac_;
+  std::map<uint64_t, std::shared_ptr<LogFollower>> followers_;
   // The user the request being served acts as (set by Serve).
   UserInfo requester_;
 };

@@ -16,7 +16,7 @@ const std::vector<ResourceType>& Resources() {
        "Q3oi5N2YM8M=", {"status.phase"}},
       {kNodes, "", "v1", "nodes", "node", "Node", false, {"no"}, {}, {"status"}, "XwShjMxG9Fs=",
        {"spec.unschedulable"}},
-      {kPods, "", "v1", "pods", "pod", "Pod", true, {"po"}, {"all"}, {"status", "eviction", "binding"},
+      {kPods, "", "v1", "pods", "pod", "Pod", true, {"po"}, {"all"}, {"status", "eviction", "binding", "log"},
        "xPOwRZ+Yhw8=",
        {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
         "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs", "status.nominatedNodeName"}},
