@@ -609,6 +609,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
   WriteOptions wo{.dry_run = DryRun(req), .subresource = route.sub == "status" ? "status" : ""};
   const std::string& method = req.method;
   if (rt.create_only) return ServeReview(req, res, route);
+  if (rt.id == kHorizontalPodAutoscalersV1) return ServeHpaV1(req, res, route);
   if (route.sub == "token") return ServeTokenRequest(req, res, route);
   if (route.sub == "log") return ServeLog(req, res, route);
 

@@ -69,6 +69,10 @@ struct HttpApiOptions {
   uint64_t seed = 0;  // for fault sampling; 0 = random
 };
 
+// autoscaling/v1 ↔ v2 HorizontalPodAutoscalers, as the API server converts them.
+nlohmann::json HpaV1ToV2(nlohmann::json v1);
+nlohmann::json HpaV2ToV1(nlohmann::json v2);
+
 // The RBAC kinds as `store` holds them (http_auth.cc).
 std::unique_ptr<RbacObjects> NewStoreRbacObjects(const Store& store);
 
@@ -111,6 +115,9 @@ class HttpApi {
   class LogFollower;
   void ServeLog(http::Request& req, http::Responder& res, const Route& route);
   void CloseLogFollowers();
+  // autoscaling/v1 HorizontalPodAutoscalers, converted to and from the v2
+  // objects stored (http_hpa_v1.cc).
+  void ServeHpaV1(http::Request& req, http::Responder& res, const Route& route);
   // POST serviceaccounts/NAME/token.
   void ServeTokenRequest(http::Request& req, http::Responder& res, const Route& route);
 

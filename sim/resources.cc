@@ -53,6 +53,8 @@ const std::vector<ResourceType>& Resources() {
        {}, "eGsCzGH6b1g=", {}},
       {kClusterRoleBindings, "rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding",
        "ClusterRoleBinding", false, {}, {}, {}, "48tpQ8gZHFc=", {}},
+      {kHorizontalPodAutoscalersV1, "autoscaling", "v1", "horizontalpodautoscalers", "horizontalpodautoscaler",
+       "HorizontalPodAutoscaler", true, {"hpa"}, {"all"}, {"status"}, "oQlkt7f5j/A=", {}},
       {kTokenReviews, "authentication.k8s.io", "v1", "tokenreviews", "tokenreview", "TokenReview", false, {}, {}, {},
        "", {}, true},
       {kSelfSubjectAccessReviews, "authorization.k8s.io", "v1", "selfsubjectaccessreviews",

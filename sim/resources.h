@@ -34,6 +34,8 @@ enum ResourceId {
   kClusterRoles,
   kRoleBindings,
   kClusterRoleBindings,
+  // autoscaling/v1's view of the autoscaling/v2 objects (stored as v2).
+  kHorizontalPodAutoscalersV1,
   // Create-only kinds, answered and never stored.
   kTokenReviews,
   kSelfSubjectAccessReviews,

@@ -168,6 +168,7 @@ json Columns(ResourceId r) {
           AgeCol(),
       });
     case kHorizontalPodAutoscalers:
+    case kHorizontalPodAutoscalersV1:
       return json::array({
           NameCol(),
           Col("Reference",

@@ -535,6 +535,7 @@ json TableCells(ResourceId r, const json& object, absl::Time now) {
     case kLeases:
       return LeaseCells(object, now);
     case kHorizontalPodAutoscalers:
+    case kHorizontalPodAutoscalersV1:
       return HorizontalPodAutoscalerCells(object, now);
     case kNamespaces:
       return NamespaceCells(object, now);
