@@ -135,7 +135,13 @@ std::string Simulator::Kubeconfig() const {
                       "- name: kubesim\n", user, "preferences: {}\n");
 }
 
-absl::Status Simulator::WriteKubeconfig(const std::string& path) const { return WriteFile(path, Kubeconfig()); }
+absl::Status Simulator::WriteKubeconfig(const std::string& path) const {
+  // Whole or not at all: a reader waiting for the file never sees half of it.
+  std::string tmp = path + ".tmp";
+  if (auto st = WriteFile(tmp, Kubeconfig()); !st.ok()) return st;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
 
 void Simulator::Run(const std::function<void(ApiServer&)>& fn) {
   absl::Notification done;
