@@ -459,6 +459,12 @@ std::string FormatFailure(const v1::Operation& op) {
       t.Add({p.pod(), Dash(p.container()), Dash(p.reason()), absl::StrCat(p.restarts()), Dash(p.message())});
     }
     out += t.Render("  ");
+    for (const v1::PodProblem& p : f.pods()) {
+      if (p.log_tail().empty()) continue;
+      absl::StrAppend(&out, "Last log lines of ", p.pod(), p.container().empty() ? "" : "/" + p.container(),
+                      " before it exited:\n");
+      for (const std::string& line : p.log_tail()) absl::StrAppend(&out, "  | ", line, "\n");
+    }
   }
   return out;
 }

@@ -101,6 +101,22 @@ TEST(FormatOperation, ShowsFailureTimingsAndEvents) {
             "  +1m0s    rolling back\n");
 }
 
+TEST(FormatOperation, ShowsWhatACrashingContainerLastLogged) {
+  v1::Operation op = RolledBackRollout();
+  v1::PodProblem* p = op.mutable_failure()->mutable_pods(0);
+  p->add_log_tail("level=error msg=\"cannot connect to database\"");
+  p->add_log_tail("panic: runtime error: invalid memory address or nil pointer dereference");
+  absl::StatusOr<std::string> text = FormatOperation(op, OutputFormat::kTable, kNow);
+  ASSERT_TRUE(text.ok()) << text.status();
+  EXPECT_NE(text->find("  web-new-1   web         CrashLoopBackOff   3          back-off 10s restarting failed container\n"
+                       "Last log lines of web-new-1/web before it exited:\n"
+                       "  | level=error msg=\"cannot connect to database\"\n"
+                       "  | panic: runtime error: invalid memory address or nil pointer dereference\n"
+                       "Timings:\n"),
+            std::string::npos)
+      << *text;
+}
+
 TEST(FormatOperation, DryRunShowsThePlan) {
   v1::Operation op;
   op.set_name("operations/dry1");

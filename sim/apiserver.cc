@@ -74,6 +74,18 @@ bool PodConditionTrue(const Json& pod, const std::string& type) {
 
 ApiServer::ApiServer(sim::Store& store) : store_(store) {}
 
+void ApiServer::AllocateClusterIp(Json& svc) {
+  Json& spec = svc["spec"];
+  if (spec.value("type", "ClusterIP") == "ExternalName") return;
+  std::string ip = spec.value("clusterIP", "");
+  if (ip.empty()) {
+    uint32_t n = ++services_allocated_;
+    ip = absl::StrCat("10.96.", (n / 250) % 256, ".", 1 + n % 250);
+    spec["clusterIP"] = ip;
+  }
+  if (!spec.contains("clusterIPs")) spec["clusterIPs"] = Json::array({ip});
+}
+
 Json ApiServer::Reference(const Json& obj) {
   const Json& meta = obj["metadata"];
   Json ref = {{"kind", obj.value("kind", "")},
@@ -167,11 +179,18 @@ absl::StatusOr<ObjectPtr> ApiServer::Create(ResourceId r, const std::string& ns,
   if (r == kNamespaces) obj["status"] = {{"phase", "Active"}};
 
   ApplyDefaults(r, obj);
+  if (r == kServices) AllocateClusterIp(obj);
   if (r == kPods) AdmitNewPod(obj);
   if (r == kJobs) PrepareJobForCreate(obj);
   if (auto st = ValidateCreate(rt, obj); !st.ok()) return st;
   if (store_.Get(r, rt.namespaced ? ns : "", name)) return AlreadyExists(rt, name);
-  return Persist(r, std::move(obj), true, o.dry_run);
+  auto stored = Persist(r, std::move(obj), true, o.dry_run);
+  if (stored.ok() && r == kNamespaces && !o.dry_run) {
+    // Every namespace gets its "default" ServiceAccount (upstream's
+    // serviceaccount controller, without its delay).
+    (void)Create(kServiceAccounts, name, {{"metadata", {{"name", "default"}}}});
+  }
+  return stored;
 }
 
 absl::StatusOr<ObjectPtr> ApiServer::Update(ResourceId r, const std::string& ns, const std::string& name, Json obj,
@@ -234,6 +253,12 @@ absl::StatusOr<ObjectPtr> ApiServer::Write(ResourceId r, const ObjectPtr& old, J
       }
     }
     meta.erase("managedFields");
+    if (r == kServices && next.contains("spec") && next["spec"].is_object() && prev.contains("spec")) {
+      // The allocated address stays (a client that leaves it out keeps it).
+      for (const char* k : {"clusterIP", "clusterIPs"}) {
+        if (!next["spec"].contains(k) && prev["spec"].contains(k)) next["spec"][k] = prev["spec"][k];
+      }
+    }
     ApplyDefaults(r, next);
     if (auto st = ValidateUpdate(rt, next, prev); !st.ok()) return st;
     if (TracksGeneration(r) && next.value("spec", Json()) != prev.value("spec", Json())) {

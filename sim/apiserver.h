@@ -103,7 +103,11 @@ class ApiServer {
   absl::StatusOr<DeleteOutcome> DeletePod(const ObjectPtr& pod, const DeleteOptions& o);
   absl::StatusOr<Json> ScaleOf(ResourceId r, const ObjectPtr& obj) const;
 
+  // Gives a new Service its address from 10.96.0.0/16 (None stays headless).
+  void AllocateClusterIp(Json& service);
+
   sim::Store& store_;
+  uint32_t services_allocated_ = 0;
   // Event correlation: (object, reason, message, type, source) → event name.
   std::unordered_map<std::string, std::string> event_index_;
 };

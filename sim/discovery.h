@@ -1,6 +1,5 @@
 // What kubesim says about itself: /version, API discovery (/api, /apis and
-// each group version's resources) and the OpenAPI v3 documents kubectl reads
-// before it writes (to learn that the server validates fields itself).
+// each group version's resources) and the OpenAPI documents.
 #ifndef HERD_SIM_DISCOVERY_H_
 #define HERD_SIM_DISCOVERY_H_
 
@@ -9,6 +8,7 @@
 
 #include "absl/strings/string_view.h"
 #include "nlohmann/json.hpp"
+#include "sim/openapi/openapi.h"
 
 namespace herd::sim {
 
@@ -22,10 +22,8 @@ std::optional<nlohmann::json> ApiGroup(absl::string_view group);
 // /api/v1 or /apis/GROUP/VERSION, or nullopt when not served.
 std::optional<nlohmann::json> ApiResourceList(absl::string_view group, absl::string_view version);
 
-// /openapi/v3: the index of group-version documents.
-nlohmann::json OpenApiV3Index();
-// /openapi/v3/api/v1 or /openapi/v3/apis/GROUP/VERSION; nullopt when not served.
-std::optional<nlohmann::json> OpenApiV3Document(absl::string_view group, absl::string_view version);
+// /openapi/v2 and /openapi/v3 for every served resource (built on first use).
+const OpenApi& OpenApiDocuments();
 
 }  // namespace herd::sim
 

@@ -20,6 +20,8 @@
 #include "common/http/http.h"
 #include "nlohmann/json.hpp"
 #include "sim/apiserver.h"
+#include "sim/auth/auth.h"
+#include "sim/rbac/rbac.h"
 
 namespace herd::sim {
 
@@ -62,9 +64,20 @@ struct FaultCounts {
   nlohmann::json ToJson() const;
 };
 
+enum class Authorization {
+  // Every caller may do everything; with credentials configured a caller
+  // without one gets 401.
+  kAlwaysAllow,
+  // RBAC: anonymous callers are system:anonymous, every request is checked.
+  kRbac,
+};
+
 struct HttpApiOptions {
-  // Required bearer token ("" = anyone may call).
+  // The admin's bearer token ("" = none; with AlwaysAllow and no static
+  // tokens anyone may call).
   std::string token;
+  Authorization authorization = Authorization::kAlwaysAllow;
+  std::vector<StaticToken> static_tokens;
   // What /api reports as the server address.
   std::string server_address;
   // Bookmarks are sent this often on watches that allow them.
@@ -74,6 +87,13 @@ struct HttpApiOptions {
   Faults faults;
   uint64_t seed = 0;  // for fault sampling; 0 = random
 };
+
+// autoscaling/v1 ↔ v2 HorizontalPodAutoscalers, as the API server converts them.
+nlohmann::json HpaV1ToV2(nlohmann::json v1);
+nlohmann::json HpaV2ToV1(nlohmann::json v2);
+
+// The RBAC kinds as `store` holds them (http_auth.cc).
+std::unique_ptr<RbacObjects> NewStoreRbacObjects(const Store& store);
 
 class HttpApi {
  public:
@@ -93,15 +113,39 @@ class HttpApi {
   const FaultCounts& InjectedFaults() const { return injected_; }
 
   // A request path split into resource, namespace, name and subresource.
-  struct Route;
+  struct Route {
+    const ResourceType* rt = nullptr;
+    std::string ns;
+    std::string name;
+    std::string sub;
+  };
 
  private:
   class Watch;
+
+  // Authentication, then impersonation (http_auth.cc): who the request acts
+  // as. 401 for a bad token, 403 for impersonation not allowed.
+  absl::StatusOr<UserInfo> Identify(const http::Request& req);
+  // 403 Forbidden unless the authorization mode allows `a`.
+  absl::Status Authorize(const RequestAttributes& a) const;
+  Decision Decide(const RequestAttributes& a) const;
+  // POSTs of the create-only kinds: access and rules reviews, token reviews.
+  void ServeReview(http::Request& req, http::Responder& res, const Route& route);
+  // GET pods/NAME/log (http_logs.cc).
+  class LogFollower;
+  void ServeLog(http::Request& req, http::Responder& res, const Route& route);
+  void CloseLogFollowers();
+  // autoscaling/v1 HorizontalPodAutoscalers, converted to and from the v2
+  // objects stored (http_hpa_v1.cc).
+  void ServeHpaV1(http::Request& req, http::Responder& res, const Route& route);
+  // POST serviceaccounts/NAME/token.
+  void ServeTokenRequest(http::Request& req, http::Responder& res, const Route& route);
 
   void Serve(http::Request& req, http::Responder& res);
   // Whether the faults apply to this request (their User-Agent filter).
   bool Faulted(const http::Request& req) const;
   bool InjectFault(const http::Request& req, const std::string& verb, http::Responder& res);
+  void ServeOpenApi(http::Request& req, http::Responder& res);
   void ServeResource(http::Request& req, http::Responder& res, const Route& route);
   void ServeList(http::Request& req, http::Responder& res, const Route& route);
   void ServeWatch(http::Request& req, http::Responder& res, const Route& route);
@@ -115,6 +159,12 @@ class HttpApi {
   uint64_t next_watch_ = 1;
   std::map<std::string, uint64_t> counts_;
   FaultCounts injected_;
+  Authenticator authn_;
+  std::unique_ptr<RbacObjects> rbac_objects_;  // the store's RBAC kinds
+  std::unique_ptr<RbacAuthorizer> rbac_;
+  std::map<uint64_t, std::shared_ptr<LogFollower>> followers_;
+  // The user the request being served acts as (set by Serve).
+  UserInfo requester_;
 };
 
 }  // namespace herd::sim

@@ -271,6 +271,58 @@ TEST_F(HttpApiTest, DiscoveryDescribesTheServedResources) {
   EXPECT_TRUE(openapi["paths"].contains("apis/apps/v1"));
 }
 
+// ../shared/k8s-reference/field-validation.txt: two unknown fields and a duplicate.
+const char kTypo[] = R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"typo"},
+  "spec":{"replicas":2,"replicass":2,"replicas":2,"selector":{"matchLabels":{"app":"t"}},
+  "template":{"metadata":{"labels":{"app":"t"}},"spec":{"containers":[{"name":"c","image":"t:1","imagePullPolicyy":"Always"}]}}}})";
+
+TEST_F(HttpApiTest, FieldValidationStrictWarnAndIgnoreAnswerAsARealServer) {
+  FetchResponse r = Call("POST", "/apis/apps/v1/namespaces/ref/deployments?fieldValidation=Strict&dryRun=All", kTypo);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json::parse(R"({
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    "message": "Deployment in version \"v1\" cannot be handled as a Deployment: strict decoding error: unknown field \"spec.replicass\", duplicate field \"spec.replicas\", unknown field \"spec.template.spec.containers[0].imagePullPolicyy\"",
+    "reason": "BadRequest", "code": 400})"));
+  r = Call("POST", "/apis/apps/v1/namespaces/ref/deployments?fieldValidation=Warn&dryRun=All", kTypo);
+  EXPECT_EQ(r.status, 201);
+  // The test client keeps the last Warning header of the three.
+  EXPECT_EQ(r.headers["warning"], R"(299 - "unknown field \"spec.template.spec.containers[0].imagePullPolicyy\"")");
+  auto created = nlohmann::json::parse(r.body);
+  EXPECT_FALSE(created["spec"].contains("replicass"));
+  EXPECT_EQ(created["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"], "IfNotPresent");
+  // No parameter means Warn; Ignore sends nothing.
+  r = Call("POST", "/apis/apps/v1/namespaces/ref/deployments?dryRun=All", kTypo);
+  EXPECT_EQ(r.status, 201);
+  EXPECT_FALSE(r.headers["warning"].empty());
+  r = Call("POST", "/apis/apps/v1/namespaces/ref/deployments?fieldValidation=Ignore", kTypo);
+  EXPECT_EQ(r.status, 201);
+  EXPECT_EQ(r.headers.count("warning"), 0u);
+  r = Call("PATCH", "/apis/apps/v1/namespaces/ref/deployments/typo?fieldValidation=Strict", R"({"spec":{"replicass":1}})",
+           {"Content-Type: application/merge-patch+json"});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_THAT(r.body, HasSubstr(R"(unknown field \"spec.replicass\")"));
+}
+
+TEST_F(HttpApiTest, ServesOpenApiV2AsJsonAndAsTheProtobufKubectlAsksFor) {
+  FetchResponse r = Call("GET", "/openapi/v2");
+  EXPECT_EQ(r.status, 200);
+  auto v2 = nlohmann::json::parse(r.body);
+  EXPECT_TRUE(v2["definitions"].contains("io.k8s.api.apps.v1.Deployment"));
+  EXPECT_TRUE(v2["paths"].contains("/apis/apps/v1/namespaces/{namespace}/deployments/{name}"));
+  // What kubectl sends (../shared/k8s-reference/openapi-v2-request.txt).
+  r = Call("GET", "/openapi/v2?timeout=32s",  "",
+           {"Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf"});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.headers["content-type"], "application/octet-stream");
+  EXPECT_EQ(r.headers["x-varied-accept"], "application/com.github.proto-openapi.spec.v2@v1.0+protobuf");
+  EXPECT_EQ(r.body.substr(0, 5), std::string("\x0a\x03" "2.0", 5));
+  auto index = CallJson("GET", "/openapi/v3");
+  std::string url = index["paths"]["apis/apps/v1"]["serverRelativeURL"];
+  auto doc = CallJson("GET", url);
+  EXPECT_TRUE(doc["components"]["schemas"].contains("io.k8s.api.apps.v1.DeploymentStrategy"));
+  EXPECT_EQ(Call("GET", "/openapi/v3/apis/nope/v1").status, 404);
+}
+
 TEST(HttpApiAuthTest, ATokenIsRequiredWhenConfiguredButHealthIsPublic) {
   SimulatorOptions o;
   o.token = "s3cret";

@@ -12,6 +12,7 @@
 #include "common/tls/certs.h"
 #include "sim/apiserver.h"
 #include "sim/names.h"
+#include "sim/rbac/rbac.h"
 #include "sim/store.h"
 
 namespace herd::sim {
@@ -72,8 +73,14 @@ absl::Status Simulator::Init() {
     if (auto st = WriteFile(so.tls_key_file, cert->key_pem); !st.ok()) return st;
   }
 
+  if (options_.authorization == Authorization::kRbac && options_.token.empty()) {
+    // The kubeconfig kubesim writes must work: its user is an admin.
+    options_.token = RandomHex(32);
+  }
   HttpApiOptions ho;
   ho.token = options_.token;
+  ho.authorization = options_.authorization;
+  ho.static_tokens = options_.static_tokens;
   ho.bookmark_interval = options_.bookmark_interval;
   ho.faults = options_.faults;
   ho.seed = options_.seed;
@@ -90,6 +97,9 @@ absl::Status Simulator::Init() {
     for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
       (void)api.Create(kNamespaces, "", {{"metadata", {{"name", ns}}}});
     }
+    // The RBAC policy a new cluster has, in either authorization mode.
+    for (auto& role : BootstrapClusterRoles()) (void)api.Create(kClusterRoles, "", std::move(role));
+    for (auto& binding : BootstrapClusterRoleBindings()) (void)api.Create(kClusterRoleBindings, "", std::move(binding));
     im.controllers->Start();
   });
 
@@ -125,7 +135,13 @@ std::string Simulator::Kubeconfig() const {
                       "- name: kubesim\n", user, "preferences: {}\n");
 }
 
-absl::Status Simulator::WriteKubeconfig(const std::string& path) const { return WriteFile(path, Kubeconfig()); }
+absl::Status Simulator::WriteKubeconfig(const std::string& path) const {
+  // Whole or not at all: a reader waiting for the file never sees half of it.
+  std::string tmp = path + ".tmp";
+  if (auto st = WriteFile(tmp, Kubeconfig()); !st.ok()) return st;
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) return absl::UnavailableError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
 
 void Simulator::Run(const std::function<void(ApiServer&)>& fn) {
   absl::Notification done;

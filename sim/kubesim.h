@@ -30,8 +30,14 @@ struct SimulatorOptions {
   std::string listen = "127.0.0.1:0";
   // Where to write a kubeconfig for this server ("" = none).
   std::string kubeconfig_out;
-  // A bearer token clients must send ("" = no authentication).
+  // The admin's bearer token, written into the kubeconfig (user
+  // kubesim-admin in system:masters). With AlwaysAllow, "" means no
+  // authentication; with RBAC a random one is made when "".
   std::string token;
+  // AlwaysAllow (every caller may do everything) or RBAC.
+  Authorization authorization = Authorization::kAlwaysAllow;
+  // More users (--token-auth-file).
+  std::vector<StaticToken> static_tokens;
   // Serve HTTPS with a certificate made at start (its CA goes into the
   // kubeconfig).
   bool tls = false;

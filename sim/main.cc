@@ -4,9 +4,12 @@
 //   KUBECONFIG=/tmp/kubesim.kubeconfig kubectl get nodes
 #include <csignal>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "common/flags/flags.h"
@@ -27,7 +30,15 @@ ABSL_FLAG(absl::Duration, controller_latency, absl::Milliseconds(100),
           "How long controllers and the scheduler take to react to a change (watch and queue latency)");
 ABSL_FLAG(double, scheduler_qps, 50, "API rate of the scheduler (0: unlimited)");
 ABSL_FLAG(int, scheduler_burst, 100, "API burst of the scheduler");
-ABSL_FLAG(std::string, token, "", "Require this bearer token from clients");
+ABSL_FLAG(std::string, token, "",
+          "The admin's bearer token (user kubesim-admin, group system:masters), written into the kubeconfig; with "
+          "--authorization=AlwaysAllow callers without a credential then get 401");
+ABSL_FLAG(std::string, authorization, "AlwaysAllow",
+          "AlwaysAllow (the default: every caller may do everything) or RBAC (Roles and bindings decide; anonymous "
+          "callers are system:anonymous; implies --tls, as clients send tokens over HTTPS only; a random admin token "
+          "goes into the kubeconfig when --token is not set)");
+ABSL_FLAG(std::string, token_auth_file, "",
+          "Static tokens, as kube-apiserver's --token-auth-file: one token,user,uid,\"group1,group2\" per line");
 ABSL_FLAG(bool, tls, false, "Serve HTTPS with a certificate made at start");
 ABSL_FLAG(int, watch_history, 10000, "Changes kept per resource type for watches that resume");
 ABSL_FLAG(absl::Duration, bookmark_interval, absl::Seconds(60), "How often watches get bookmarks");
@@ -47,6 +58,8 @@ int main(int argc, char** argv) {
       argc, argv,
       "A simulated Kubernetes API server with controllers and nodes.\n"
       "  kubesim --listen=127.0.0.1:6443 --kubeconfig-out=FILE [--pod-start-delay=2s]\n"
+      "  kubesim … --authorization=rbac [--token-auth-file=FILE]   authentication and RBAC as a real cluster\n"
+      "Every caller may do everything unless --authorization=rbac.\n"
       "Flags may be written with dashes or underscores.");
   if (!args.empty()) {
     std::fprintf(stderr, "kubesim: unexpected argument \"%s\"\n", args[0].c_str());
@@ -63,7 +76,31 @@ int main(int argc, char** argv) {
   o.listen = absl::GetFlag(FLAGS_listen);
   o.kubeconfig_out = absl::GetFlag(FLAGS_kubeconfig_out);
   o.token = absl::GetFlag(FLAGS_token);
-  o.tls = absl::GetFlag(FLAGS_tls);
+  std::string authz = absl::AsciiStrToLower(absl::GetFlag(FLAGS_authorization));
+  if (authz == "rbac") {
+    o.authorization = herd::sim::Authorization::kRbac;
+    // Clients send bearer tokens over HTTPS only (kubectl refuses plain HTTP).
+    o.tls = true;
+  } else if (authz != "alwaysallow") {
+    std::fprintf(stderr, "kubesim: --authorization must be AlwaysAllow or RBAC\n");
+    return 2;
+  }
+  if (std::string file = absl::GetFlag(FLAGS_token_auth_file); !file.empty()) {
+    std::ifstream in(file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      std::fprintf(stderr, "kubesim: cannot read --token-auth-file %s\n", file.c_str());
+      return 2;
+    }
+    auto tokens = herd::sim::ParseTokenFile(text.str());
+    if (!tokens.ok()) {
+      std::fprintf(stderr, "kubesim: %s: %s\n", file.c_str(), std::string(tokens.status().message()).c_str());
+      return 2;
+    }
+    o.static_tokens = *std::move(tokens);
+  }
+  o.tls = o.tls || absl::GetFlag(FLAGS_tls);
   o.nodes = absl::GetFlag(FLAGS_nodes);
   o.pods_per_node = absl::GetFlag(FLAGS_pods_per_node);
   o.watch_history = static_cast<size_t>(std::max(1, absl::GetFlag(FLAGS_watch_history)));
@@ -118,6 +155,9 @@ int main(int argc, char** argv) {
   herd::log::Info("kubesim serving", {{"url", (*sim)->url()},
                                       {"kubeconfig", o.kubeconfig_out},
                                       {"nodes", o.nodes},
+                                      {"authorization", o.authorization == herd::sim::Authorization::kRbac
+                                                            ? "RBAC"
+                                                            : "AlwaysAllow (every caller may do everything)"},
                                       {"pod_start_delay", absl::FormatDuration(o.controllers.pod_start_delay)}});
   int sig = 0;
   sigwait(&signals, &sig);

@@ -29,6 +29,19 @@ enum ResourceId {
   kPodDisruptionBudgets,
   kLeases,
   kHorizontalPodAutoscalers,
+  kServiceAccounts,
+  kRoles,
+  kClusterRoles,
+  kRoleBindings,
+  kClusterRoleBindings,
+  // autoscaling/v1's view of the autoscaling/v2 objects (stored as v2).
+  kHorizontalPodAutoscalersV1,
+  // Create-only kinds, answered and never stored.
+  kTokenReviews,
+  kSelfSubjectAccessReviews,
+  kSelfSubjectRulesReviews,
+  kSubjectAccessReviews,
+  kLocalSubjectAccessReviews,
   kResourceCount,
 };
 
@@ -42,11 +55,13 @@ struct ResourceType {
   bool namespaced;
   std::vector<std::string> short_names;
   std::vector<std::string> categories;
-  // Subresources served: "status", "scale", "eviction", "binding".
+  // Subresources served: "status", "scale", "eviction", "binding", "token", "log".
   std::vector<std::string> subresources;
   std::string storage_version_hash;
   // Field selector labels beyond metadata.name and metadata.namespace.
   std::vector<std::string> field_labels;
+  // Only POSTed, answered and never stored (reviews).
+  bool create_only = false;
 
   std::string ApiVersion() const { return group.empty() ? version : group + "/" + version; }
   // "deployments.apps", or "pods" in the core group.

@@ -68,7 +68,17 @@ void ValidateMeta(const ResourceType& r, const Json& obj, Errors& errs) {
   if (name.empty()) {
     if (meta.value("generateName", "").empty()) errs.Required("metadata.name", "name or generateName is required");
   } else {
-    std::string msg = (r.id == kNamespaces || r.id == kServices) ? CheckDnsLabel(name) : CheckDnsSubdomain(name);
+    std::string msg;
+    if (r.id == kRoles || r.id == kClusterRoles || r.id == kRoleBindings || r.id == kClusterRoleBindings) {
+      // RBAC names are path segments ("system:basic-user").
+      if (name == "." || name == "..") {
+        msg = absl::StrCat("may not be '", name, "'");
+      } else if (name.find_first_of("/%") != std::string::npos) {
+        msg = absl::StrCat("may not contain '", name.find('/') != std::string::npos ? "/" : "%", "'");
+      }
+    } else {
+      msg = (r.id == kNamespaces || r.id == kServices) ? CheckDnsLabel(name) : CheckDnsSubdomain(name);
+    }
     if (!msg.empty()) errs.Invalid("metadata.name", name, msg);
   }
   if (meta.contains("labels") && !meta["labels"].is_null()) {

@@ -76,6 +76,23 @@ v1::Failure FailureForProblems(const std::vector<v1::PodProblem>& problems, absl
   return failure;
 }
 
+v1::Failure FailureForProblems(ops::EngineEnv& env, const std::string& ns, const std::vector<v1::PodProblem>& problems,
+                               absl::Status* error) {
+  v1::Failure failure = FailureForProblems(problems, error);
+  int read = 0;
+  std::string telling;
+  for (v1::PodProblem& p : *failure.mutable_pods()) {
+    if (p.reason() != "CrashLoopBackOff" || read >= 3) continue;
+    ++read;
+    for (auto& line : CrashLogTail(env.kube, ns, p)) p.add_log_tail(std::move(line));
+    if (telling.empty()) telling = TellingLine({p.log_tail().begin(), p.log_tail().end()});
+  }
+  if (!telling.empty()) {
+    *error = absl::Status(error->code(), absl::StrCat(error->message(), "; its log: ", telling));
+  }
+  return failure;
+}
+
 v1::Failure FailureForDeadline(const std::vector<std::string>& not_ready, bool running_not_ready,
                                const std::string& what, absl::Status* error) {
   v1::Failure failure;

@@ -95,6 +95,11 @@ v1::FailureReason ReasonForApiError(const absl::Status& status);
 // naming the first ("CrashLoopBackOff in pod web-7f9-x: …"). `problems`
 // must not be empty.
 v1::Failure FailureForProblems(const std::vector<v1::PodProblem>& problems, absl::Status* error);
+// The same, with what the crash-looping containers (the first three) of
+// namespace `ns` last logged: each problem's log_tail, and the telling line
+// of the first in `error` (so the audit entry and a CI log say why).
+v1::Failure FailureForProblems(ops::EngineEnv& env, const std::string& ns, const std::vector<v1::PodProblem>& problems,
+                               absl::Status* error);
 
 // What to report when a deadline passed with pods still not Ready:
 // READINESS_FAILING when some run but do not turn Ready, else

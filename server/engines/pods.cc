@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "common/k8s/time.h"
 
 namespace herd::engines {
@@ -101,6 +103,35 @@ std::optional<v1::PodProblem> PodFailure(const Json& pod, const ops::EngineSetti
     }
   }
   return std::nullopt;
+}
+
+std::vector<std::string> CrashLogTail(kube::KubeClient& kube, const std::string& ns, const v1::PodProblem& problem,
+                                      int lines) {
+  kube::LogOptions o{.container = problem.container(), .previous = true, .tail_lines = lines, .limit_bytes = 16384};
+  auto log = kube.Logs(ns, problem.pod(), o);
+  if (!log.ok()) {
+    o.previous = false;
+    log = kube.Logs(ns, problem.pod(), o);
+  }
+  std::vector<std::string> out;
+  if (!log.ok()) return out;
+  for (absl::string_view line : absl::StrSplit(*log, '\n')) out.emplace_back(line);
+  while (!out.empty() && out.back().empty()) out.pop_back();
+  if (out.size() > static_cast<size_t>(lines)) out.erase(out.begin(), out.end() - lines);
+  return out;
+}
+
+std::string TellingLine(const std::vector<std::string>& tail) {
+  for (const auto& line : tail) {
+    std::string lower = absl::AsciiStrToLower(line);
+    for (const char* word : {"error", "fatal", "panic", "exception"}) {
+      if (absl::StrContains(lower, word)) return line;
+    }
+  }
+  for (auto it = tail.rbegin(); it != tail.rend(); ++it) {
+    if (!absl::StripAsciiWhitespace(*it).empty()) return *it;
+  }
+  return "";
 }
 
 std::string PodWaitingReason(const Json& pod) {

@@ -30,6 +30,14 @@ int PodRestarts(const Json& pod);
 // A reason this pod will not become Ready by itself, judged at `now`:
 // crash looping, image pull failing, unschedulable for too long.
 std::optional<v1::PodProblem> PodFailure(const Json& pod, const ops::EngineSettings& settings, absl::Time now);
+// The last `lines` lines the crashed run of the problem's container wrote
+// (its previous run's log; the current one's when there is none), oldest
+// first. Empty when the log cannot be read: it only adds to a report.
+std::vector<std::string> CrashLogTail(kube::KubeClient& kube, const std::string& ns, const v1::PodProblem& problem,
+                                      int lines = 20);
+// The line of a log tail that says best why the container died (the first
+// error, fatal or panic line; else the last non-empty one).
+std::string TellingLine(const std::vector<std::string>& tail);
 // Why a pod is not ready yet, for reports (never null: "" when it is ready).
 std::string PodWaitingReason(const Json& pod);
 

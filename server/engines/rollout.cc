@@ -601,7 +601,7 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/
     } else {
       // Why it failed, for the caller to branch on.
       if (!o.problems.empty()) {
-        failure = FailureForProblems(o.problems, &error);
+        failure = FailureForProblems(env, w_.ns, o.problems, &error);
       } else {
         failure = FailureForDeadline(o.not_ready, o.updated > 0 && o.started > o.ready,
                                      absl::StrCat("not rolled out within ", absl::FormatDuration(limit), ": ", o.ready,

@@ -4,6 +4,10 @@
 
 namespace herd::kube {
 
+absl::StatusOr<std::string> KubeClient::Logs(absl::string_view, absl::string_view, const LogOptions&) {
+  return absl::UnimplementedError("this Kubernetes client does not read logs");
+}
+
 absl::StatusOr<ObjectList> KubeClient::ListAll(const Resource& r, absl::string_view ns, ListOptions options) {
   ObjectList all;
   options.continue_token.clear();

@@ -102,6 +102,14 @@ struct Scale {
   std::string resource_version;
 };
 
+// What GET pods/NAME/log returns.
+struct LogOptions {
+  std::string container;  // "" for a pod with one container
+  bool previous = false;  // the run before the current one (a crash loop's last)
+  int64_t tail_lines = 0;  // 0: all
+  int64_t limit_bytes = 0;  // 0: no limit
+};
+
 class KubeClient {
  public:
   virtual ~KubeClient() = default;
@@ -140,6 +148,10 @@ class KubeClient {
   // `resource_version` makes it conditional.
   virtual absl::StatusOr<Scale> UpdateScale(const Resource& r, absl::string_view ns, absl::string_view name,
                                             int32_t replicas, absl::string_view resource_version = "") = 0;
+
+  // A container's log, as text (GET …/pods/NAME/log). Not every client
+  // reads logs: the default answers UNIMPLEMENTED.
+  virtual absl::StatusOr<std::string> Logs(absl::string_view ns, absl::string_view pod, const LogOptions& options);
 
   // Every page of a list, following continue tokens.
   absl::StatusOr<ObjectList> ListAll(const Resource& r, absl::string_view ns, ListOptions options = {});

@@ -256,6 +256,19 @@ class RestClient : public KubeClient {
     return Execute(req).status();
   }
 
+  absl::StatusOr<std::string> Logs(absl::string_view ns, absl::string_view pod, const LogOptions& o) override {
+    auto path = ObjectPath(kPods, ns, pod, "log");
+    if (!path.ok()) return path.status();
+    HttpRequest req{.method = "GET", .path = *std::move(path)};
+    if (!o.container.empty()) req.query.emplace_back("container", o.container);
+    if (o.previous) req.query.emplace_back("previous", "true");
+    if (o.tail_lines > 0) req.query.emplace_back("tailLines", absl::StrCat(o.tail_lines));
+    if (o.limit_bytes > 0) req.query.emplace_back("limitBytes", absl::StrCat(o.limit_bytes));
+    auto res = Execute(req);
+    if (!res.ok()) return res.status();
+    return std::move(res->body);
+  }
+
   absl::Status Evict(absl::string_view ns, absl::string_view pod, const DeleteOptions& o) override {
     auto path = ObjectPath(kPods, ns, pod, "eviction");
     if (!path.ok()) return path.status();

@@ -282,6 +282,33 @@ TEST_F(RestClientTest, EvictPostsEvictionAndReportsTheBudget) {
   EXPECT_TRUE(clock_.sleeps().empty());
 }
 
+TEST_F(RestClientTest, LogsReadsAContainersPreviousRunAsText) {
+  Serve([](const http::Request& req, http::Responder res) {
+    if (req.Query("container") && *req.Query("container") == "nope") {
+      return res.Respond(JsonResponse(400, {{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Failure"},
+                                            {"message", "container nope is not valid for pod web-1"},
+                                            {"reason", "BadRequest"}, {"code", 400}}));
+    }
+    http::Response r{.status = 200, .body = "panic: boom\nexit status 1\n"};
+    r.headers.Add("Content-Type", "text/plain");
+    res.Respond(std::move(r));
+  });
+  auto client = Client();
+  auto log = client->Logs("ref", "web-1", {.container = "web", .previous = true, .tail_lines = 20});
+  ASSERT_TRUE(log.ok()) << log.status();
+  EXPECT_EQ(*log, "panic: boom\nexit status 1\n");
+  auto reqs = api_->requests();
+  ASSERT_EQ(reqs.size(), 1u);
+  EXPECT_EQ(reqs[0].method, "GET");
+  EXPECT_EQ(reqs[0].path, "/api/v1/namespaces/ref/pods/web-1/log");
+  EXPECT_EQ(*reqs[0].Query("container"), "web");
+  EXPECT_EQ(*reqs[0].Query("previous"), "true");
+  EXPECT_EQ(*reqs[0].Query("tailLines"), "20");
+  auto bad = client->Logs("ref", "web-1", {.container = "nope"});
+  EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("is not valid for pod web-1"), absl::string_view::npos);
+}
+
 TEST_F(RestClientTest, ScaleSubresource) {
   std::string scale = Testdata("scale-get.txt");
   Serve([scale](const http::Request& req, http::Responder res) {

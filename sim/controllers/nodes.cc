@@ -416,10 +416,17 @@ bool Kubelet::Step(const std::string& key, PodState& s, absl::Time now) {
       write_status([&](Json& p) {
         p["status"]["containerStatuses"] = container_statuses([&](const Json& c, int restarts) {
           Json cs = base_status(c, restarts + 1);
+          // The run that ends now started when it turned running.
+          std::string started = t;
+          for (const auto& o : pod["status"].value("containerStatuses", Json::array())) {
+            if (o.value("name", "") == c.value("name", "") && o.contains("state") && o["state"].contains("running")) {
+              started = o["state"]["running"].value("startedAt", t);
+            }
+          }
           cs["lastState"] = {{"terminated",
                               {{"exitCode", 1},
                                {"reason", "Error"},
-                               {"startedAt", t},
+                               {"startedAt", started},
                                {"finishedAt", t},
                                {"containerID", absl::StrCat("kubesim://", RandomHex(64))}}}};
           cs["state"] = {{"waiting",
@@ -454,10 +461,16 @@ bool Kubelet::Step(const std::string& key, PodState& s, absl::Time now) {
         SetCondition(p, Condition("ContainersReady", false, "PodCompleted"));
         st["containerStatuses"] = container_statuses([&](const Json& c, int restarts) {
           Json cs = base_status(c, restarts);
+          std::string started = t;
+          for (const auto& o : pod["status"].value("containerStatuses", Json::array())) {
+            if (o.value("name", "") == c.value("name", "") && o.contains("state") && o["state"].contains("running")) {
+              started = o["state"]["running"].value("startedAt", t);
+            }
+          }
           cs["state"] = {{"terminated",
                           {{"exitCode", ok ? 0 : 1},
                            {"reason", ok ? "Completed" : "Error"},
-                           {"startedAt", t},
+                           {"startedAt", started},
                            {"finishedAt", t},
                            {"containerID", absl::StrCat("kubesim://", RandomHex(64))}}}};
           cs["imageID"] = absl::StrCat("kubesim://", c.value("image", ""));

@@ -12,19 +12,19 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "sim/protobuf/internal/go_duration.h"
-#include "sim/protobuf/internal/schema.h"
+#include "sim/schema/schema.h"
 #include "sim/protobuf/internal/wire.h"
 
 namespace herd::sim {
 namespace {
 
 using Json = nlohmann::json;
-using protobuf_internal::Field;
-using protobuf_internal::FindKind;
-using protobuf_internal::FindMessage;
-using protobuf_internal::FullName;
-using protobuf_internal::Kind;
-using protobuf_internal::Message;
+using schema::Field;
+using schema::FindKind;
+using schema::FindMessage;
+using schema::FullName;
+using schema::Kind;
+using schema::Message;
 using protobuf_internal::WireReader;
 using protobuf_internal::WireType;
 
@@ -159,9 +159,9 @@ class Decoder {
       auto wt = static_cast<int>(tag & 7);
       const Field* f = number <= UINT32_MAX ? m.Find(static_cast<uint32_t>(number)) : nullptr;
       if (f == nullptr) return CannotDecode(number, FullName(m.name));
-      if (f->flags & protobuf_internal::kMap) {
+      if (f->flags & schema::kMap) {
         if (auto st = DecodeMapEntry(m, *f, wt, r, out[f->json]); !st.ok()) return st;
-      } else if (f->flags & protobuf_internal::kRepeated) {
+      } else if (f->flags & schema::kRepeated) {
         if (auto st = DecodeRepeated(m, *f, wt, r, out[f->json]); !st.ok()) return st;
       } else if (f->kind == Kind::kMessage) {
         absl::string_view bytes;
@@ -169,13 +169,13 @@ class Decoder {
         if (!r.ReadBytes(&bytes)) return Malformed(number, FullName(m.name), "truncated");
         const Message* sub = FindMessage(f->message);
         if (sub == nullptr) return CannotDecode(number, FullName(m.name));
-        Json& target = (f->flags & protobuf_internal::kInline) ? out : out[f->json];
+        Json& target = (f->flags & schema::kInline) ? out : out[f->json];
         if (auto st = DecodeMessage(*sub, bytes, target); !st.ok()) return st;
       } else {
         auto v = DecodeValue(m, *f, wt, r);
         if (!v.ok()) return v.status();
         // Go's omitempty drops zero scalars unless the field is a pointer.
-        if (!(f->flags & protobuf_internal::kKeepZero) && IsZeroScalar(f->kind, *v)) {
+        if (!(f->flags & schema::kKeepZero) && IsZeroScalar(f->kind, *v)) {
           out.erase(f->json);
         } else {
           out[f->json] = *std::move(v);

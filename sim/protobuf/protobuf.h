@@ -9,12 +9,11 @@
 //   if (!obj.ok()) return BadRequest(obj.status().message());
 //   (*obj)["kind"];   // "Deployment", whichever encoding the client chose
 //
-// The decoder knows, field by field, the kinds kubesim serves and the bodies
-// of their subresources (Pod, Namespace, ConfigMap, Service, Node, Event,
-// Deployment, ReplicaSet, StatefulSet, ControllerRevision, Job, CronJob,
-// PodDisruptionBudget, Lease, HorizontalPodAutoscaler v2; Binding,
-// Eviction, Scale, DeleteOptions), plus Secret and ServiceAccount. Anything
-// else is an error rather than data silently dropped.
+// The decoder knows, field by field, what sim/schema describes: the kinds
+// kubesim serves and the bodies of their subresources (Binding, Eviction,
+// Scale, TokenRequest, DeleteOptions), the RBAC kinds and the access
+// reviews, plus Secret. Anything else is an error rather than data silently
+// dropped.
 //
 // All functions are pure and thread-safe.
 #ifndef HERD_SIM_PROTOBUF_PROTOBUF_H_

@@ -10,7 +10,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/protobuf/internal/go_duration.h"
-#include "sim/protobuf/internal/schema.h"
 
 namespace herd::sim {
 namespace {
@@ -342,38 +341,6 @@ TEST(GoDuration, FormatsAsGoDoes) {
   EXPECT_EQ(FormatGoDuration(3'600'000'000'000), "1h0m0s");
   EXPECT_EQ(FormatGoDuration(-2'000'000'000), "-2s");
   EXPECT_EQ(FormatGoDuration(INT64_MIN), "-2562047h47m16.854775808s");
-}
-
-TEST(Schema, IsConsistent) {
-  using protobuf_internal::AllMessages;
-  using protobuf_internal::FindMessage;
-  using protobuf_internal::Kind;
-  std::set<std::string> names;
-  for (const auto& m : AllMessages()) {
-    EXPECT_TRUE(names.insert(m.name).second) << "duplicate " << m.name;
-    uint32_t last = 0;
-    for (const auto& f : m.fields) {
-      EXPECT_GT(f.number, last) << m.name << " fields must be in number order";
-      last = f.number;
-      bool inline_field = (f.flags & protobuf_internal::kInline) != 0;
-      EXPECT_EQ(absl::string_view(f.json).empty(), inline_field) << m.name << " field " << f.number;
-      if (f.kind == Kind::kMessage) {
-        EXPECT_NE(FindMessage(f.message), nullptr) << m.name << " field " << f.number << " names " << f.message;
-      }
-    }
-  }
-  const std::pair<const char*, const char*> kinds[] = {{"v1", "Pod"},
-                                                       {"apps/v1", "Deployment"},
-                                                       {"batch/v1", "Job"},
-                                                       {"policy/v1", "Eviction"},
-                                                       {"meta.k8s.io/v1", "DeleteOptions"},
-                                                       {"autoscaling/v2", "HorizontalPodAutoscaler"},
-                                                       {"autoscaling/v1", "Scale"},
-                                                       {"coordination.k8s.io/v1", "Lease"},
-                                                       {"v1", "Binding"}};
-  for (auto [api_version, kind] : kinds) {
-    EXPECT_NE(protobuf_internal::FindKind(api_version, kind), nullptr) << api_version << " " << kind;
-  }
 }
 
 }  // namespace

@@ -168,6 +168,7 @@ json Columns(ResourceId r) {
           AgeCol(),
       });
     case kHorizontalPodAutoscalers:
+    case kHorizontalPodAutoscalersV1:
       return json::array({
           NameCol(),
           Col("Reference",
@@ -284,6 +285,32 @@ json Columns(ResourceId r) {
               "ExternalName. More info: https://kubernetes.io/docs/concepts/services-networking/service/",
               1),
       });
+    case kServiceAccounts:
+      return json::array({
+          NameCol(),
+          Col("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using this "
+                         "ServiceAccount are allowed to use.", 0, "integer"),
+          AgeCol(),
+      });
+    case kRoles:
+    case kClusterRoles:
+      return json::array({NameCol(), Col("Created At", kAgeDoc, 0, "string", "date")});
+    case kRoleBindings:
+    case kClusterRoleBindings:
+      return json::array({
+          NameCol(),
+          Col("Role", "RoleRef can reference a Role in the current namespace or a ClusterRole in the global "
+                      "namespace. If the RoleRef cannot be resolved, the Authorizer must return an error."),
+          AgeCol(),
+          Col("Users", "Users in the binding", 1),
+          Col("Groups", "Groups in the binding", 1),
+          Col("ServiceAccounts", "ServiceAccounts in the binding", 1),
+      });
+    case kTokenReviews:
+    case kSelfSubjectAccessReviews:
+    case kSelfSubjectRulesReviews:
+    case kSubjectAccessReviews:
+    case kLocalSubjectAccessReviews:
     case kResourceCount:
       break;
   }

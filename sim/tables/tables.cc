@@ -489,6 +489,29 @@ json ServiceCells(const json& svc, absl::Time now) {
                       FormatLabels(Find(svc, {"spec", "selector"}))});
 }
 
+json ServiceAccountCells(const json& sa, absl::Time now) {
+  int64_t secrets = sa.contains("secrets") && sa["secrets"].is_array() ? static_cast<int64_t>(sa["secrets"].size()) : 0;
+  return json::array({Name(sa), secrets, Age(sa, now)});
+}
+
+json RoleCells(const json& role) { return json::array({Name(role), Str(role, {"metadata", "creationTimestamp"})}); }
+
+json BindingCells(const json& b, absl::Time now) {
+  std::vector<std::string> users, groups, sas;
+  const json* subjects = Find(b, {"subjects"});
+  if (subjects != nullptr && subjects->is_array()) {
+    for (const auto& s : *subjects) {
+      std::string kind = s.value("kind", ""), who = s.value("name", "");
+      if (kind == "User") users.push_back(who);
+      if (kind == "Group") groups.push_back(who);
+      if (kind == "ServiceAccount") sas.push_back(absl::StrCat(s.value("namespace", ""), "/", who));
+    }
+  }
+  return json::array({Name(b),
+                      absl::StrCat(Str(b, {"roleRef", "kind"}), "/", Str(b, {"roleRef", "name"})), Age(b, now),
+                      absl::StrJoin(users, ", "), absl::StrJoin(groups, ", "), absl::StrJoin(sas, ", ")});
+}
+
 }  // namespace
 
 json TableCells(ResourceId r, const json& object, absl::Time now) {
@@ -512,6 +535,7 @@ json TableCells(ResourceId r, const json& object, absl::Time now) {
     case kLeases:
       return LeaseCells(object, now);
     case kHorizontalPodAutoscalers:
+    case kHorizontalPodAutoscalersV1:
       return HorizontalPodAutoscalerCells(object, now);
     case kNamespaces:
       return NamespaceCells(object, now);
@@ -523,6 +547,19 @@ json TableCells(ResourceId r, const json& object, absl::Time now) {
       return ConfigMapCells(object, now);
     case kServices:
       return ServiceCells(object, now);
+    case kServiceAccounts:
+      return ServiceAccountCells(object, now);
+    case kRoles:
+    case kClusterRoles:
+      return RoleCells(object);
+    case kRoleBindings:
+    case kClusterRoleBindings:
+      return BindingCells(object, now);
+    case kTokenReviews:
+    case kSelfSubjectAccessReviews:
+    case kSelfSubjectRulesReviews:
+    case kSubjectAccessReviews:
+    case kLocalSubjectAccessReviews:
     case kResourceCount:
       break;
   }

@@ -123,6 +123,7 @@ TEST(TableCellsTest, DeploymentRowMatchesTheReferenceServerWithIntegerCounts) {
 TEST(TableCellsTest, EveryKindGivesOneCellPerColumnEvenForAnEmptyObject) {
   for (int i = 0; i < kResourceCount; ++i) {
     const auto r = static_cast<ResourceId>(i);
+    if (r >= kTokenReviews && r <= kLocalSubjectAccessReviews) continue;  // reviews are never listed
     const json& cols = TableColumns(r);
     ASSERT_TRUE(cols.is_array()) << i;
     EXPECT_FALSE(cols.empty()) << i;

@@ -382,7 +382,16 @@ TEST_F(EnginesTest, RolloutRollsBackOnCrashLoop) {
 
   EXPECT_EQ(op.state(), v1::OPERATION_STATE_ROLLED_BACK) << Dump(op);
   EXPECT_EQ(op.failure().reason(), v1::FAILURE_REASON_CRASH_LOOP_BACK_OFF);
-  EXPECT_GT(op.failure().pods_size(), 0);
+  ASSERT_GT(op.failure().pods_size(), 0);
+  // Why it crashed, from the container's previous log: in the report and
+  // the error (which the audit entry carries).
+  const auto& tail = op.failure().pods(0).log_tail();
+  ASSERT_FALSE(tail.empty()) << Dump(op);
+  EXPECT_TRUE(std::any_of(tail.begin(), tail.end(),
+                          [](const std::string& l) { return l.rfind("panic: runtime error", 0) == 0; }))
+      << Dump(op);
+  EXPECT_NE(op.error().message().find("; its log: level=error msg=\"cannot connect to database"), std::string::npos)
+      << op.error().message();
   // The old pods served throughout.
   EXPECT_GE(watch.min(), 3);
   AwaitDeploymentSteady("web", 3);

@@ -1,12 +1,6 @@
-#include "sim/protobuf/internal/schema.h"
+#include "sim/schema/internal/tables.h"
 
-#include <algorithm>
-
-#include "absl/container/flat_hash_map.h"
-#include "absl/strings/match.h"
-#include "absl/strings/str_cat.h"
-
-namespace herd::sim::protobuf_internal {
+namespace herd::sim::schema::internal {
 namespace {
 
 constexpr Kind S = Kind::kString;
@@ -24,30 +18,10 @@ constexpr uint8_t MAP = kMap;
 constexpr uint8_t K = kKeepZero;
 constexpr uint8_t IN = kInline;
 
-// Each served kind with everything reachable from it: spec and status (a
-// controller may PUT status as protobuf), every volume source, the node
-// status. Fields are in number order.
+// k8s.io/api/core/v1: each served kind with everything reachable from it (spec and
+// status, every volume source, the node status). Fields are in number order.
 // clang-format off
 const Message kMessages[] = {
-    // k8s.io/apimachinery/pkg/apis/meta/v1
-    {"meta.v1.DeleteOptions", {{1, "gracePeriodSeconds", I64, K}, {2, "preconditions", "meta.v1.Preconditions"},
-      {3, "orphanDependents", B, K}, {4, "propagationPolicy", S, K}, {5, "dryRun", S, R},
-      {6, "ignoreStoreReadErrorWithClusterBreakingPotential", B, K}}},
-    {"meta.v1.ObjectMeta", {{1, "name", S}, {2, "generateName", S}, {3, "namespace", S}, {4, "selfLink", S},
-      {5, "uid", S}, {6, "resourceVersion", S}, {7, "generation", I64}, {8, "creationTimestamp", T},
-      {9, "deletionTimestamp", T}, {10, "deletionGracePeriodSeconds", I64, K}, {11, "labels", S, MAP},
-      {12, "annotations", S, MAP}, {13, "ownerReferences", "meta.v1.OwnerReference", R}, {14, "finalizers", S, R},
-      {17, "managedFields", "meta.v1.ManagedFieldsEntry", R}}},
-    {"meta.v1.Preconditions", {{1, "uid", S, K}, {2, "resourceVersion", S, K}}},
-    {"meta.v1.OwnerReference", {{1, "kind", S, K}, {3, "name", S, K}, {4, "uid", S, K}, {5, "apiVersion", S, K},
-      {6, "controller", B, K}, {7, "blockOwnerDeletion", B, K}}},
-    {"meta.v1.ManagedFieldsEntry", {{1, "manager", S}, {2, "operation", S}, {3, "apiVersion", S}, {4, "time", T},
-      {6, "fieldsType", S}, {7, "fieldsV1", RAW}, {8, "subresource", S}}},
-    {"meta.v1.Condition", {{1, "type", S, K}, {2, "status", S, K}, {3, "observedGeneration", I64},
-      {4, "lastTransitionTime", T}, {5, "reason", S, K}, {6, "message", S, K}}},
-    {"meta.v1.LabelSelector", {{1, "matchLabels", S, MAP},
-      {2, "matchExpressions", "meta.v1.LabelSelectorRequirement", R}}},
-    {"meta.v1.LabelSelectorRequirement", {{1, "key", S, K}, {2, "operator", S, K}, {3, "values", S, R}}},
     // k8s.io/api/core/v1
     {"core.v1.Pod", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "core.v1.PodSpec"},
       {3, "status", "core.v1.PodStatus"}}},
@@ -384,218 +358,11 @@ const Message kMessages[] = {
       {3, "labelSelector", "meta.v1.LabelSelector"}, {4, "path", S, K}, {5, "optional", B, K}}},
     {"core.v1.HTTPHeader", {{1, "name", S, K}, {2, "value", S, K}}},
     {"core.v1.NodeSelectorRequirement", {{1, "key", S, K}, {2, "operator", S, K}, {3, "values", S, R}}},
-    // k8s.io/api/apps/v1
-    {"apps.v1.Deployment", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "apps.v1.DeploymentSpec"},
-      {3, "status", "apps.v1.DeploymentStatus"}}},
-    {"apps.v1.ReplicaSet", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "apps.v1.ReplicaSetSpec"},
-      {3, "status", "apps.v1.ReplicaSetStatus"}}},
-    {"apps.v1.StatefulSet", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "apps.v1.StatefulSetSpec"},
-      {3, "status", "apps.v1.StatefulSetStatus"}}},
-    {"apps.v1.ControllerRevision", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "data", RAW},
-      {3, "revision", I64, K}}},
-    {"apps.v1.DeploymentSpec", {{1, "replicas", I32, K}, {2, "selector", "meta.v1.LabelSelector"},
-      {3, "template", "core.v1.PodTemplateSpec"}, {4, "strategy", "apps.v1.DeploymentStrategy"},
-      {5, "minReadySeconds", I32}, {6, "revisionHistoryLimit", I32, K}, {7, "paused", B},
-      {9, "progressDeadlineSeconds", I32, K}}},
-    {"apps.v1.DeploymentStatus", {{1, "observedGeneration", I64}, {2, "replicas", I32}, {3, "updatedReplicas", I32},
-      {4, "availableReplicas", I32}, {5, "unavailableReplicas", I32},
-      {6, "conditions", "apps.v1.DeploymentCondition", R}, {7, "readyReplicas", I32}, {8, "collisionCount", I32, K}}},
-    {"apps.v1.ReplicaSetSpec", {{1, "replicas", I32, K}, {2, "selector", "meta.v1.LabelSelector"},
-      {3, "template", "core.v1.PodTemplateSpec"}, {4, "minReadySeconds", I32}}},
-    {"apps.v1.ReplicaSetStatus", {{1, "replicas", I32, K}, {2, "fullyLabeledReplicas", I32},
-      {3, "observedGeneration", I64}, {4, "readyReplicas", I32}, {5, "availableReplicas", I32},
-      {6, "conditions", "apps.v1.ReplicaSetCondition", R}}},
-    {"apps.v1.StatefulSetSpec", {{1, "replicas", I32, K}, {2, "selector", "meta.v1.LabelSelector"},
-      {3, "template", "core.v1.PodTemplateSpec"}, {4, "volumeClaimTemplates", "core.v1.PersistentVolumeClaim", R},
-      {5, "serviceName", S, K}, {6, "podManagementPolicy", S},
-      {7, "updateStrategy", "apps.v1.StatefulSetUpdateStrategy"}, {8, "revisionHistoryLimit", I32, K},
-      {9, "minReadySeconds", I32},
-      {10, "persistentVolumeClaimRetentionPolicy", "apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy"},
-      {11, "ordinals", "apps.v1.StatefulSetOrdinals"}}},
-    {"apps.v1.StatefulSetStatus", {{1, "observedGeneration", I64}, {2, "replicas", I32, K},
-      {3, "readyReplicas", I32}, {4, "currentReplicas", I32}, {5, "updatedReplicas", I32},
-      {6, "currentRevision", S}, {7, "updateRevision", S}, {9, "collisionCount", I32, K},
-      {10, "conditions", "apps.v1.StatefulSetCondition", R}, {11, "availableReplicas", I32, K}}},
-    {"apps.v1.DeploymentStrategy", {{1, "type", S}, {2, "rollingUpdate", "apps.v1.RollingUpdateDeployment"}}},
-    {"apps.v1.DeploymentCondition", {{1, "type", S, K}, {2, "status", S, K}, {4, "reason", S}, {5, "message", S},
-      {6, "lastUpdateTime", T}, {7, "lastTransitionTime", T}}},
-    {"apps.v1.ReplicaSetCondition", {{1, "type", S, K}, {2, "status", S, K}, {3, "lastTransitionTime", T},
-      {4, "reason", S}, {5, "message", S}}},
-    {"apps.v1.StatefulSetUpdateStrategy", {{1, "type", S},
-      {2, "rollingUpdate", "apps.v1.RollingUpdateStatefulSetStrategy"}}},
-    {"apps.v1.StatefulSetPersistentVolumeClaimRetentionPolicy", {{1, "whenDeleted", S}, {2, "whenScaled", S}}},
-    {"apps.v1.StatefulSetOrdinals", {{1, "start", I32, K}}},
-    {"apps.v1.StatefulSetCondition", {{1, "type", S, K}, {2, "status", S, K}, {3, "lastTransitionTime", T},
-      {4, "reason", S}, {5, "message", S}}},
-    {"apps.v1.RollingUpdateDeployment", {{1, "maxUnavailable", IOS}, {2, "maxSurge", IOS}}},
-    {"apps.v1.RollingUpdateStatefulSetStrategy", {{1, "partition", I32, K}, {2, "maxUnavailable", IOS}}},
-    // k8s.io/api/batch/v1
-    {"batch.v1.Job", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "batch.v1.JobSpec"},
-      {3, "status", "batch.v1.JobStatus"}}},
-    {"batch.v1.CronJob", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "batch.v1.CronJobSpec"},
-      {3, "status", "batch.v1.CronJobStatus"}}},
-    {"batch.v1.JobSpec", {{1, "parallelism", I32, K}, {2, "completions", I32, K},
-      {3, "activeDeadlineSeconds", I64, K}, {4, "selector", "meta.v1.LabelSelector"}, {5, "manualSelector", B, K},
-      {6, "template", "core.v1.PodTemplateSpec"}, {7, "backoffLimit", I32, K},
-      {8, "ttlSecondsAfterFinished", I32, K}, {9, "completionMode", S, K}, {10, "suspend", B, K},
-      {11, "podFailurePolicy", "batch.v1.PodFailurePolicy"}, {12, "backoffLimitPerIndex", I32, K},
-      {13, "maxFailedIndexes", I32, K}, {14, "podReplacementPolicy", S, K}, {15, "managedBy", S, K},
-      {16, "successPolicy", "batch.v1.SuccessPolicy"}}},
-    {"batch.v1.JobStatus", {{1, "conditions", "batch.v1.JobCondition", R}, {2, "startTime", T},
-      {3, "completionTime", T}, {4, "active", I32}, {5, "succeeded", I32}, {6, "failed", I32},
-      {7, "completedIndexes", S}, {8, "uncountedTerminatedPods", "batch.v1.UncountedTerminatedPods"},
-      {9, "ready", I32, K}, {10, "failedIndexes", S, K}, {11, "terminating", I32, K}}},
-    {"batch.v1.CronJobSpec", {{1, "schedule", S, K}, {2, "startingDeadlineSeconds", I64, K},
-      {3, "concurrencyPolicy", S}, {4, "suspend", B, K}, {5, "jobTemplate", "batch.v1.JobTemplateSpec"},
-      {6, "successfulJobsHistoryLimit", I32, K}, {7, "failedJobsHistoryLimit", I32, K}, {8, "timeZone", S, K}}},
-    {"batch.v1.CronJobStatus", {{1, "active", "core.v1.ObjectReference", R}, {4, "lastScheduleTime", T},
-      {5, "lastSuccessfulTime", T}}},
-    {"batch.v1.PodFailurePolicy", {{1, "rules", "batch.v1.PodFailurePolicyRule", R}}},
-    {"batch.v1.SuccessPolicy", {{1, "rules", "batch.v1.SuccessPolicyRule", R}}},
-    {"batch.v1.JobCondition", {{1, "type", S, K}, {2, "status", S, K}, {3, "lastProbeTime", T},
-      {4, "lastTransitionTime", T}, {5, "reason", S}, {6, "message", S}}},
-    {"batch.v1.UncountedTerminatedPods", {{1, "succeeded", S, R}, {2, "failed", S, R}}},
-    {"batch.v1.JobTemplateSpec", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "batch.v1.JobSpec"}}},
-    {"batch.v1.PodFailurePolicyRule", {{1, "action", S, K},
-      {2, "onExitCodes", "batch.v1.PodFailurePolicyOnExitCodesRequirement"},
-      {3, "onPodConditions", "batch.v1.PodFailurePolicyOnPodConditionsPattern", R}}},
-    {"batch.v1.SuccessPolicyRule", {{1, "succeededIndexes", S, K}, {2, "succeededCount", I32, K}}},
-    {"batch.v1.PodFailurePolicyOnExitCodesRequirement", {{1, "containerName", S, K}, {2, "operator", S, K},
-      {3, "values", I32, R}}},
-    {"batch.v1.PodFailurePolicyOnPodConditionsPattern", {{1, "type", S, K}, {2, "status", S, K}}},
-    // k8s.io/api/policy/v1
-    {"policy.v1.PodDisruptionBudget", {{1, "metadata", "meta.v1.ObjectMeta"},
-      {2, "spec", "policy.v1.PodDisruptionBudgetSpec"}, {3, "status", "policy.v1.PodDisruptionBudgetStatus"}}},
-    {"policy.v1.Eviction", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "deleteOptions", "meta.v1.DeleteOptions"}}},
-    {"policy.v1.PodDisruptionBudgetSpec", {{1, "minAvailable", IOS}, {2, "selector", "meta.v1.LabelSelector"},
-      {3, "maxUnavailable", IOS}, {4, "unhealthyPodEvictionPolicy", S, K}}},
-    {"policy.v1.PodDisruptionBudgetStatus", {{1, "observedGeneration", I64}, {2, "disruptedPods", T, MAP},
-      {3, "disruptionsAllowed", I32, K}, {4, "currentHealthy", I32, K}, {5, "desiredHealthy", I32, K},
-      {6, "expectedPods", I32, K}, {7, "conditions", "meta.v1.Condition", R}}},
-    // k8s.io/api/coordination/v1
-    {"coordination.v1.Lease", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "coordination.v1.LeaseSpec"}}},
-    {"coordination.v1.LeaseSpec", {{1, "holderIdentity", S, K}, {2, "leaseDurationSeconds", I32, K},
-      {3, "acquireTime", MT}, {4, "renewTime", MT}, {5, "leaseTransitions", I32, K}, {6, "strategy", S, K},
-      {7, "preferredHolder", S, K}}},
-    // k8s.io/api/autoscaling/v1
-    {"autoscaling.v1.Scale", {{1, "metadata", "meta.v1.ObjectMeta"}, {2, "spec", "autoscaling.v1.ScaleSpec"},
-      {3, "status", "autoscaling.v1.ScaleStatus"}}},
-    {"autoscaling.v1.ScaleSpec", {{1, "replicas", I32}}},
-    {"autoscaling.v1.ScaleStatus", {{1, "replicas", I32, K}, {2, "selector", S}}},
-    // k8s.io/api/autoscaling/v2
-    {"autoscaling.v2.HorizontalPodAutoscaler", {{1, "metadata", "meta.v1.ObjectMeta"},
-      {2, "spec", "autoscaling.v2.HorizontalPodAutoscalerSpec"},
-      {3, "status", "autoscaling.v2.HorizontalPodAutoscalerStatus"}}},
-    {"autoscaling.v2.HorizontalPodAutoscalerSpec", {{1, "scaleTargetRef", "autoscaling.v2.CrossVersionObjectReference"},
-      {2, "minReplicas", I32, K}, {3, "maxReplicas", I32, K}, {4, "metrics", "autoscaling.v2.MetricSpec", R},
-      {5, "behavior", "autoscaling.v2.HorizontalPodAutoscalerBehavior"}}},
-    {"autoscaling.v2.HorizontalPodAutoscalerStatus", {{1, "observedGeneration", I64, K}, {2, "lastScaleTime", T},
-      {3, "currentReplicas", I32}, {4, "desiredReplicas", I32, K},
-      {5, "currentMetrics", "autoscaling.v2.MetricStatus", R},
-      {6, "conditions", "autoscaling.v2.HorizontalPodAutoscalerCondition", R}}},
-    {"autoscaling.v2.CrossVersionObjectReference", {{1, "kind", S, K}, {2, "name", S, K}, {3, "apiVersion", S}}},
-    {"autoscaling.v2.MetricSpec", {{1, "type", S, K}, {2, "object", "autoscaling.v2.ObjectMetricSource"},
-      {3, "pods", "autoscaling.v2.PodsMetricSource"}, {4, "resource", "autoscaling.v2.ResourceMetricSource"},
-      {5, "external", "autoscaling.v2.ExternalMetricSource"},
-      {7, "containerResource", "autoscaling.v2.ContainerResourceMetricSource"}}},
-    {"autoscaling.v2.HorizontalPodAutoscalerBehavior", {{1, "scaleUp", "autoscaling.v2.HPAScalingRules"},
-      {2, "scaleDown", "autoscaling.v2.HPAScalingRules"}}},
-    {"autoscaling.v2.MetricStatus", {{1, "type", S, K}, {2, "object", "autoscaling.v2.ObjectMetricStatus"},
-      {3, "pods", "autoscaling.v2.PodsMetricStatus"}, {4, "resource", "autoscaling.v2.ResourceMetricStatus"},
-      {5, "external", "autoscaling.v2.ExternalMetricStatus"},
-      {7, "containerResource", "autoscaling.v2.ContainerResourceMetricStatus"}}},
-    {"autoscaling.v2.HorizontalPodAutoscalerCondition", {{1, "type", S, K}, {2, "status", S, K},
-      {3, "lastTransitionTime", T}, {4, "reason", S}, {5, "message", S}}},
-    {"autoscaling.v2.ObjectMetricSource", {{1, "describedObject", "autoscaling.v2.CrossVersionObjectReference"},
-      {2, "target", "autoscaling.v2.MetricTarget"}, {3, "metric", "autoscaling.v2.MetricIdentifier"}}},
-    {"autoscaling.v2.PodsMetricSource", {{1, "metric", "autoscaling.v2.MetricIdentifier"},
-      {2, "target", "autoscaling.v2.MetricTarget"}}},
-    {"autoscaling.v2.ResourceMetricSource", {{1, "name", S, K}, {2, "target", "autoscaling.v2.MetricTarget"}}},
-    {"autoscaling.v2.ContainerResourceMetricSource", {{1, "name", S, K},
-      {2, "target", "autoscaling.v2.MetricTarget"}, {3, "container", S, K}}},
-    {"autoscaling.v2.ExternalMetricSource", {{1, "metric", "autoscaling.v2.MetricIdentifier"},
-      {2, "target", "autoscaling.v2.MetricTarget"}}},
-    {"autoscaling.v2.HPAScalingRules", {{1, "selectPolicy", S, K},
-      {2, "policies", "autoscaling.v2.HPAScalingPolicy", R}, {3, "stabilizationWindowSeconds", I32, K}}},
-    {"autoscaling.v2.ObjectMetricStatus", {{1, "metric", "autoscaling.v2.MetricIdentifier"},
-      {2, "current", "autoscaling.v2.MetricValueStatus"},
-      {3, "describedObject", "autoscaling.v2.CrossVersionObjectReference"}}},
-    {"autoscaling.v2.PodsMetricStatus", {{1, "metric", "autoscaling.v2.MetricIdentifier"},
-      {2, "current", "autoscaling.v2.MetricValueStatus"}}},
-    {"autoscaling.v2.ResourceMetricStatus", {{1, "name", S, K}, {2, "current", "autoscaling.v2.MetricValueStatus"}}},
-    {"autoscaling.v2.ContainerResourceMetricStatus", {{1, "name", S, K},
-      {2, "current", "autoscaling.v2.MetricValueStatus"}, {3, "container", S, K}}},
-    {"autoscaling.v2.ExternalMetricStatus", {{1, "metric", "autoscaling.v2.MetricIdentifier"},
-      {2, "current", "autoscaling.v2.MetricValueStatus"}}},
-    {"autoscaling.v2.MetricTarget", {{1, "type", S, K}, {2, "value", Q}, {3, "averageValue", Q},
-      {4, "averageUtilization", I32, K}}},
-    {"autoscaling.v2.MetricIdentifier", {{1, "name", S, K}, {2, "selector", "meta.v1.LabelSelector"}}},
-    {"autoscaling.v2.HPAScalingPolicy", {{1, "type", S, K}, {2, "value", I32, K}, {3, "periodSeconds", I32, K}}},
-    {"autoscaling.v2.MetricValueStatus", {{1, "value", Q}, {2, "averageValue", Q},
-      {3, "averageUtilization", I32, K}}},
 };
 // clang-format on
 
-struct KindEntry {
-  const char* api_version;
-  const char* kind;
-  const char* message;
-};
-
-const KindEntry kKinds[] = {
-    {"v1", "Pod", "core.v1.Pod"},
-    {"v1", "Namespace", "core.v1.Namespace"},
-    {"v1", "ConfigMap", "core.v1.ConfigMap"},
-    {"v1", "Secret", "core.v1.Secret"},
-    {"v1", "Service", "core.v1.Service"},
-    {"v1", "ServiceAccount", "core.v1.ServiceAccount"},
-    {"v1", "Node", "core.v1.Node"},
-    {"v1", "Event", "core.v1.Event"},
-    {"v1", "Binding", "core.v1.Binding"},
-    {"apps/v1", "Deployment", "apps.v1.Deployment"},
-    {"apps/v1", "ReplicaSet", "apps.v1.ReplicaSet"},
-    {"apps/v1", "StatefulSet", "apps.v1.StatefulSet"},
-    {"apps/v1", "ControllerRevision", "apps.v1.ControllerRevision"},
-    {"batch/v1", "Job", "batch.v1.Job"},
-    {"batch/v1", "CronJob", "batch.v1.CronJob"},
-    {"policy/v1", "PodDisruptionBudget", "policy.v1.PodDisruptionBudget"},
-    {"policy/v1", "Eviction", "policy.v1.Eviction"},
-    {"coordination.k8s.io/v1", "Lease", "coordination.v1.Lease"},
-    {"autoscaling/v1", "Scale", "autoscaling.v1.Scale"},
-    {"autoscaling/v2", "HorizontalPodAutoscaler", "autoscaling.v2.HorizontalPodAutoscaler"},
-};
-
 }  // namespace
 
-const Field* Message::Find(uint32_t number) const {
-  auto it =
-      std::lower_bound(fields.begin(), fields.end(), number, [](const Field& f, uint32_t n) { return f.number < n; });
-  return it != fields.end() && it->number == number ? it : nullptr;
-}
+absl::Span<const Message> CoreMessages() { return kMessages; }
 
-const Message* FindMessage(absl::string_view name) {
-  static const auto* const index = [] {
-    auto* m = new absl::flat_hash_map<absl::string_view, const Message*>();
-    for (const Message& msg : kMessages) m->emplace(msg.name, &msg);
-    return m;
-  }();
-  auto it = index->find(name);
-  return it == index->end() ? nullptr : it->second;
-}
-
-absl::Span<const Message> AllMessages() { return kMessages; }
-
-std::string FullName(absl::string_view name) {
-  if (absl::StartsWith(name, "meta.")) return absl::StrCat("k8s.io.apimachinery.pkg.apis.", name);
-  return absl::StrCat("k8s.io.api.", name);
-}
-
-const Message* FindKind(absl::string_view api_version, absl::string_view kind) {
-  if (kind == "DeleteOptions") return FindMessage("meta.v1.DeleteOptions");
-  for (const KindEntry& k : kKinds) {
-    if (api_version == k.api_version && kind == k.kind) return FindMessage(k.message);
-  }
-  return nullptr;
-}
-
-}  // namespace herd::sim::protobuf_internal
+}  // namespace herd::sim::schema::internal

@@ -1,0 +1,121 @@
+"""The real kubectl against kubesim where it leans on the server's schema,
+logs and conversions: apply of a v1 List with validation on, kubectl
+explain, a typo refused under strict field validation, kubectl logs of a
+running and a crash-looping pod (--previous, -f ending with the pod),
+kubectl autoscale (autoscaling/v1), and kubesim --help."""
+import json
+import os
+import subprocess
+
+from simcluster import SimTestCase, bin_dir, deployment, kubectl_path
+
+
+class KubectlSchemaTest(SimTestCase):
+    def test_apply_of_a_v1_list_validates_against_the_openapi_document(self):
+        c = self.cluster
+        ns = self.namespace("lists")
+        web = deployment("web", "web:1", replicas=1)
+        web["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"cpu": 1, "memory": "1Gi"}}
+        items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": ns}, "data": {"x": "1"}},
+                 {**web, "metadata": {"name": "web", "namespace": ns, "labels": {"app": "web"}}}]
+        doc = {"apiVersion": "v1", "kind": "List", "items": items}
+        out = c.kubectl("apply", "-f", "-", input=json.dumps(doc))
+        self.assertIn("configmap/b created", out)
+        self.assertIn("deployment.apps/web created", out)
+        self.assertIn("configmap/b unchanged", c.kubectl("apply", "-f", "-", input=json.dumps(doc)))
+        # kubectl validates a List's items itself, against /openapi/v2.
+        items[1]["spec"]["replicass"] = 2
+        p = c.run("apply", "-f", "-", input=json.dumps(doc), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('unknown field "replicass" in io.k8s.api.apps.v1.DeploymentSpec', p.stderr)
+
+    def test_explain_reads_the_openapi_v3_documents(self):
+        out = self.cluster.kubectl("explain", "deployment.spec.strategy")
+        self.assertIn("KIND:       Deployment", out)
+        self.assertIn("FIELD: strategy <DeploymentStrategy>", out)
+        self.assertRegex(out, r"rollingUpdate\s+<RollingUpdateDeployment>")
+        self.assertIn("enum: Recreate, RollingUpdate", out)
+        out = self.cluster.kubectl("explain", "pods.spec.containers.name")
+        self.assertIn("FIELD: name <string>", out)
+
+    def test_a_typo_is_refused_under_strict_field_validation(self):
+        c = self.cluster
+        ns = self.namespace("strict")
+        d = deployment("typo", "t:1", replicas=1)
+        d["metadata"]["namespace"] = ns
+        d["spec"]["replicass"] = 2
+        p = c.run("create", "-f", "-", input=json.dumps(d), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
+                      'unknown field "spec.replicass"', p.stderr)
+        p = c.run("create", "-f", "-", "--validate=warn", input=json.dumps(d))
+        self.assertIn('Warning: unknown field "spec.replicass"', p.stderr)
+        self.assertNotIn("replicass", c.json("-n", ns, "get", "deploy", "typo")["spec"])
+
+    def test_autoscale_creates_an_autoscaling_v1_autoscaler(self):
+        c = self.cluster
+        ns = self.namespace("autoscale")
+        self.rolled_out(ns, "lw", "lw:1", replicas=1)
+        out = c.kubectl("-n", ns, "autoscale", "deployment", "lw", "--min=1", "--max=3", "--cpu-percent=80")
+        self.assertIn("horizontalpodautoscaler.autoscaling/lw autoscaled", out)
+        self.assertRegex(c.kubectl("-n", ns, "get", "hpa", "lw", "--no-headers"), r"^lw\s+Deployment/lw\s+\S+/80%\s+1\s+3\s")
+        v1 = json.loads(c.kubectl("get", "--raw", f"/apis/autoscaling/v1/namespaces/{ns}/horizontalpodautoscalers/lw"))
+        self.assertEqual(v1["spec"]["targetCPUUtilizationPercentage"], 80)
+
+    def test_kubesim_help_lists_its_flags(self):
+        out = subprocess.run([os.path.join(bin_dir(), "kubesim"), "--help"], capture_output=True, text=True).stdout
+        for flag in ["--pod_start_delay", "--authorization", "--token_auth_file", "--listen"]:
+            self.assertIn(flag, out)
+        self.assertIn("Every caller may do everything unless --authorization=rbac", out)
+
+
+class KubectlLogsTest(SimTestCase):
+    cluster_args = {"extra_args": ("--crash-loop-backoff=200ms",)}
+
+    def pod_of(self, ns, app):
+        return self.cluster.kubectl("-n", ns, "get", "pods", "-l", f"app={app}", "-o", "jsonpath={.items[0].metadata.name}")
+
+    def test_logs_of_a_running_pod_and_follow_ending_when_the_pod_goes(self):
+        c = self.cluster
+        ns = self.namespace("logs")
+        self.rolled_out(ns, "web", "web:1", replicas=1)
+        pod = self.pod_of(ns, "web")
+        out = c.kubectl("-n", ns, "logs", pod)
+        self.assertIn('msg="starting web (image web:1) as pid 1"', out)
+        self.assertIn('msg="ready to serve requests"', out)
+        self.assertRegex(c.kubectl("-n", ns, "logs", pod, "--timestamps", "--tail=1"),
+                         r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z level=info")
+        follower = subprocess.Popen([kubectl_path(), "-n", ns, "logs", "-f", pod], env=c.env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertIn("starting web", follower.stdout.readline())
+            c.kubectl("-n", ns, "delete", "pod", pod, "--wait=false")
+            out, _ = follower.communicate(timeout=30)
+            self.assertEqual(follower.returncode, 0)
+            self.assertIn("received SIGTERM, shutting down", out)
+        finally:
+            if follower.poll() is None:
+                follower.kill()
+
+    def test_previous_logs_of_a_crash_loop_say_why_it_crashed(self):
+        c = self.cluster
+        ns = self.namespace("crashlogs")
+        m = deployment("bad", "bad:2-crashloop", replicas=1)
+        m["metadata"]["namespace"] = ns
+        c.apply(m)
+        # Once the Deployment counts its pod, the pod is there to wait on.
+        c.kubectl("-n", ns, "wait", "--for=jsonpath={.status.replicas}=1", "deploy/bad", "--timeout=30s")
+        c.kubectl("-n", ns, "wait", "--for=jsonpath={.status.containerStatuses[0].lastState.terminated.exitCode}=1",
+                  "pod", "-l", "app=bad", "--timeout=60s")
+        out = c.kubectl("-n", ns, "logs", self.pod_of(ns, "bad"), "--previous")
+        self.assertIn("cannot connect to database", out)
+        self.assertIn("panic: runtime error: invalid memory address or nil pointer dereference", out)
+        self.assertIn("goroutine 1 [running]:", out)
+        self.assertTrue(out.rstrip().endswith("exit status 1"), out)
+        p = c.run("-n", ns, "logs", self.pod_of(ns, "bad"), "-c", "nope", check=False)
+        self.assertIn("container nope is not valid for pod", p.stderr)
+
+
+if __name__ == "__main__":
+    import unittest
+    unittest.main()
