@@ -15,6 +15,7 @@
 #include "common/log/log.h"
 #include "sim/discovery.h"
 #include "sim/errors.h"
+#include "sim/json_text.h"
 #include "sim/protobuf/protobuf.h"
 #include "sim/tables/tables.h"
 
@@ -37,7 +38,7 @@ http::Response JsonResponse(int status, std::string body) {
 http::Response ErrorResponse(const absl::Status& st) {
   Json obj = StatusObject(st);
   int code = obj.value("code", 500);
-  http::Response r = JsonResponse(code, obj.dump());
+  http::Response r = JsonResponse(code, JsonText(obj));
   if (code == 429 && obj.contains("details") && obj["details"].contains("retryAfterSeconds")) {
     r.headers.Add("Retry-After", std::to_string(obj["details"]["retryAfterSeconds"].get<int>()));
   }
@@ -120,7 +121,7 @@ std::optional<std::string> FieldValue(const ResourceType& rt, const Json& obj, a
   if (cur->is_boolean()) return cur->get<bool>() ? "true" : "false";
   if (cur->is_number_integer()) return std::to_string(cur->get<int64_t>());
   if (cur->is_null()) return std::string();
-  return cur->dump();
+  return JsonText(*cur);
 }
 
 struct Selection {
@@ -280,9 +281,9 @@ class HttpApi::Watch : public std::enable_shared_from_this<HttpApi::Watch> {
       } else {
         table["columnDefinitions"] = nullptr;
       }
-      Write(EventLine(type, table.dump()));
+      Write(EventLine(type, JsonText(table)));
     } else if (n_.render == Render::kMetadata) {
-      Write(EventLine(type, PartialMetadata(obj->object).dump()));
+      Write(EventLine(type, JsonText(PartialMetadata(obj->object))));
     } else {
       Write(EventLine(type, obj->FullJson()));
     }
@@ -322,10 +323,10 @@ class HttpApi::Watch : public std::enable_shared_from_this<HttpApi::Watch> {
       obj["spec"] = {{"containers", nullptr}};
       obj["status"] = Json::object();
     }
-    Write(EventLine("BOOKMARK", obj.dump()));
+    Write(EventLine("BOOKMARK", JsonText(obj)));
   }
 
-  void SendError(const absl::Status& st) { Write(EventLine("ERROR", StatusObject(st).dump())); }
+  void SendError(const absl::Status& st) { Write(EventLine("ERROR", JsonText(StatusObject(st)))); }
 
   void Write(std::string line) {
     if (!stream_->Write(std::move(line))) return Close();
@@ -520,18 +521,18 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
       if (!f.ok()) return res.Respond(ErrorResponse(BadRequest(f.status().message())));
       options_.faults = *f;
     }
-    return res.Respond(JsonResponse(200, options_.faults.ToJson().dump()));
+    return res.Respond(JsonResponse(200, JsonText(options_.faults.ToJson())));
   }
 
-  if (path == "/api") return res.Respond(JsonResponse(200, CoreApiVersions(options_.server_address).dump()));
-  if (path == "/apis") return res.Respond(JsonResponse(200, ApiGroupList().dump()));
-  if (path == "/openapi/v3") return res.Respond(JsonResponse(200, OpenApiV3Index().dump()));
+  if (path == "/api") return res.Respond(JsonResponse(200, JsonText(CoreApiVersions(options_.server_address))));
+  if (path == "/apis") return res.Respond(JsonResponse(200, JsonText(ApiGroupList())));
+  if (path == "/openapi/v3") return res.Respond(JsonResponse(200, JsonText(OpenApiV3Index())));
   if (absl::StartsWith(path, "/openapi/v3/")) {
     std::vector<std::string> seg = absl::StrSplit(path.substr(strlen("/openapi/v3/")), '/');
     std::optional<Json> doc;
     if (seg.size() == 2 && seg[0] == "api") doc = OpenApiV3Document("", seg[1]);
     if (seg.size() == 3 && seg[0] == "apis") doc = OpenApiV3Document(seg[1], seg[2]);
-    if (doc) return res.Respond(JsonResponse(200, doc->dump()));
+    if (doc) return res.Respond(JsonResponse(200, JsonText(*doc)));
   }
   {
     std::vector<std::string> seg = absl::StrSplit(absl::StripPrefix(path, "/"), '/', absl::SkipEmpty());
@@ -539,7 +540,7 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
     if (seg.size() == 2 && seg[0] == "api") doc = ApiResourceList("", seg[1]);
     if (seg.size() == 2 && seg[0] == "apis") doc = ApiGroup(seg[1]);
     if (seg.size() == 3 && seg[0] == "apis") doc = ApiResourceList(seg[1], seg[2]);
-    if (doc) return res.Respond(JsonResponse(200, doc->dump()));
+    if (doc) return res.Respond(JsonResponse(200, JsonText(*doc)));
   }
 
   auto route = ParseRoute(path);
@@ -570,9 +571,9 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
                     {"metadata", {{"resourceVersion", std::to_string(obj->rv)}}},
                     {"columnDefinitions", TableColumns(r)},
                     {"rows", Json::array({TableRow(r, obj, n, include, absl::Now())})}};
-      return res.Respond(JsonResponse(code, table.dump()));
+      return res.Respond(JsonResponse(code, JsonText(table)));
     }
-    if (n.render == Render::kMetadata) return res.Respond(JsonResponse(code, PartialMetadata(obj->object).dump()));
+    if (n.render == Render::kMetadata) return res.Respond(JsonResponse(code, JsonText(PartialMetadata(obj->object))));
     res.Respond(JsonResponse(code, obj->FullJson()));
   };
   auto parse_body = [&](Json* out) -> absl::Status {
@@ -637,7 +638,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
       return res.Respond(ErrorResponse(MethodNotAllowed("the server does not allow this method on the requested resource")));
     }
     if (!scale.ok()) return res.Respond(ErrorResponse(scale.status()));
-    return res.Respond(JsonResponse(200, scale->dump()));
+    return res.Respond(JsonResponse(200, JsonText(*scale)));
   }
   if (route.sub == "eviction" || route.sub == "binding") {
     if (method != "POST") {
@@ -656,7 +657,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
       st = api_.Bind(route.ns, route.name, body.value("target", Json::object()).value("name", ""));
     }
     if (!st.ok()) return res.Respond(ErrorResponse(st));
-    return res.Respond(JsonResponse(201, SuccessStatus(201).dump()));
+    return res.Respond(JsonResponse(201, JsonText(SuccessStatus(201))));
   }
   if (route.sub == "finalize") {
     if (method != "PUT") {
@@ -743,7 +744,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
     if (out->removed && r != kPods) {
       Json details = {{"name", route.name}, {"kind", rt.plural}, {"uid", out->object->object["metadata"].value("uid", "")}};
       if (!rt.group.empty()) details["group"] = rt.group;
-      return res.Respond(JsonResponse(200, SuccessStatus(200, details).dump()));
+      return res.Respond(JsonResponse(200, JsonText(SuccessStatus(200, details))));
     }
     return object_response(200, out->object);
   }
@@ -806,7 +807,7 @@ void HttpApi::ServeList(http::Request& req, http::Responder& res, const Route& r
   if (more) {
     std::string start = last_key.substr(prefix.size());
     Json token = {{"v", "meta.k8s.io/v1"}, {"rv", list_rv}, {"start", start + std::string(1, '\0')}};
-    std::string enc = Base64Url(token.dump());
+    std::string enc = Base64Url(JsonText(token));
     while (!enc.empty() && enc.back() == '=') enc.pop_back();
     meta["continue"] = enc;
     if (!filtered) meta["remainingItemCount"] = remaining;
@@ -821,7 +822,7 @@ void HttpApi::ServeList(http::Request& req, http::Responder& res, const Route& r
                   {"metadata", meta},
                   {"columnDefinitions", TableColumns(rt.id)},
                   {"rows", rows}};
-    return res.Respond(JsonResponse(200, table.dump()));
+    return res.Respond(JsonResponse(200, JsonText(table)));
   }
   std::string body;
   size_t size = 0;
@@ -829,15 +830,15 @@ void HttpApi::ServeList(http::Request& req, http::Responder& res, const Route& r
   body.reserve(size + 256);
   if (n.render == Render::kMetadata) {
     absl::StrAppend(&body, "{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":",
-                    meta.dump(), ",\"items\":[");
+                    JsonText(meta), ",\"items\":[");
   } else {
     absl::StrAppend(&body, "{\"kind\":\"", rt.ListKind(), "\",\"apiVersion\":\"", rt.ApiVersion(),
-                    "\",\"metadata\":", meta.dump(), ",\"items\":[");
+                    "\",\"metadata\":", JsonText(meta), ",\"items\":[");
   }
   for (size_t i = 0; i < page.size(); ++i) {
     if (i > 0) body.push_back(',');
     if (n.render == Render::kMetadata) {
-      body += PartialMetadata(page[i]->object).dump();
+      body += JsonText(PartialMetadata(page[i]->object));
     } else {
       body += page[i]->ItemJson();
     }
