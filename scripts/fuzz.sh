@@ -13,11 +13,12 @@
 # exception stops; its input is in build-fuzz/artifacts/TARGET/ and the
 # script fails. Replay one with build-fuzz/fuzz/TARGET_fuzzer FILE.
 # The figures of each run (executions, per second, seconds, corpus files)
-# go to build-fuzz/logs/summary.txt, the fuzzer's output to
+# are added to build-fuzz/logs/summary.txt, the fuzzer's output goes to
 # build-fuzz/logs/TARGET.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+args=("$@")
 seconds="" runs="" parallel=1
 targets=()
 while (( $# )); do
@@ -87,7 +88,7 @@ run() {
   fi
 }
 
-row target executions exec/s seconds corpus result | tee "$summary"
+{ echo "# $(date -u +%FT%TZ) scripts/fuzz.sh ${args[*]}"; row target executions exec/s seconds corpus result; } | tee -a "$summary"
 for t in "${targets[@]}"; do
   [[ -x build-fuzz/fuzz/${t}_fuzzer ]] || { echo "fuzz.sh: no target $t" >&2; exit 2; }
   rm -f "build-fuzz/logs/$t.failed"
