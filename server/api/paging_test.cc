@@ -35,7 +35,8 @@ TEST(PageOfTest, StartsOverOnATokenThatIsNotAnOffset) {
   }
 }
 
-// Found while fuzzing ListOperationsRequest: a page token near INT_MAX made
+// Found while writing the request fuzz target, which now pages with every
+// ListOperationsRequest it makes: a page token near INT_MAX made
 // offset + page_size overflow a signed int in ListOperations (undefined
 // behaviour; in practice a negative next_page_token).
 TEST(PageOfTest, TokenPastTheEndGivesAnEmptyLastPage) {
