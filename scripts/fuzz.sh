@@ -14,9 +14,10 @@
 # script fails. Replay one with build-fuzz/fuzz/TARGET_fuzzer FILE.
 # The figures of each run (executions, per second, seconds, corpus files)
 # are added to build-fuzz/logs/summary.txt, the fuzzer's output goes to
-# build-fuzz/logs/TARGET.log.
+# build-fuzz/logs/TARGET.log. HERD_FUZZ_BUILD_DIR names another build folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build=${HERD_FUZZ_BUILD_DIR:-build-fuzz}
 
 args=("$@")
 seconds="" runs="" parallel=1
@@ -36,15 +37,15 @@ jobs=${HERD_JOBS:-2}
 
 scripts/install-deps.sh
 
-echo "== build the fuzz targets (build-fuzz/)"
+echo "== build the fuzz targets ($build/)"
 # -O1 and line tables only, as fuzzing builds usually are: half the compile
 # time of -O2 -g, and stack traces still name every line.
-CC=clang-16 CXX=clang++-16 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+CC=clang-16 CXX=clang++-16 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
   -DHERD_BUILD_FUZZ=ON -DHERD_BUILD_TESTS=OFF -DHERD_BUILD_BENCH=OFF >/dev/null
-cmake --build build-fuzz -j"$jobs" --target fuzzers
+cmake --build "$build" -j"$jobs" --target fuzzers
 
-if (( ${#targets[@]} == 0 )); then mapfile -t targets < <(grep -v '^$' build-fuzz/fuzzers.txt); fi
+if (( ${#targets[@]} == 0 )); then mapfile -t targets < <(grep -v '^$' "$build/fuzzers.txt"); fi
 
 # Long runs give way to other work on the machine.
 nice=()
@@ -56,15 +57,15 @@ if [[ -z "${ASAN_SYMBOLIZER_PATH:-}" && -x /usr/bin/llvm-symbolizer-16 ]]; then
 fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-mkdir -p build-fuzz/logs
-summary=build-fuzz/logs/summary.txt
+mkdir -p "$build/logs"
+summary=$build/logs/summary.txt
 row() { printf '%-14s %12s %10s %8s %8s  %s\n' "$@"; }
 
 # Runs one target; prints its summary row (and what went wrong).
 run() {
   local t=$1
-  local bin=build-fuzz/fuzz/${t}_fuzzer seeds=test/fuzz/corpus/$t work=build-fuzz/corpus/$t
-  local artifacts=build-fuzz/artifacts/$t/ log=build-fuzz/logs/$t.log
+  local bin=$build/fuzz/${t}_fuzzer seeds=test/fuzz/corpus/$t work=$build/corpus/$t
+  local artifacts=$build/artifacts/$t/ log=$build/logs/$t.log
   mkdir -p "$work" "$artifacts" "$seeds"
   local flags=(-timeout=10 -rss_limit_mb=2560 -max_len=16384 -print_final_stats=1 -artifact_prefix="$artifacts")
   [[ -f test/fuzz/$t.dict ]] && flags+=(-dict="test/fuzz/$t.dict")
@@ -90,14 +91,14 @@ run() {
 
 { echo "# $(date -u +%FT%TZ) scripts/fuzz.sh ${args[*]}"; row target executions exec/s seconds corpus result; } | tee -a "$summary"
 for t in "${targets[@]}"; do
-  [[ -x build-fuzz/fuzz/${t}_fuzzer ]] || { echo "fuzz.sh: no target $t" >&2; exit 2; }
-  rm -f "build-fuzz/logs/$t.failed"
+  [[ -x $build/fuzz/${t}_fuzzer ]] || { echo "fuzz.sh: no target $t" >&2; exit 2; }
+  rm -f "$build/logs/$t.failed"
 done
 for t in "${targets[@]}"; do
   while (( $(jobs -rp | wc -l) >= parallel )); do wait -n || true; done
-  { run "$t" || touch "build-fuzz/logs/$t.failed"; } &
+  { run "$t" || touch "$build/logs/$t.failed"; } &
 done
 wait
 failed=0
-for t in "${targets[@]}"; do [[ -e "build-fuzz/logs/$t.failed" ]] && failed=1; done
+for t in "${targets[@]}"; do [[ -e "$build/logs/$t.failed" ]] && failed=1; done
 exit $failed
