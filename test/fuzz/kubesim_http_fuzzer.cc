@@ -5,7 +5,7 @@
 // API server. Several pipelined requests share one API server, so a create
 // can be followed by a get, patch, watch or delete.
 //
-// Every request gets exactly one answer with a real status code, and an
+// No request is answered twice, every status is a real one (100-599), and an
 // answer that says it is JSON is JSON. Nothing crashes or throws.
 #include <cstddef>
 #include <cstdint>
