@@ -461,6 +461,9 @@ class FlagReader {
     return static_cast<int32_t>(*v);
   }
 
+  // google.protobuf.Duration's largest value: 10000 years.
+  static constexpr int64_t kMaxProtoDurationSeconds = 315'576'000'000;
+
   // Durations as Go and absl write them ("90s", "10m", "1h30m", "500ms"),
   // plus whole days ("7d"), the unit people use for pod ages.
   absl::StatusOr<absl::Duration> Duration(const char* name, bool allow_zero) const {
@@ -482,6 +485,11 @@ class FlagReader {
       return Error(name, absl::StrCat("expected a duration such as 90s, 10m, 1h30m or 7d, got \"", text, "\""));
     }
     if (d < absl::ZeroDuration()) return Error(name, absl::StrCat("must not be negative, got \"", text, "\""));
+    // What a google.protobuf.Duration can carry; a longer one would reach
+    // the server as an invalid message that it cannot store as JSON.
+    if (d > absl::Seconds(kMaxProtoDurationSeconds)) {
+      return Error(name, absl::StrCat("must be at most 10000 years, got \"", text, "\""));
+    }
     if (!allow_zero && d == absl::ZeroDuration()) {
       return Error(name, absl::StrCat("must be longer than zero, got \"", text, "\""));
     }

@@ -402,5 +402,19 @@ TEST(ShortResourceName, KubectlStyle) {
   EXPECT_EQ(NamespaceOf("operations/x"), "");
 }
 
+// Found by fuzzing (test/fuzz/corpus/duration/beyond-protobuf-range):
+// "9223372036854775807m" parsed into a duration no google.protobuf.Duration
+// can hold (at most 10000 years), which went to the server as an invalid
+// message. Every duration flag now stops there.
+TEST(ParseDurations, RefusesDurationsTheApiCannotCarry) {
+  ExpectUsageError({"purge", "deploy/web", "--older-than=9223372036854775807m"}, "must be at most 10000 years",
+                   "purge");
+  ExpectUsageError({"scale", "deploy/web", "--replicas=1", "--hpa-hold=87660001h"}, "must be at most 10000 years",
+                   "scale");
+  absl::StatusOr<Command> longest = Parse({"scale", "deploy/web", "--replicas=1", "--hpa-hold=87600000h"});
+  ASSERT_TRUE(longest.ok()) << longest.status();
+  EXPECT_EQ(longest->scale.hpa_hold().seconds(), 315'360'000'000);
+}
+
 }  // namespace
 }  // namespace herd::herdctl

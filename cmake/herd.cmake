@@ -34,6 +34,21 @@ if(HERD_SANITIZE)
   target_link_options(herd_link_options INTERFACE -fsanitize=${HERD_SANITIZE})
 endif()
 
+# Fuzzing: libFuzzer's coverage instrumentation plus ASan and UBSan on every
+# herd target; the fuzz targets themselves link libFuzzer (test/fuzz).
+if(HERD_BUILD_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "HERD_BUILD_FUZZ=ON needs clang (libFuzzer), not ${CMAKE_CXX_COMPILER_ID}: "
+                        "configure a build folder of its own with CC=clang-16 CXX=clang++-16, as scripts/fuzz.sh does")
+  endif()
+  if(HERD_SANITIZE)
+    message(FATAL_ERROR "HERD_BUILD_FUZZ=ON brings its own sanitizers (address,undefined); leave HERD_SANITIZE empty")
+  endif()
+  target_compile_options(herd_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(herd_link_options INTERFACE -fsanitize=address,undefined)
+endif()
+
 # herd_library(NAME name SRCS a.cc … [HDRS a.h …] [DEPS …] [PUBLIC_DEPS …])
 # Creates herd_<name> and the alias herd::<name>.
 function(herd_library)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a machine and runs every herd test: the build with warnings as
 # errors, unit/integration/e2e tests, then the same tests under ASan+UBSan,
-# then the tests of the code without protobuf under TSan.
+# the fuzz targets for a few seconds each, then the tests of the code
+# without protobuf under TSan.
 #
 #   scripts/test.sh            everything (what CI runs)
 #   scripts/test.sh --quick    only the regular build and its tests
@@ -33,6 +34,11 @@ cmake --build build-asan -j"$jobs"
 step "tests under ASan+UBSan (build-asan/)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j"$jobs" --timeout 600
+
+# Every parser of outside input, fuzzed briefly from its seed corpus
+# (test/fuzz; the long run is in docs/RELIABILITY.md).
+step "fuzz targets, ${HERD_FUZZ_SECONDS:-4} s each (build-fuzz/)"
+scripts/fuzz.sh --seconds "${HERD_FUZZ_SECONDS:-4}"
 
 # Debian's protobuf does not work with TSan-instrumented callers, so the
 # TSan build covers the code that shares state across threads without it:

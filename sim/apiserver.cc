@@ -10,6 +10,7 @@
 #include "common/k8s/time.h"
 #include "sim/defaults.h"
 #include "sim/errors.h"
+#include "sim/json_text.h"
 #include "sim/names.h"
 #include "sim/patch/patch.h"
 #include "sim/validation.h"
@@ -508,7 +509,7 @@ absl::StatusOr<Json> ApiServer::UpdateScale(ResourceId r, const std::string& ns,
                                      {}, {}, {}, "", {}};
     return Invalid(kScale, name,
                    Json::array({Cause("FieldValueInvalid", "spec.replicas",
-                                      absl::StrCat("Invalid value: ", replicas.dump(),
+                                      absl::StrCat("Invalid value: ", JsonText(replicas),
                                                    ": must be greater than or equal to 0"))}));
   }
   auto updated = Modify(

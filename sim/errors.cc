@@ -2,6 +2,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "sim/json_text.h"
 #include "sim/resources.h"
 
 namespace herd::sim {
@@ -41,7 +42,7 @@ absl::Status ApiError(int code, absl::string_view reason, absl::string_view mess
   };
   if (!details.is_null()) obj["details"] = std::move(details);
   absl::Status st(CodeFor(code), message);
-  st.SetPayload(kPayloadUrl, absl::Cord(obj.dump()));
+  st.SetPayload(kPayloadUrl, absl::Cord(JsonText(obj)));
   return st;
 }
 

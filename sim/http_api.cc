@@ -1,4 +1,5 @@
 #include "sim/http_api.h"
+#include "sim/json_text.h"
 
 #include <algorithm>
 #include <optional>
@@ -173,11 +174,11 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
     Json doc = options_.faults.ToJson();
     doc["injected"] = injected_.ToJson();
     doc["requests"] = counts_;
-    return res.Respond(JsonResponse(200, doc.dump()));
+    return res.Respond(JsonResponse(200, JsonText(doc)));
   }
 
-  if (path == "/api") return res.Respond(JsonResponse(200, CoreApiVersions(options_.server_address).dump()));
-  if (path == "/apis") return res.Respond(JsonResponse(200, ApiGroupList().dump()));
+  if (path == "/api") return res.Respond(JsonResponse(200, JsonText(CoreApiVersions(options_.server_address))));
+  if (path == "/apis") return res.Respond(JsonResponse(200, JsonText(ApiGroupList())));
   if (absl::StartsWith(path, "/openapi/")) return ServeOpenApi(req, res);
   {
     std::vector<std::string> seg = absl::StrSplit(absl::StripPrefix(path, "/"), '/', absl::SkipEmpty());
@@ -185,7 +186,7 @@ void HttpApi::Serve(http::Request& req, http::Responder& res) {
     if (seg.size() == 2 && seg[0] == "api") doc = ApiResourceList("", seg[1]);
     if (seg.size() == 2 && seg[0] == "apis") doc = ApiGroup(seg[1]);
     if (seg.size() == 3 && seg[0] == "apis") doc = ApiResourceList(seg[1], seg[2]);
-    if (doc) return res.Respond(JsonResponse(200, doc->dump()));
+    if (doc) return res.Respond(JsonResponse(200, JsonText(*doc)));
   }
 
   if (!route.ok()) return res.Respond(ErrorResponse(route.status()));
@@ -241,9 +242,9 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
                     {"metadata", {{"resourceVersion", std::to_string(obj->rv)}}},
                     {"columnDefinitions", TableColumns(r)},
                     {"rows", Json::array({TableRow(r, obj, n, include, absl::Now())})}};
-      return res.Respond(JsonResponse(code, table.dump()));
+      return res.Respond(JsonResponse(code, JsonText(table)));
     }
-    http::Response resp = n.render == Render::kMetadata ? JsonResponse(code, PartialMetadata(obj->object).dump())
+    http::Response resp = n.render == Render::kMetadata ? JsonResponse(code, JsonText(PartialMetadata(obj->object)))
                                                         : JsonResponse(code, obj->FullJson());
     for (auto& w : warnings) resp.headers.Add("Warning", std::move(w));
     res.Respond(std::move(resp));
@@ -308,7 +309,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
       return res.Respond(ErrorResponse(MethodNotAllowed("the server does not allow this method on the requested resource")));
     }
     if (!scale.ok()) return res.Respond(ErrorResponse(scale.status()));
-    http::Response resp = JsonResponse(200, scale->dump());
+    http::Response resp = JsonResponse(200, JsonText(*scale));
     for (auto& w : warnings) resp.headers.Add("Warning", std::move(w));
     return res.Respond(std::move(resp));
   }
@@ -329,7 +330,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
       st = api_.Bind(route.ns, route.name, body.value("target", Json::object()).value("name", ""));
     }
     if (!st.ok()) return res.Respond(ErrorResponse(st));
-    return res.Respond(JsonResponse(201, SuccessStatus(201).dump()));
+    return res.Respond(JsonResponse(201, JsonText(SuccessStatus(201))));
   }
   if (route.sub == "finalize") {
     if (method != "PUT") {
@@ -403,7 +404,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
     if (out->removed && r != kPods) {
       Json details = {{"name", route.name}, {"kind", rt.plural}, {"uid", out->object->object["metadata"].value("uid", "")}};
       if (!rt.group.empty()) details["group"] = rt.group;
-      return res.Respond(JsonResponse(200, SuccessStatus(200, details).dump()));
+      return res.Respond(JsonResponse(200, JsonText(SuccessStatus(200, details))));
     }
     return object_response(200, out->object);
   }

@@ -65,6 +65,20 @@ TEST_F(HttpApiTest, NotFoundAndAlreadyExistsBodiesMatchARealServer) {
     "details": {"name": "web", "group": "apps", "kind": "deployments"}, "code": 409})"));
 }
 
+// Found by fuzzing (test/fuzz/corpus/kubesim_http/patch-name-not-utf8): a
+// name that is not UTF-8 went into the NotFound message, and the JSON writer
+// threw on it, taking kubesim down. Go's encoding/json, and now kubesim,
+// write each bad byte as U+FFFD.
+TEST_F(HttpApiTest, NamesThatAreNotUtf8GetAJsonNotFound) {
+  FetchResponse r = Call("PATCH", "/apis/apps/v1/namespaces/ref/deployments/w%9Eb", R"({"spec":{}})",
+                         {"Content-Type: application/strategic-merge-patch+json"});
+  EXPECT_EQ(r.status, 404);
+  nlohmann::json body = nlohmann::json::parse(r.body);
+  EXPECT_EQ(body["reason"], "NotFound");
+  EXPECT_EQ(body["message"], "deployments.apps \"w\xef\xbf\xbd" "b\" not found");
+  EXPECT_EQ(Call("GET", "/api/v1/namespaces/ref/pods/%FF").status, 404);
+}
+
 TEST_F(HttpApiTest, BadSelectorAndBadPatchTypeBodiesMatchARealServer) {
   FetchResponse r = Call("GET", "/api/v1/namespaces/ref/pods?labelSelector=app%3D%3D%3Dx%20in");
   EXPECT_EQ(r.status, 400);

@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "common/k8s/time.h"
 #include "sim/errors.h"
+#include "sim/json_text.h"
 #include "sim/http_api.h"
 #include "sim/http_body.h"
 #include "sim/schema/schema.h"
@@ -19,7 +20,7 @@ namespace {
 using Json = nlohmann::json;
 
 http::Response Created(const Json& body) {
-  http::Response r{.status = 201, .body = body.dump()};
+  http::Response r{.status = 201, .body = JsonText(body)};
   r.headers.Add("Content-Type", "application/json");
   r.headers.Add("Cache-Control", "no-cache, private");
   return r;

@@ -1,4 +1,5 @@
 #include "sim/http_body.h"
+#include "sim/json_text.h"
 
 #include "absl/strings/ascii.h"
 #include "sim/errors.h"
@@ -49,7 +50,7 @@ http::Response JsonResponse(int status, std::string body) {
 http::Response ErrorResponse(const absl::Status& st) {
   Json obj = StatusObject(st);
   int code = obj.value("code", 500);
-  http::Response r = JsonResponse(code, obj.dump());
+  http::Response r = JsonResponse(code, JsonText(obj));
   if (code == 429 && obj.contains("details") && obj["details"].contains("retryAfterSeconds")) {
     r.headers.Add("Retry-After", std::to_string(obj["details"]["retryAfterSeconds"].get<int>()));
   }

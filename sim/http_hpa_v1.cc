@@ -5,6 +5,7 @@
 // v1 and v2 clients see one object.
 #include "absl/strings/str_cat.h"
 #include "sim/errors.h"
+#include "sim/json_text.h"
 #include "sim/http_api.h"
 #include "sim/http_body.h"
 #include "sim/patch/patch.h"
@@ -75,7 +76,7 @@ void HttpApi::ServeHpaV1(http::Request& req, http::Responder& res, const Route& 
   WriteOptions wo{.dry_run = req.Query("dryRun") != nullptr, .subresource = route.sub};
   auto respond = [&](int code, const absl::StatusOr<ObjectPtr>& obj, const std::vector<std::string>& warnings) {
     if (!obj.ok()) return res.Respond(ErrorResponse(obj.status()));
-    http::Response r = JsonResponse(code, HpaV2ToV1((*obj)->object).dump());
+    http::Response r = JsonResponse(code, JsonText(HpaV2ToV1((*obj)->object)));
     for (const auto& w : warnings) r.headers.Add("Warning", w);
     res.Respond(std::move(r));
   };
@@ -94,7 +95,7 @@ void HttpApi::ServeHpaV1(http::Request& req, http::Responder& res, const Route& 
                    {"apiVersion", "autoscaling/v1"},
                    {"metadata", {{"resourceVersion", std::to_string(api_.store().rv())}}},
                    {"items", items}};
-      return res.Respond(JsonResponse(200, list.dump()));
+      return res.Respond(JsonResponse(200, JsonText(list)));
     }
     if (m == "POST") {
       auto body = DecodeBody(req, v1_body);

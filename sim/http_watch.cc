@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "sim/errors.h"
+#include "sim/json_text.h"
 #include "sim/http_api.h"
 #include "sim/http_body.h"
 #include "sim/internal/http_util.h"
@@ -54,9 +55,9 @@ class HttpApi::Watch : public std::enable_shared_from_this<HttpApi::Watch> {
       } else {
         table["columnDefinitions"] = nullptr;
       }
-      Write(EventLine(type, table.dump()));
+      Write(EventLine(type, JsonText(table)));
     } else if (n_.render == Render::kMetadata) {
-      Write(EventLine(type, PartialMetadata(obj->object).dump()));
+      Write(EventLine(type, JsonText(PartialMetadata(obj->object))));
     } else {
       Write(EventLine(type, obj->FullJson()));
     }
@@ -96,10 +97,10 @@ class HttpApi::Watch : public std::enable_shared_from_this<HttpApi::Watch> {
       obj["spec"] = {{"containers", nullptr}};
       obj["status"] = Json::object();
     }
-    Write(EventLine("BOOKMARK", obj.dump()));
+    Write(EventLine("BOOKMARK", JsonText(obj)));
   }
 
-  void SendError(const absl::Status& st) { Write(EventLine("ERROR", StatusObject(st).dump())); }
+  void SendError(const absl::Status& st) { Write(EventLine("ERROR", JsonText(StatusObject(st)))); }
 
   void Write(std::string line) {
     if (!stream_->Write(std::move(line))) return Close();
@@ -206,7 +207,7 @@ void HttpApi::ServeList(http::Request& req, http::Responder& res, const Route& r
   if (more) {
     std::string start = last_key.substr(prefix.size());
     Json token = {{"v", "meta.k8s.io/v1"}, {"rv", list_rv}, {"start", start + std::string(1, '\0')}};
-    std::string enc = Base64Url(token.dump());
+    std::string enc = Base64Url(JsonText(token));
     while (!enc.empty() && enc.back() == '=') enc.pop_back();
     meta["continue"] = enc;
     if (!filtered) meta["remainingItemCount"] = remaining;
@@ -221,7 +222,7 @@ void HttpApi::ServeList(http::Request& req, http::Responder& res, const Route& r
                   {"metadata", meta},
                   {"columnDefinitions", TableColumns(rt.id)},
                   {"rows", rows}};
-    return res.Respond(JsonResponse(200, table.dump()));
+    return res.Respond(JsonResponse(200, JsonText(table)));
   }
   std::string body;
   size_t size = 0;
@@ -229,15 +230,15 @@ void HttpApi::ServeList(http::Request& req, http::Responder& res, const Route& r
   body.reserve(size + 256);
   if (n.render == Render::kMetadata) {
     absl::StrAppend(&body, "{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":",
-                    meta.dump(), ",\"items\":[");
+                    JsonText(meta), ",\"items\":[");
   } else {
     absl::StrAppend(&body, "{\"kind\":\"", rt.ListKind(), "\",\"apiVersion\":\"", rt.ApiVersion(),
-                    "\",\"metadata\":", meta.dump(), ",\"items\":[");
+                    "\",\"metadata\":", JsonText(meta), ",\"items\":[");
   }
   for (size_t i = 0; i < page.size(); ++i) {
     if (i > 0) body.push_back(',');
     if (n.render == Render::kMetadata) {
-      body += PartialMetadata(page[i]->object).dump();
+      body += JsonText(PartialMetadata(page[i]->object));
     } else {
       body += page[i]->ItemJson();
     }

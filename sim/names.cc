@@ -3,6 +3,7 @@
 #include <random>
 
 #include "absl/strings/str_format.h"
+#include "sim/json_text.h"
 
 namespace herd::sim {
 namespace {
@@ -49,7 +50,7 @@ std::string SafeEncode(absl::string_view s) {
 }
 
 std::string PodTemplateHash(const nlohmann::json& pod_template, int64_t collision_count) {
-  std::string text = pod_template.dump();
+  std::string text = JsonText(pod_template);
   uint32_t h = 2166136261u;
   auto mix = [&h](unsigned char c) {
     h ^= c;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "sim/errors.h"
+#include "sim/json_text.h"
 
 namespace herd::sim {
 
@@ -11,7 +12,7 @@ Json StoredObject::Normalize(Json obj, std::string* item) {
   Json kind = obj["kind"], api_version = obj["apiVersion"];
   obj.erase("kind");
   obj.erase("apiVersion");
-  *item = obj.dump();
+  *item = JsonText(obj);
   obj["kind"] = std::move(kind);
   obj["apiVersion"] = std::move(api_version);
   return obj;
@@ -25,7 +26,7 @@ StoredObject::StoredObject(Json obj, uint64_t version) : object(Normalize(std::m
 
 const std::string& StoredObject::FullJson() const {
   if (full_.empty()) {
-    full_ = absl::StrCat("{\"kind\":", object["kind"].dump(), ",\"apiVersion\":", object["apiVersion"].dump());
+    full_ = absl::StrCat("{\"kind\":", JsonText(object["kind"]), ",\"apiVersion\":", JsonText(object["apiVersion"]));
     if (item_.size() > 2) {
       full_.push_back(',');
       full_.append(item_, 1, std::string::npos);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "common/k8s/selector.h"
 #include "sim/errors.h"
+#include "sim/json_text.h"
 
 namespace herd::sim {
 namespace {
@@ -19,7 +20,7 @@ using Json = nlohmann::json;
 std::string GoValue(const Json& v) {
   if (v.is_string()) return absl::StrCat("\"", v.get<std::string>(), "\"");
   if (v.is_null()) return "null";
-  return v.dump();
+  return JsonText(v);
 }
 
 class Errors {

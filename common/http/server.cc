@@ -2,6 +2,7 @@
 // strand; a handler's answer is posted back to that strand.
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -21,6 +22,8 @@
 #include "boost/beast/http.hpp"
 #include "boost/beast/ssl.hpp"
 #include "common/http/http.h"
+#include "common/http/internal/exchange.h"
+#include "common/http/internal/request.h"
 #include "common/log/log.h"
 
 namespace herd::http {
@@ -33,13 +36,26 @@ using error_code = boost::system::error_code;
 
 namespace internal {
 
-// The link between one request and its connection; answered at most once.
-class Exchange {
- public:
-  virtual ~Exchange() = default;
-  virtual void Respond(Response response) = 0;
-  virtual std::shared_ptr<Stream> StartStream(int status, Headers headers) = 0;
-};
+void LimitParser(BeastParser& parser, size_t max_body_bytes) {
+  parser.body_limit(max_body_bytes);
+  parser.header_limit(static_cast<std::uint32_t>(kMaxHeaderBytes));
+}
+
+Request FromBeast(BeastRequest&& req) {
+  Request r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  absl::string_view target = r.target;
+  size_t q = target.find('?');
+  absl::string_view raw_path = target.substr(0, q);
+  if (!PercentDecode(raw_path, &r.path)) r.path = std::string(raw_path);
+  if (q != absl::string_view::npos) r.query = ParseQuery(target.substr(q + 1));
+  for (const auto& f : req) {
+    r.headers.Add(std::string(f.name_string()), std::string(f.value()));
+  }
+  r.body = std::move(req.body());
+  return r;
+}
 
 }  // namespace internal
 
@@ -273,8 +289,7 @@ class Connection : public ConnBase {
   void DoRead() {
     if (closed_) return;
     parser_.emplace();
-    parser_->body_limit(state_->options.max_body_bytes);
-    parser_->header_limit(64 * 1024);
+    internal::LimitParser(*parser_, state_->options.max_body_bytes);
     Lowest().expires_after(absl::ToChronoNanoseconds(state_->options.idle_timeout));
     bhttp::async_read(stream_, buf_, *parser_, [self = Self()](error_code ec, size_t) {
       self->OnRead(ec);
@@ -290,25 +305,14 @@ class Connection : public ConnBase {
     if (ec) return Fail();
     auto req = parser_->release();
     parser_.reset();
-    Request r;
-    r.method = std::string(req.method_string());
-    r.target = std::string(req.target());
-    absl::string_view target = r.target;
-    size_t q = target.find('?');
-    absl::string_view raw_path = target.substr(0, q);
-    if (!PercentDecode(raw_path, &r.path)) r.path = std::string(raw_path);
-    if (q != absl::string_view::npos) r.query = ParseQuery(target.substr(q + 1));
-    for (const auto& f : req) {
-      r.headers.Add(std::string(f.name_string()), std::string(f.value()));
-    }
-    r.body = std::move(req.body());
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    head_ = req.method() == bhttp::verb::head;
+    Request r = internal::FromBeast(std::move(req));
     error_code pec;
     auto ep = Lowest().socket().remote_endpoint(pec);
     if (!pec) r.remote = absl::StrCat(ep.address().to_string(), ":", ep.port());
     r.client_cert_cn = client_cn_;
-    keep_alive_ = req.keep_alive();
-    version_ = req.version();
-    head_ = req.method() == bhttp::verb::head;
     Lowest().expires_never();
     uint64_t seq = ++seq_;
     state_->handler(std::move(r), Responder(std::make_shared<ExchangeImpl>(shared_from_this(), seq)));

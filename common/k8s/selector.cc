@@ -700,13 +700,26 @@ std::string LabelSelector::ToString() const {
 
 namespace {
 
-// Byte length of the UTF-8 sequence starting with `lead` (1 for anything
-// malformed), so escape errors quote whole characters as Go does.
-size_t Utf8Length(unsigned char lead) {
-  if (lead >= 0xf0 && lead < 0xf8) return 4;
-  if (lead >= 0xe0) return lead < 0xf0 ? 3 : 1;
-  if (lead >= 0xc0) return 2;
-  return 1;
+// Byte length of the UTF-8 character `s` starts with, so escape errors
+// quote whole characters as Go does; 1 for anything malformed, as Go's
+// range over a string takes one byte of it. A lead byte whose continuation
+// bytes are missing must not swallow the ASCII that follows: "\xe2=x" is
+// three characters, the second an unescaped '='.
+size_t Utf8Length(absl::string_view s) {
+  const auto lead = static_cast<unsigned char>(s[0]);
+  size_t n = 1;
+  if (lead >= 0xf0 && lead < 0xf8) {
+    n = 4;
+  } else if (lead >= 0xe0 && lead < 0xf0) {
+    n = 3;
+  } else if (lead >= 0xc0 && lead < 0xe0) {
+    n = 2;
+  }
+  if (n > s.size()) return 1;
+  for (size_t i = 1; i < n; ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xc0) != 0x80) return 1;
+  }
+  return n;
 }
 
 // Decodes one UTF-8 character for the "unescaped character" message, which
@@ -726,7 +739,7 @@ absl::StatusOr<std::string> UnescapeValue(absl::string_view s) {
   out.reserve(s.size());
   bool in_slash = false;
   for (size_t i = 0; i < s.size();) {
-    const size_t n = std::min(Utf8Length(static_cast<unsigned char>(s[i])), s.size() - i);
+    const size_t n = Utf8Length(s.substr(i));
     absl::string_view ch = s.substr(i, n);
     i += n;
     if (in_slash) {

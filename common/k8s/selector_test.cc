@@ -389,5 +389,20 @@ TEST(FieldSelectorTest, ReportsErrorsLikeTheApiServer) {
   EXPECT_EQ(FieldParseError("a=b\\\xc3\xa9"), "invalid field selector: invalid escape sequence: \\\xc3\xa9");
 }
 
+// Found by fuzzing (test/fuzz/corpus/selector/field-broken-utf8-equals): a
+// UTF-8 lead byte without its continuation bytes took the '=' after it into
+// one "character", so the value kept a raw '=' that ToString() then escaped
+// into a different selector. Go reads such a byte alone, and so the '='
+// is an unescaped one.
+TEST(FieldSelectorTest, BrokenUtf8DoesNotHideTheCharacterAfterIt) {
+  EXPECT_EQ(FieldParseError("a=\xe2=gh"), "invalid field selector: unescaped character in value: 61");
+  absl::StatusOr<FieldSelector> sel = FieldSelector::Parse("a=\xe2\\=gh\xc3");
+  ASSERT_TRUE(sel.ok()) << sel.status();
+  ASSERT_EQ(sel->requirements().size(), 1u);
+  EXPECT_EQ(sel->requirements()[0].value, "\xe2=gh\xc3");
+  EXPECT_EQ(sel->ToString(), "a=\xe2\\=gh\xc3");
+  EXPECT_EQ(FieldSelector::Parse(sel->ToString())->ToString(), sel->ToString());
+}
+
 }  // namespace
 }  // namespace herd::k8s

@@ -14,6 +14,10 @@ namespace herd::api {
 
 using EngineOrError = absl::StatusOr<std::unique_ptr<ops::Engine>>;
 
+// Each validates the request without the cluster: INVALID_ARGUMENT for one
+// no engine can run, including durations outside google.protobuf.Duration's
+// range (the operation's record must be able to hold the request as JSON).
+
 EngineOrError NewEngine(const v1::RolloutRequest& request);
 EngineOrError NewEngine(const v1::UndoRequest& request);
 EngineOrError NewEngine(const v1::ScaleRequest& request);

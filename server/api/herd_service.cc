@@ -4,12 +4,12 @@
 #include <chrono>
 #include <set>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 #include "server/api/engine_factory.h"
+#include "server/api/paging.h"
 #include "server/engines/workloads.h"
 #include "server/ops/names.h"
 #include "server/ops/operation.h"
@@ -412,12 +412,9 @@ grpc::Status HerdService::ListOperations(grpc::ServerContext* ctx, const v1::Lis
     if (!AuthorizeRead(**who, op).ok()) continue;
     matching.push_back(std::move(op));
   }
-  int offset = PageOffset(req->page_token());
-  int size = req->page_size() > 0 ? std::min(req->page_size(), 1000) : 100;
-  for (int i = offset; i < static_cast<int>(matching.size()) && i < offset + size; ++i) {
-    *out->add_operations() = std::move(matching[static_cast<size_t>(i)]);
-  }
-  if (offset + size < static_cast<int>(matching.size())) out->set_next_page_token(std::to_string(offset + size));
+  Page page = PageOf(matching.size(), req->page_token(), req->page_size());
+  for (size_t i = page.begin; i < page.end; ++i) *out->add_operations() = std::move(matching[i]);
+  out->set_next_page_token(page.next_token);
   return grpc::Status::OK;
 }
 

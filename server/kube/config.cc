@@ -96,15 +96,15 @@ absl::StatusOr<std::string> DecodeBase64(absl::string_view field, absl::string_v
 
 // `data_key` (base64) wins over `file_key` (a path), as in client-go.
 absl::StatusOr<std::string> DataOrFile(const Entry& e, absl::string_view name, const char* data_key,
-                                       const char* file_key) {
+                                       const char* file_key, const FileReader& read_file) {
   std::string data = Str(e.node, data_key);
   if (!data.empty()) return DecodeBase64(data_key, name, data);
   std::string file = Str(e.node, file_key);
   if (file.empty()) return std::string();
-  return internal::ReadFile(internal::ResolvePath(e.dir, file), absl::StrCat(name, " ", file_key));
+  return read_file(internal::ResolvePath(e.dir, file), absl::StrCat(name, " ", file_key));
 }
 
-absl::StatusOr<RestConfig> Build(const Merged& m, const std::string& context_override) {
+absl::StatusOr<RestConfig> Build(const Merged& m, const std::string& context_override, const FileReader& read_file) {
   std::string context_name = context_override.empty() ? m.current_context : context_override;
   if (context_name.empty()) {
     return absl::FailedPreconditionError("kubeconfig has no current-context and none was asked for");
@@ -132,7 +132,7 @@ absl::StatusOr<RestConfig> Build(const Merged& m, const std::string& context_ove
   if (c.server.empty()) return absl::InvalidArgumentError(absl::StrCat("kubeconfig ", cl_label, " has no server"));
   c.insecure_skip_tls_verify = Bool(cl.node, "insecure-skip-tls-verify");
   c.tls_server_name = Str(cl.node, "tls-server-name");
-  auto ca = DataOrFile(cl, cl_label, "certificate-authority-data", "certificate-authority");
+  auto ca = DataOrFile(cl, cl_label, "certificate-authority-data", "certificate-authority", read_file);
   if (!ca.ok()) return ca.status();
   c.ca_pem = std::move(*ca);
   if (c.insecure_skip_tls_verify && !c.ca_pem.empty()) {
@@ -165,13 +165,13 @@ absl::StatusOr<RestConfig> Build(const Merged& m, const std::string& context_ove
     if (!token_file.empty()) {
       c.bearer_token_file = internal::ResolvePath(u.dir, token_file);
       // Read now so that a bad path fails here rather than on the first call.
-      auto token = internal::ReadFile(c.bearer_token_file, absl::StrCat(u_label, " tokenFile"));
+      auto token = read_file(c.bearer_token_file, absl::StrCat(u_label, " tokenFile"));
       if (!token.ok()) return token.status();
       c.bearer_token = std::string(absl::StripAsciiWhitespace(*token));
     }
-    auto cert = DataOrFile(u, u_label, "client-certificate-data", "client-certificate");
+    auto cert = DataOrFile(u, u_label, "client-certificate-data", "client-certificate", read_file);
     if (!cert.ok()) return cert.status();
-    auto key = DataOrFile(u, u_label, "client-key-data", "client-key");
+    auto key = DataOrFile(u, u_label, "client-key-data", "client-key", read_file);
     if (!key.ok()) return key.status();
     if (cert->empty() != key->empty()) {
       return absl::InvalidArgumentError(
@@ -183,6 +183,16 @@ absl::StatusOr<RestConfig> Build(const Merged& m, const std::string& context_ove
     c.password = Str(u.node, "password");
   }
   return c;
+}
+
+// YAML's exceptions end here.
+absl::StatusOr<RestConfig> BuildCatching(const Merged& m, const std::string& context_override,
+                                         const FileReader& read_file) {
+  try {
+    return Build(m, context_override, read_file);
+  } catch (const YAML::Exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("kubeconfig: ", e.what()));
+  }
 }
 
 }  // namespace
@@ -211,11 +221,13 @@ absl::StatusOr<RestConfig> LoadKubeconfig(const KubeconfigOptions& options) {
   if (merged.files == 0) {
     return absl::NotFoundError(absl::StrCat("no kubeconfig: none of ", absl::StrJoin(files, ":"), " exists"));
   }
-  try {
-    return Build(merged, options.context);
-  } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(absl::StrCat("kubeconfig: ", e.what()));
-  }
+  return BuildCatching(merged, options.context, internal::ReadFile);
+}
+
+absl::StatusOr<RestConfig> ParseKubeconfig(absl::string_view text, const KubeconfigTextOptions& options) {
+  Merged merged;
+  if (auto st = MergeFile(options.source, std::string(text), merged); !st.ok()) return st;
+  return BuildCatching(merged, options.context, options.read_file ? options.read_file : FileReader(internal::ReadFile));
 }
 
 absl::StatusOr<RestConfig> InClusterConfig(const InClusterOptions& options) {

@@ -7,6 +7,8 @@
 //
 //   auto in_cluster = herd::kube::InClusterConfig({});  // in a pod
 //
+//   auto from_text = herd::kube::ParseKubeconfig(yaml, {.source = "secret kubeconfig"});
+//
 // Every function here is thread-safe and reads files only when called.
 #ifndef HERD_SERVER_KUBE_CONFIG_H_
 #define HERD_SERVER_KUBE_CONFIG_H_
@@ -56,6 +58,10 @@ struct RestConfig {
 // Reads an environment variable; nullopt when unset.
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
 
+// Reads a file a kubeconfig names (certificate-authority, tokenFile, …),
+// with an error that names `what` and the path.
+using FileReader = std::function<absl::StatusOr<std::string>(const std::string& path, absl::string_view what)>;
+
 struct KubeconfigOptions {
   // A single file. Empty: $KUBECONFIG (several files joined with ':'), else
   // ~/.kube/config.
@@ -77,6 +83,21 @@ struct KubeconfigOptions {
 // UNIMPLEMENTED (exec plugins and auth providers, named in the message),
 // PERMISSION_DENIED / other codes for files that cannot be read.
 absl::StatusOr<RestConfig> LoadKubeconfig(const KubeconfigOptions& options = {});
+
+struct KubeconfigTextOptions {
+  // Names the text in messages; relative file names inside it resolve
+  // against its directory (a bare name: the working directory).
+  std::string source = "kubeconfig";
+  // Empty: the text's current-context.
+  std::string context;
+  // Reads the files the text names; null: the file system.
+  FileReader read_file;
+};
+
+// Builds a RestConfig from the text of one kubeconfig (what LoadKubeconfig
+// does with each file), with LoadKubeconfig's errors. Any text is safe to
+// pass: malformed YAML is INVALID_ARGUMENT.
+absl::StatusOr<RestConfig> ParseKubeconfig(absl::string_view text, const KubeconfigTextOptions& options = {});
 
 struct InClusterOptions {
   // Prepended to /var/run/secrets/kubernetes.io/serviceaccount (tests).

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -349,6 +350,39 @@ TEST_F(KubeconfigTest, InClusterConfig) {
                                    .env = Env({{"KUBERNETES_SERVICE_HOST", "h"}, {"KUBERNETES_SERVICE_PORT", "1"}})});
   EXPECT_EQ(no_token.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(no_token.status().message(), HasSubstr("service account token"));
+}
+
+TEST(ParseKubeconfigTest, BuildsFromTextReadingNamedFilesThroughTheReader) {
+  std::vector<std::string> asked;
+  FileReader reader = [&asked](const std::string& path, absl::string_view) -> absl::StatusOr<std::string> {
+    asked.push_back(path);
+    return std::string("TOKEN FROM FILE\n");
+  };
+  auto c = ParseKubeconfig(R"(
+current-context: dev
+clusters:
+- name: dev
+  cluster: {server: "https://dev:6443", insecure-skip-tls-verify: true}
+users:
+- name: me
+  user: {tokenFile: token}
+contexts:
+- name: dev
+  context: {cluster: dev, user: me, namespace: shop}
+)",
+                           {.source = "/etc/herd/kubeconfig", .read_file = reader});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->server, "https://dev:6443");
+  EXPECT_EQ(c->bearer_token, "TOKEN FROM FILE");
+  EXPECT_EQ(c->default_namespace, "shop");
+  EXPECT_THAT(asked, ::testing::ElementsAre("/etc/herd/token"));
+}
+
+TEST(ParseKubeconfigTest, MalformedTextIsInvalidArgumentNamingTheSource) {
+  auto c = ParseKubeconfig("clusters: [", {.source = "secret/kubeconfig"});
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(c.status().message(), HasSubstr("secret/kubeconfig"));
+  EXPECT_EQ(ParseKubeconfig("").status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

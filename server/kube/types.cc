@@ -25,6 +25,13 @@ std::string StringField(const Json& j, const char* key) {
   return it != j.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// json::value() throws when the field is there with another type; an API
+// answer with "ready": "yes" must read as false, not end the process.
+bool BoolField(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
 std::map<std::string, std::string> StringMap(const Json* j) {
   std::map<std::string, std::string> out;
   if (j == nullptr || !j->is_object()) return out;
@@ -66,7 +73,7 @@ std::vector<ContainerStatus> StatusesOf(const Json* j) {
     ContainerStatus cs;
     cs.name = StringField(s, "name");
     cs.image = StringField(s, "image");
-    cs.ready = s.value("ready", false);
+    cs.ready = BoolField(s, "ready");
     if (auto started = s.find("started"); started != s.end() && started->is_boolean()) cs.started = *started;
     if (auto rc = s.find("restartCount"); rc != s.end() && rc->is_number_integer()) {
       cs.restart_count = Clamp32(rc->get<int64_t>());
@@ -209,7 +216,7 @@ std::vector<OwnerReference> Object::owner_references() const {
     o.kind = StringField(r, "kind");
     o.name = StringField(r, "name");
     o.uid = StringField(r, "uid");
-    o.controller = r.value("controller", false);
+    o.controller = BoolField(r, "controller");
     out.push_back(std::move(o));
   }
   return out;

@@ -91,6 +91,20 @@ TEST(TypesTest, AbsentFieldsReadAsDefaults) {
   EXPECT_EQ(Deployment(ObjectPtr()).name(), "");
 }
 
+// Found while writing the fuzz target for these views, and confirmed by it
+// (test/fuzz/corpus/kube_types/container-ready-string and
+// owner-controller-string): json::value() threw type_error on a boolean
+// field of another type, so such an API answer ended the process.
+TEST(TypesTest, MistypedBooleansReadAsFalse) {
+  Pod pod(Json::parse(R"({"status":{"containerStatuses":[{"name":"web","ready":"yes"}]}})"));
+  ASSERT_EQ(pod.container_statuses().size(), 1u);
+  EXPECT_FALSE(pod.container_statuses()[0].ready);
+  Object owned(Json::parse(R"({"metadata":{"ownerReferences":[{"kind":"ReplicaSet","name":"a","controller":"true"}]}})"));
+  ASSERT_EQ(owned.owner_references().size(), 1u);
+  EXPECT_FALSE(owned.owner_references()[0].controller);
+  EXPECT_FALSE(owned.controller_ref().has_value());
+}
+
 TEST(TypesTest, ReplicaSetFromTheReference) {
   ReplicaSet rs(Reference("replicasets-list.txt")["items"][0]);
   EXPECT_EQ(rs.pod_template_hash(), "8555df4846");

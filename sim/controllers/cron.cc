@@ -1,5 +1,8 @@
 #include "sim/controllers/cron.h"
 
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -116,7 +119,37 @@ absl::StatusOr<absl::Duration> ParseGoDuration(absl::string_view s) {
 
 bool Has(uint64_t bits, int v) { return (bits >> v) & 1; }
 
+// Kubernetes' validTimeZoneCharacters, for each part of a zone name.
+bool ValidZonePart(absl::string_view part) {
+  if (part.empty() || part.size() > 14 || part == "." || part == ".." || part[0] == '-') return false;
+  for (char c : part) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_' && c != '+') {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
+
+bool LoadCronTimeZone(absl::string_view name, absl::TimeZone* tz) {
+  for (absl::string_view part : absl::StrSplit(name, '/')) {
+    if (!ValidZonePart(part)) return false;
+  }
+  if (name == "UTC") {
+    *tz = absl::UTCTimeZone();
+    return true;
+  }
+  // Where absl looks (TZDIR, else the system's database).
+  const char* tzdir = std::getenv("TZDIR");
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(
+          std::filesystem::path(tzdir != nullptr && *tzdir != '\0' ? tzdir : "/usr/share/zoneinfo") / std::string(name),
+          ec)) {
+    return false;
+  }
+  return absl::LoadTimeZone(std::string(name), tz);
+}
 
 absl::StatusOr<CronSchedule> CronSchedule::Parse(absl::string_view spec_in) {
   std::string spec(absl::StripAsciiWhitespace(spec_in));
@@ -126,7 +159,7 @@ absl::StatusOr<CronSchedule> CronSchedule::Parse(absl::string_view spec_in) {
   if (absl::StartsWith(spec, "TZ=") || absl::StartsWith(spec, "CRON_TZ=")) {
     size_t eq = spec.find('='), sp = spec.find(' ');
     std::string name = spec.substr(eq + 1, sp == std::string::npos ? std::string::npos : sp - eq - 1);
-    if (!absl::LoadTimeZone(name, &s.zone_)) {
+    if (!LoadCronTimeZone(name, &s.zone_)) {
       return Bad(absl::StrCat("provided bad location ", name, ": unknown time zone ", name));
     }
     s.zone_name_ = name;
@@ -198,7 +231,10 @@ absl::Time CronSchedule::Next(absl::Time t, const absl::TimeZone& tz_in) const {
       c += 1;
       continue;
     }
-    return absl::FromCivil(c, tz);
+    // In the hour a zone repeats when its clocks go back, a minute of the
+    // second pass maps to the first; that one has passed.
+    if (absl::Time at = absl::FromCivil(c, tz); at > t) return at;
+    c += 1;
   }
   return absl::InfiniteFuture();
 }

@@ -22,6 +22,15 @@
 
 namespace herd::sim {
 
+// Loads the IANA time zone `name` as the CronJob API accepts one: every
+// '/'-separated part 1 to 14 characters of [A-Za-z0-9._+-], not "." or
+// ".." and not starting with '-' (Kubernetes' validation), and present in
+// the zone database. absl's own forms ("libc:localtime", "file:…",
+// absolute paths) are refused, and names that are not in the database never
+// reach absl, which would keep every name it was asked about for ever.
+// False when the zone cannot be used.
+bool LoadCronTimeZone(absl::string_view name, absl::TimeZone* tz);
+
 class CronSchedule {
  public:
   // INVALID_ARGUMENT with robfig/cron's message on a malformed spec.

@@ -244,7 +244,7 @@ void CronJobController::Sync(const std::string& key) {
   std::string schedule_text = Str(spec, "schedule");
   if (zone.is_string()) {
     std::string zone_name = zone.get<std::string>();
-    if (!absl::LoadTimeZone(zone_name, &tz)) {
+    if (!LoadCronTimeZone(zone_name, &tz)) {
       Emit(cj, "Warning", "UnknownTimeZone",
            absl::StrCat("invalid timeZone: \"", zone_name, "\": unknown time zone ", zone_name));
       return finish();

@@ -18,6 +18,7 @@
 #include "common/k8s/selector.h"
 #include "common/k8s/time.h"
 #include "sim/controllers/internal/object_util.h"
+#include "sim/json_text.h"
 #include "sim/validation.h"
 
 namespace herd::sim {
@@ -169,7 +170,7 @@ void DisruptionController::Sync(const std::string& key) {
   auto scaled = [&](const Json& v, int64_t total, int64_t* out) -> absl::Status {
     if (!ScaledValue(v, total, true, out)) {
       return absl::InvalidArgumentError(
-          absl::StrCat("invalid value for IntOrString: invalid value \"", v.dump(), "\""));
+          absl::StrCat("invalid value for IntOrString: invalid value \"", JsonText(v), "\""));
     }
     return absl::OkStatus();
   };

@@ -34,8 +34,10 @@ void SetCondition(Json& pod, Json c) {
   Json& conds = pod["status"]["conditions"];
   if (!conds.is_array()) conds = Json::array();
   for (auto& existing : conds) {
-    if (existing.value("type", "") != c["type"]) continue;
-    if (existing.value("status", "") == c["status"]) c["lastTransitionTime"] = existing["lastTransitionTime"];
+    // Json to Json: a condition someone wrote with a non-string type is
+    // skipped, not a thrown type_error.
+    if (!existing.is_object() || existing.value("type", Json()) != c["type"]) continue;
+    if (existing.value("status", Json()) == c["status"]) c["lastTransitionTime"] = existing["lastTransitionTime"];
     existing = std::move(c);
     return;
   }

@@ -26,6 +26,7 @@
 #include "absl/time/clock.h"
 #include "common/k8s/selector.h"
 #include "sim/controllers/internal/object_util.h"
+#include "sim/json_text.h"
 #include "sim/names.h"
 
 namespace herd::sim {
@@ -106,7 +107,7 @@ std::string ControllerRevisionHash(const Json& data, int64_t collision_count) {
     h *= 16777619u;
     h ^= c;
   };
-  for (unsigned char c : data.dump()) mix(c);
+  for (unsigned char c : JsonText(data)) mix(c);
   for (unsigned char c : std::to_string(collision_count)) mix(c);
   return SafeEncode(std::to_string(h));
 }

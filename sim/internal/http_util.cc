@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "sim/errors.h"
+#include "sim/json_text.h"
 #include "sim/tables/tables.h"
 
 namespace herd::sim::http_internal {
@@ -37,7 +38,7 @@ std::optional<std::string> FieldValue(const ResourceType& rt, const Json& obj, a
   if (cur->is_boolean()) return cur->get<bool>() ? "true" : "false";
   if (cur->is_number_integer()) return std::to_string(cur->get<int64_t>());
   if (cur->is_null()) return std::string();
-  return cur->dump();
+  return JsonText(*cur);
 }
 
 Json TableObject(const Negotiated& n, const std::string& include, const ObjectPtr& obj) {
