@@ -73,11 +73,6 @@ std::string ResourceNameOf(const v1::Workload& w) {
   return absl::StrCat("namespaces/", w.namespace_(), "/", plural, "/", w.name());
 }
 
-int PageOffset(const std::string& token) {
-  int n = 0;
-  return absl::SimpleAtoi(token, &n) && n >= 0 ? n : 0;
-}
-
 }  // namespace
 
 grpc::Status ToGrpcStatus(const absl::Status& st) {
