@@ -163,7 +163,12 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   auto launched = deps_.runner->Launch(std::move(*engine), op);
   if (absl::IsAborted(launched.status()) && !key.empty() && AwaitEndedHolder(key)) {
     // The workload was busy with an operation that had just ended: plan
-    // again, against the cluster it left behind, and start.
+    // again, against the cluster it left behind, and start: it is created
+    // now, after the other one ended.
+    const absl::Time later = absl::Now();
+    ops::SetTime(later, op.mutable_create_time());
+    ops::SetTime(later, op.mutable_update_time());
+    ops::SetTime(later, op.mutable_events(0)->mutable_time());
     engine = make_engine();
     if (!engine.ok()) return engine.status();
     plan = (*engine)->Prepare(*deps_.env);
