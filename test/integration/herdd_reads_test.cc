@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "server/ops/operation.h"
 #include "test/integration/herdd_fixture.h"
+#include "test/integration/writable_parts.h"
 
 namespace herd::testing {
 namespace {
@@ -391,8 +392,8 @@ TEST_F(ReadsTest, DryRunsOfEveryKindPlanAndTouchNothing) {
   CreateDeployment("web", "web:1", 2);
   CreateBudget("web", "web", 2, 2);
   Create(kube::kCronJobs, CronJobJson("report", "report:1"));
-  std::string web_rv = Get(kube::kDeployments, "web")["metadata"]["resourceVersion"];
-  std::string cj_rv = Get(kube::kCronJobs, "report")["metadata"]["resourceVersion"];
+  Json web_before = WritableParts(Get(kube::kDeployments, "web"));
+  Json cj_before = WritableParts(Get(kube::kCronJobs, "report"));
   std::set<std::string> pods = Uids("web");
   v1::MutationOptions dry;
   dry.set_dry_run(true);
@@ -451,8 +452,8 @@ TEST_F(ReadsTest, DryRunsOfEveryKindPlanAndTouchNothing) {
   EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << "revision 1 has nothing before it: "
                                                                    << st.error_message();
 
-  EXPECT_EQ(Get(kube::kDeployments, "web")["metadata"]["resourceVersion"], web_rv);
-  EXPECT_EQ(Get(kube::kCronJobs, "report")["metadata"]["resourceVersion"], cj_rv);
+  EXPECT_EQ(WritableParts(Get(kube::kDeployments, "web")), web_before);
+  EXPECT_EQ(WritableParts(Get(kube::kCronJobs, "report")), cj_before);
   EXPECT_EQ(Uids("web"), pods);
   for (const Json& p : Pods("web", /*live=*/false)) EXPECT_FALSE(Terminating(p));
   EXPECT_TRUE(kube_->List(kube::kJobs, kNs)->items.empty());

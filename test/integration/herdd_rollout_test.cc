@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test/integration/herdd_fixture.h"
+#include "test/integration/writable_parts.h"
 
 namespace herd::testing {
 namespace {
@@ -250,12 +251,12 @@ TEST_F(RolloutPromisesTest, UndoGoesBackToTheNamedRevisionOrTheOneBefore) {
       "herd.dev/original-strategy"));
 
   // A revision that does not exist: NOT_FOUND, nothing written.
-  std::string rv = Get(kube::kDeployments, "web")["metadata"]["resourceVersion"];
+  Json before = WritableParts(Get(kube::kDeployments, "web"));
   undo.set_to_revision(42);
   grpc::Status st = Call(&Stub::Undo, undo, &op);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
   EXPECT_THAT(st.error_message(), HasSubstr("revision 42"));
-  EXPECT_EQ(Get(kube::kDeployments, "web")["metadata"]["resourceVersion"], rv);
+  EXPECT_EQ(WritableParts(Get(kube::kDeployments, "web")), before);
 }
 
 // CancelOperation: "A rollout that is cancelled rolls back unless it was
