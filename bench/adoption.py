@@ -3,7 +3,8 @@
 
 Two herdds serve one kubesim with the same --lease-duration. herdd "a"
 starts a rollout whose pods are slow to start, is SIGKILLed while it runs,
-and the time from the kill to the operation's "adopted by herdd-b" event
+at a random moment of its lease renewal (herdd renews every third of the
+lease), and the time from the kill to the operation's "adopted by herdd-b" event
 (stamped by b, on the same clock) is measured; then the same for a herdd
 restarted under a's own identity, which adopts at once. Each lease is
 tried --rounds times.
@@ -15,6 +16,7 @@ build/python). Prints one row per lease: min, median, max seconds.
 """
 import argparse
 import os
+import random
 import statistics
 import sys
 import time
@@ -29,6 +31,11 @@ from simcluster import SimCluster, deployment  # noqa: E402
 from herdprocess import Herdd, herd_pb2 as S  # noqa: E402
 
 NS = "adopt"
+
+
+def seconds(duration):
+    """"2s", "500ms" → seconds."""
+    return float(duration[:-2]) / 1000 if duration.endswith("ms") else float(duration[:-1])
 
 
 def event_time(op, text):
@@ -63,7 +70,8 @@ def one_round(cluster, lease, idx, same_identity):
         op = a.stub().Rollout(S.RolloutRequest(
             workload=f"namespaces/{NS}/deployments/{name}",
             images={name: "web:2-slow60s"}), timeout=30)
-        time.sleep(0.3)  # let a renew its lease at least once: a kill at a random phase of the renewal
+        # A kill at a random moment of a's lease renewal (every third of the lease).
+        time.sleep(0.3 + random.uniform(0, seconds(lease) / 3))
         a.kill()
         killed = time.time()
         if same_identity:
