@@ -14,6 +14,16 @@
 // `k:{"name":"web"}` for an item of an associative list, `v:"x"` for a set's
 // value), where a node may itself be owned ("." in fieldsV1) and have owned
 // children. Everything here is pure and thread-compatible.
+//
+// Not modelled (the common cases are): the cap of 10 Update entries merged
+// into "ancient-changes"; kubectl's last-applied-configuration annotation
+// and its migration between client- and server-side apply; unions
+// (discriminated fields); converting entries between API versions (each
+// kind has one); list items lacking a key field other than `protocol` (the
+// one key with a default); unknown fields in an applied configuration
+// (upstream refuses them, here they are atomic leaves); an applied `null`
+// unsets the field; merged associative lists keep the live order and append
+// new items.
 #ifndef HERD_SIM_MANAGEDFIELDS_MANAGEDFIELDS_H_
 #define HERD_SIM_MANAGEDFIELDS_MANAGEDFIELDS_H_
 
