@@ -645,7 +645,11 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/
     Observation o;
     bool superseded = false;
     // The rollback gets a deadline of its own: the rollout's has passed.
-    absl::Status st = AwaitCompletion(env, op, uid, t0, env.clock.Now() + limit, true, back, &o, &superseded);
+    // It brings back what served before, so a short deadline the caller
+    // gave the rollout does not cut it short: at least the default one.
+    const absl::Duration rollback_limit = std::max(limit, env.settings.default_deadline);
+    absl::Status st =
+        AwaitCompletion(env, op, uid, t0, env.clock.Now() + rollback_limit, true, back, &o, &superseded);
     if (absl::IsCancelled(st) && op.hand_over_requested()) return;
     (void)RestoreStrategy(env, op);
     if (st.ok() && superseded) {

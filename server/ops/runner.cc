@@ -33,6 +33,11 @@ size_t OperationRunner::Running() const {
   return n;
 }
 
+bool OperationRunner::RunsHere(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  return slots_.count(name) > 0 || launching_.count(name) > 0;
+}
+
 std::shared_ptr<LiveOperation> OperationRunner::Find(const std::string& name) {
   absl::MutexLock lock(&mu_);
   auto it = slots_.find(name);
@@ -50,7 +55,24 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("herdd is shutting down; try another replica");
+    if (slots_.count(initial.name())) return absl::AlreadyExistsError(absl::StrCat(initial.name(), " exists"));
+    if (!launching_.insert(initial.name()).second) {
+      // The same request, sent twice at once: the first is starting it.
+      return absl::UnavailableError(absl::StrCat(initial.name(), " is being started by a call in flight; send it again"));
+    }
   }
+  // Until its slot exists (StartSlot) or it failed to start.
+  bool started = false;
+  struct Unmark {
+    OperationRunner* runner;
+    const std::string& name;
+    const bool& started;
+    ~Unmark() {
+      if (started) return;
+      absl::MutexLock lock(&runner->mu_);
+      runner->launching_.erase(name);
+    }
+  } unmark{this, initial.name(), started};
   std::string key = engine->lock_key();
   // An engine that locks no workload still holds a Lease (on its own name,
   // which no one else can want) so that it can be adopted: take it while the
@@ -111,6 +133,7 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   }
   std::shared_ptr<LiveOperation> op = slot->op;
   if (hooks_.on_start) hooks_.on_start(initial);
+  started = true;
   StartSlot(std::move(slot), false);
   return op->Published();
 }
@@ -123,6 +146,7 @@ void OperationRunner::StartSlot(std::unique_ptr<Slot> slot, bool resumed) {
   raw->op->SetPersister([this, raw] { return SaveSlot(raw, true); });
   std::string name = raw->op->name();
   absl::MutexLock lock(&mu_);
+  launching_.erase(name);
   slots_[name] = std::move(slot);
   raw->thread = std::thread([this, raw, resumed] { RunSlot(raw, resumed); });
 }
@@ -301,7 +325,7 @@ absl::Time OperationRunner::Adopt() {
   }
   for (auto& rec : store_.List()) {
     if (IsFinal(rec.op.state()) || rec.op.dry_run()) continue;
-    if (Find(rec.op.name())) continue;
+    if (RunsHere(rec.op.name())) continue;
     auto engine = factory_(rec);
     if (!engine.ok()) {
       log::Error("cannot rebuild an operation's engine", {{"op", rec.op.name()}, {"error", engine.status()}});

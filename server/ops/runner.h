@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -104,6 +105,8 @@ class OperationRunner {
     uint64_t saved_version ABSL_GUARDED_BY(save_mu) = 0;
   };
 
+  // Whether the operation runs here, or Launch is starting it here.
+  bool RunsHere(const std::string& name);
   // Puts `slot` in the table and starts its engine.
   void StartSlot(std::unique_ptr<Slot> slot, bool resumed);
   void RunSlot(Slot* slot, bool resumed);
@@ -130,6 +133,10 @@ class OperationRunner {
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  // Operations Launch is starting here: their record may be seen (and
+  // their lease, under this replica's name) before their slot exists, and
+  // Adopt must not take them for a predecessor's.
+  std::set<std::string> launching_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread loop_;
   absl::Notification stop_loop_;
