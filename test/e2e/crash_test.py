@@ -218,6 +218,66 @@ class RolloutCrashTest(CrashTestCase):
                 self.assertEqual(final.failure.reason, S.FAILURE_REASON_CRASH_LOOP_BACK_OFF, final)
                 self.assert_rolled_out("web", "web:1", 3)
 
+    def watch_ready(self, app, replicas):
+        """Watches the pods of `app` from now on; returns a function that
+        gives the fewest Ready pods seen at any moment since `replicas` of
+        them were first seen Ready (None until then)."""
+        proc = subprocess.Popen(
+            [kubectl_path(), "-n", NS, "get", "pods", "-l", f"app={app}", "--watch", "--output-watch-events", "-o",
+             "jsonpath={.type}|{.object.metadata.uid}|{.object.metadata.deletionTimestamp}|"
+             "{.object.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}"],
+            env=self.cluster.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.addCleanup(proc.stdout.close)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        ready, low = set(), []
+        lock = threading.Lock()
+
+        def read():
+            for line in proc.stdout:
+                kind, uid, deleting, status = (line.strip().split("|") + ["", "", ""])[:4]
+                with lock:
+                    if kind != "DELETED" and not deleting and status == "True":
+                        ready.add(uid)
+                    else:
+                        ready.discard(uid)
+                    if low or len(ready) >= replicas:
+                        low.append(len(ready))
+        threading.Thread(target=read, daemon=True).start()
+
+        def fewest():
+            time.sleep(0.3)  # events of the last moments
+            with lock:
+                return min(low) if low else None
+        return fewest
+
+    def test_cancel_adopted_after_strategy_restore_keeps_availability(self):
+        # herdd a rolled out, put the workload's own strategy back and died
+        # before recording the end; a cancel reached the record meanwhile.
+        # The adopter rolls back, and must do so with maxUnavailable 0 again,
+        # not with the workload's strategy (25 % of 4 pods: one down at a time).
+        self.fresh()
+        self.deploy("web", "web:1", replicas=4)
+        fewest = self.watch_ready("web", 4)
+        self.wait_for("the watch to list 4 Ready pods", lambda: fewest() == 4)
+        started = []
+
+        def call(stub):
+            op = self.rollout()(stub)
+            started.append(op.name)
+            return op
+
+        def cancel():
+            # What CancelOperation writes for an operation another replica
+            # runs: the cancel on its record, for the adopter to carry out.
+            record = "herd-op-" + started[0].split("/", 1)[1]
+            self.cluster.kubectl("-n", "herd-system", "annotate", "configmap", record,
+                                 "herd.dev/cancel-requested=changed my mind")
+
+        self.crash_and_adopt("rollout.restore-strategy:after", call, S.OPERATION_STATE_CANCELLED, between=cancel)
+        self.assert_rolled_out("web", "web:1", 4)
+        self.assertEqual(fewest(), 4)
+
     def test_undo_goes_back_once(self):
         # "The previous revision" changes with the write: adopted after it,
         # the undo must not go back a second time.
