@@ -344,7 +344,9 @@ void Gateway::Handle(http::Request request, http::Responder responder) {
 
 void Gateway::CallUnary(const Match& match, std::unique_ptr<google::protobuf::Message> request,
                         http::Request http_request, http::Responder responder) {
+  // Alive until gRPC calls back, which may be after this returns.
   struct Call {
+    explicit Call(http::Responder r) : responder(std::move(r)) {}
     grpc::ClientContext ctx;
     grpc::ByteBuffer request;
     grpc::ByteBuffer reply;
@@ -353,10 +355,9 @@ void Gateway::CallUnary(const Match& match, std::unique_ptr<google::protobuf::Me
     std::string request_id;
     bool gzip = false;
   };
-  auto call = std::make_shared<Call>();
+  auto call = std::make_shared<Call>(std::move(responder));
   call->request = ToByteBuffer(*request);
   call->path = match.route->GrpcPath();
-  call->responder = std::move(responder);
   call->request_id = std::string(http_request.headers.Get("X-Request-Id"));
   call->gzip = AcceptsGzip(http_request);
   PrepareContext(call->ctx, http_request, call->request_id);

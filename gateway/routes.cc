@@ -67,7 +67,9 @@ const FieldDescriptor* FindFieldPath(const Descriptor& message, const std::strin
     if (!d) return nullptr;
     std::string name(part);
     f = d->FindFieldByName(name);
-    if (!f) f = d->FindFieldByJsonName(name);
+    for (int i = 0; !f && i < d->field_count(); ++i) {
+      if (d->field(i)->json_name() == name) f = d->field(i);
+    }
     if (!f) return nullptr;
     if (fields) fields->push_back(f);
     d = f->type() == FieldDescriptor::TYPE_MESSAGE ? f->message_type() : nullptr;

@@ -174,16 +174,12 @@ absl::StatusOr<std::unique_ptr<google::protobuf::Message>> BuildRequest(
     return absl::InvalidArgumentError(absl::StrCat(where, " takes no body: give the fields as query parameters"));
   }
   if (has_body) {
-    Json parsed = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-    if (parsed.is_discarded()) {
-      // nlohmann's error names the byte; parse again for the message.
-      std::string why = "not valid JSON";
-      try {
-        (void)Json::parse(body);
-      } catch (const Json::parse_error& e) {
-        why = e.what();
-      }
-      return absl::InvalidArgumentError(absl::StrCat("malformed JSON body: ", why));
+    Json parsed;
+    try {
+      parsed = Json::parse(body);
+    } catch (const Json::parse_error& e) {
+      // nlohmann's message names the byte where it went wrong.
+      return absl::InvalidArgumentError(absl::StrCat("malformed JSON body: ", e.what()));
     }
     if (route.body == "*") {
       if (!parsed.is_object()) {
