@@ -328,8 +328,14 @@ void Gateway::Handle(http::Request request, http::Responder responder) {
     if (!plain.ok()) return fail(3, plain.status().message());
     body = *std::move(plain);
   }
-  absl::string_view type = request.headers.Get("Content-Type");
-  if (!absl::StripAsciiWhitespace(body).empty() && !type.empty() && !absl::StrContains(absl::AsciiStrToLower(type), "json")) {
+  // JSON whatever the Content-Type says, as grpc-gateway reads it, except a
+  // type that names another format: `curl -d '{…}'` sends its default
+  // application/x-www-form-urlencoded, and a script should not need -H.
+  std::string type = absl::AsciiStrToLower(request.headers.Get("Content-Type"));
+  type = type.substr(0, type.find(';'));
+  const bool json_type = type.empty() || absl::StrContains(type, "json") || type == "application/x-www-form-urlencoded" ||
+                         type == "text/plain" || type == "application/octet-stream";
+  if (!absl::StripAsciiWhitespace(body).empty() && !json_type) {
     return fail(3, absl::StrCat("the body must be JSON (Content-Type: application/json), not ", type), 415);
   }
   auto message = BuildRequest(*match, request.query, body);

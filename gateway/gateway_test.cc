@@ -227,8 +227,13 @@ TEST_F(GatewayTest, BadRequestsNeverReachTheService) {
   Reply method = Do("DELETE", "/t/rooms/r/speakers/s");
   EXPECT_EQ(method.status, 405);
   EXPECT_EQ(method.Header("Allow"), "GET");
-  Reply type = Do("POST", "/t/rooms/r/speakers/s:say", "x=1", {"Content-Type: application/x-www-form-urlencoded"});
+  Reply type = Do("POST", "/t/rooms/r/speakers/s:say", "<say/>", {"Content-Type: application/xml"});
   EXPECT_EQ(type.status, 415);
+  // curl -d's default type is read as JSON, as grpc-gateway does.
+  Reply form = Do("POST", "/t/rooms/r/speakers/s:say", R"({"room":"a"})", {"Content-Type: application/x-www-form-urlencoded"});
+  EXPECT_EQ(form.status, 200) << form.body;
+  Reply form_bad = Do("POST", "/t/rooms/r/speakers/s:say", "x=1", {"Content-Type: application/x-www-form-urlencoded"});
+  EXPECT_EQ(form_bad.status, 400);
 }
 
 TEST_F(GatewayTest, GzipsForClientsThatAcceptIt) {

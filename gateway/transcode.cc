@@ -148,14 +148,20 @@ absl::StatusOr<Match> Router::Find(absl::string_view method, absl::string_view r
       verb = tail;
     }
   }
+  // Routes with a verb first: "/v1/operations/x:watch" is the watch, not
+  // GET of an operation called "x:watch" (as grpc-gateway decides too).
   std::vector<std::string> methods;
-  for (const Route& r : routes_) {
-    PathTemplate::Bindings b;
-    bool matched = r.path.verb().empty() ? r.path.Match(segs, "", &b)
-                                         : (!verb.empty() && segs_v.size() == segs.size() && r.path.Match(segs_v, verb, &b));
-    if (!matched) continue;
-    if (r.http_method == method) return Match{&r, std::move(b)};
-    methods.push_back(r.http_method);
+  for (bool with_verb : {true, false}) {
+    for (const Route& r : routes_) {
+      if (r.path.verb().empty() == with_verb) continue;
+      PathTemplate::Bindings b;
+      bool matched = with_verb ? (!verb.empty() && segs_v.size() == segs.size() && r.path.Match(segs_v, verb, &b))
+                               : r.path.Match(segs, "", &b);
+      if (!matched) continue;
+      if (r.http_method == method) return Match{&r, std::move(b)};
+      methods.push_back(r.http_method);
+    }
+    if (!methods.empty()) break;
   }
   if (methods.empty()) return not_found();
   if (allowed) *allowed = methods;

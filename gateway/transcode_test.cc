@@ -39,6 +39,7 @@ TEST_F(TranscodeTest, EveryAnnotatedBindingIsARouteAndTheUnannotatedIsNot) {
                         "GET /t/{name=rooms/*/speakers/*} /herd.gatewaytest.Echo/Say",
                         "PUT /t/rooms/{room}/note /herd.gatewaytest.Echo/Say",
                         "GET /t/{name=rooms/*}:count /herd.gatewaytest.Echo/Count",
+                        "GET /t/{name=rooms/*/speakers/*}:count /herd.gatewaytest.Echo/Count",
                         "GET /t/fail/{code} /herd.gatewaytest.Echo/Fail", "GET /t/only /herd.gatewaytest.Echo/Only"));
 }
 
@@ -112,6 +113,13 @@ TEST_F(TranscodeTest, RoutingSaysNotFoundOrWhichMethodsAreAllowed) {
   auto wrong = router_.Find("DELETE", "/t/rooms/r1/speakers/ann", &allowed);
   EXPECT_TRUE(absl::IsUnimplemented(wrong.status())) << wrong.status();
   EXPECT_THAT(allowed, ::testing::ElementsAre("GET"));
+  // A route with the verb wins over one whose last wildcard would take it.
+  auto count = router_.Find("GET", "/t/rooms/a/speakers/b:count");
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(count->route->method->name(), "Count");
+  auto say = router_.Find("GET", "/t/rooms/a/speakers/b:shout");
+  ASSERT_TRUE(say.ok()) << say.status();
+  EXPECT_EQ(say->route->method->name(), "Say");
   // An escaped colon is part of the value, not a verb.
   auto colon = router_.Find("GET", "/t/rooms/a%3Asay/speakers/b%3Ac", &allowed);
   ASSERT_TRUE(colon.ok()) << colon.status();

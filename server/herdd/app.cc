@@ -12,6 +12,8 @@
 #include "common/event_loop/event_loop.h"
 #include "common/http/http.h"
 #include "common/log/log.h"
+#include "gateway/gateway.h"
+#include "gateway/openapi_doc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -130,6 +132,8 @@ struct App::Impl {
   std::unique_ptr<api::HerdService> service;
   std::unique_ptr<grpc::Server> grpc_server;
   int grpc_port = 0;
+  // REST on the HTTP port, calling the gRPC server in-process.
+  std::unique_ptr<gateway::Gateway> gateway;
   EventLoop http_loop;
   std::unique_ptr<http::Server> http_server;
   std::atomic<bool> draining{false};
@@ -298,7 +302,15 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   }
   im.grpc_server->GetHealthCheckService()->SetServingStatus(true);
 
-  // HTTP: health and readiness.
+  // REST: the gateway calls the gRPC server in-process, so a REST call
+  // goes through the same authentication, interceptors and metrics.
+  auto gw = gateway::Gateway::Create(im.grpc_server->InProcessChannel(grpc::ChannelArguments()),
+                                     {.services = {v1::Operation::descriptor()->file()->FindServiceByName("Herd")},
+                                      .openapi_json = gateway::EmbeddedOpenApi()});
+  if (!gw.ok()) return gw.status();
+  im.gateway = std::move(*gw);
+
+  // HTTP: REST, /openapi.json, metrics, health and readiness.
   im.http_loop.Start(2);
   http::Handler metrics_handler = metrics::MetricsHandler(im.metrics);
   http::Handler healthz = metrics::HealthzHandler();
@@ -309,11 +321,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   });
   auto http = http::Server::Start(
       im.http_loop, {.listen = o.http_listen},
-      [metrics_handler, healthz, readyz](http::Request req, http::Responder res) {
+      [metrics_handler, healthz, readyz, gw = im.gateway.get()](http::Request req, http::Responder res) {
         if (req.path == "/metrics") return metrics_handler(std::move(req), std::move(res));
         if (req.path == "/healthz") return healthz(std::move(req), std::move(res));
         if (req.path == "/readyz") return readyz(std::move(req), std::move(res));
-        http::Response r{.status = 404, .body = "not found: herdd serves /metrics, /healthz and /readyz here\n"};
+        if (gw->Serves(req)) return gw->Handle(std::move(req), std::move(res));
+        http::Response r{.status = 404,
+                         .body = "not found: herdd serves /v1/… (REST), /openapi.json, /metrics, /healthz and /readyz here\n"};
         r.headers.Add("Content-Type", "text/plain; charset=utf-8");
         res.Respond(std::move(r));
       });
