@@ -24,7 +24,7 @@ ABSL_FLAG(std::string, kubeconfig, "", "Kubeconfig file of the cluster (default:
 ABSL_FLAG(std::string, context, "", "Kubeconfig context (default: the current one)");
 ABSL_FLAG(bool, in_cluster, false, "Use the pod's service account (the default when KUBERNETES_SERVICE_HOST is set)");
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:50051", "gRPC address (HOST:PORT)");
-ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080", "HTTP address for /metrics, /healthz, /readyz");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080", "HTTP address for REST (/v1/…, /openapi.json), /metrics, /healthz, /readyz");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate for the gRPC port (TLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM key for the gRPC port");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signed (mTLS)");
