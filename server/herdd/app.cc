@@ -196,6 +196,22 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (auto st = CreateDemoWorkloads(*im.kube); !st.ok()) return st;
   }
 
+  // Who may call.
+  if (o.sim || o.insecure_no_auth) {
+    if (!o.tokens_file.empty()) {
+      return absl::InvalidArgumentError("--tokens-file and --insecure-no-auth (or --sim) exclude each other");
+    }
+    im.authenticator = auth::Authenticator::Insecure();
+    log::Warn(o.sim ? "--sim implies --insecure-no-auth: every caller may do everything (outside protected namespaces)"
+                    : "--insecure-no-auth: every caller may do everything (outside protected namespaces)");
+  } else {
+    if (o.tokens_file.empty()) {
+      return absl::InvalidArgumentError("give --tokens-file=FILE (or --insecure-no-auth to accept every caller)");
+    }
+    auto authn = auth::Authenticator::FromFile(o.tokens_file);
+    if (!authn.ok()) return authn.status();
+    im.authenticator = std::move(*authn);
+  }
   im.auditor = std::make_unique<audit::Auditor>(im.kube.get(), audit::AuditorOptions{.reporting_instance = o.identity});
   im.informers = std::make_unique<kube::InformerSet>(*im.kube);
   im.informers->Start();
@@ -207,6 +223,18 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       ops::EngineEnv{*im.kube, *im.informers, *kube::Clock::Real(), o.engine, o.write_hook});
   ops::RunnerOptions ro = o.runner;
   ro.identity = o.identity;
+  if (o.impersonate) {
+    if (im.authenticator->insecure()) {
+      return absl::InvalidArgumentError(
+          "--impersonate acts as each caller: it needs --tokens-file (not --insecure-no-auth or --sim)");
+    }
+    // Each operation's writes act as its principal, with the groups the
+    // tokens file gives it: the cluster's RBAC decides, and its audit log
+    // names the caller.
+    ro.client_for = [kube = im.kube.get(), authn = im.authenticator.get()](const v1::Operation& op) {
+      return kube->Impersonate({.user = op.principal(), .groups = authn->GroupsOf(op.principal())});
+    };
+  }
   im.runner = std::make_unique<ops::OperationRunner>(
       *im.env, *im.store, *im.locks, [](const ops::Record& r) { return api::EngineFromRecord(r); },
       ops::RunnerHooks{
@@ -229,22 +257,6 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
                                          TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3)});
   im.timed->Start();
 
-  // Who may call.
-  if (o.sim || o.insecure_no_auth) {
-    if (!o.tokens_file.empty()) {
-      return absl::InvalidArgumentError("--tokens-file and --insecure-no-auth (or --sim) exclude each other");
-    }
-    im.authenticator = auth::Authenticator::Insecure();
-    log::Warn(o.sim ? "--sim implies --insecure-no-auth: every caller may do everything (outside protected namespaces)"
-                    : "--insecure-no-auth: every caller may do everything (outside protected namespaces)");
-  } else {
-    if (o.tokens_file.empty()) {
-      return absl::InvalidArgumentError("give --tokens-file=FILE (or --insecure-no-auth to accept every caller)");
-    }
-    auto authn = auth::Authenticator::FromFile(o.tokens_file);
-    if (!authn.ok()) return authn.status();
-    im.authenticator = std::move(*authn);
-  }
   im.authorizer = std::make_unique<auth::Authorizer>(auth::AuthorizerOptions{.protected_namespaces = o.protected_namespaces});
 
   Impl* raw = &im;
