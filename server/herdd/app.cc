@@ -12,6 +12,8 @@
 #include "common/event_loop/event_loop.h"
 #include "common/http/http.h"
 #include "common/log/log.h"
+#include "gateway/gateway.h"
+#include "gateway/openapi_doc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -130,6 +132,8 @@ struct App::Impl {
   std::unique_ptr<api::HerdService> service;
   std::unique_ptr<grpc::Server> grpc_server;
   int grpc_port = 0;
+  // REST on the HTTP port, calling the gRPC server in-process.
+  std::unique_ptr<gateway::Gateway> gateway;
   EventLoop http_loop;
   std::unique_ptr<http::Server> http_server;
   std::atomic<bool> draining{false};
@@ -192,6 +196,22 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (auto st = CreateDemoWorkloads(*im.kube); !st.ok()) return st;
   }
 
+  // Who may call.
+  if (o.sim || o.insecure_no_auth) {
+    if (!o.tokens_file.empty()) {
+      return absl::InvalidArgumentError("--tokens-file and --insecure-no-auth (or --sim) exclude each other");
+    }
+    im.authenticator = auth::Authenticator::Insecure();
+    log::Warn(o.sim ? "--sim implies --insecure-no-auth: every caller may do everything (outside protected namespaces)"
+                    : "--insecure-no-auth: every caller may do everything (outside protected namespaces)");
+  } else {
+    if (o.tokens_file.empty()) {
+      return absl::InvalidArgumentError("give --tokens-file=FILE (or --insecure-no-auth to accept every caller)");
+    }
+    auto authn = auth::Authenticator::FromFile(o.tokens_file);
+    if (!authn.ok()) return authn.status();
+    im.authenticator = std::move(*authn);
+  }
   im.auditor = std::make_unique<audit::Auditor>(im.kube.get(), audit::AuditorOptions{.reporting_instance = o.identity});
   im.informers = std::make_unique<kube::InformerSet>(*im.kube);
   im.informers->Start();
@@ -203,6 +223,18 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       ops::EngineEnv{*im.kube, *im.informers, *kube::Clock::Real(), o.engine, o.write_hook});
   ops::RunnerOptions ro = o.runner;
   ro.identity = o.identity;
+  if (o.impersonate) {
+    if (im.authenticator->insecure()) {
+      return absl::InvalidArgumentError(
+          "--impersonate acts as each caller: it needs --tokens-file (not --insecure-no-auth or --sim)");
+    }
+    // Each operation's writes act as its principal, with the groups the
+    // tokens file gives it: the cluster's RBAC decides, and its audit log
+    // names the caller.
+    ro.client_for = [kube = im.kube.get(), authn = im.authenticator.get()](const v1::Operation& op) {
+      return kube->Impersonate({.user = op.principal(), .groups = authn->GroupsOf(op.principal())});
+    };
+  }
   im.runner = std::make_unique<ops::OperationRunner>(
       *im.env, *im.store, *im.locks, [](const ops::Record& r) { return api::EngineFromRecord(r); },
       ops::RunnerHooks{
@@ -225,22 +257,6 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
                                          TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3)});
   im.timed->Start();
 
-  // Who may call.
-  if (o.sim || o.insecure_no_auth) {
-    if (!o.tokens_file.empty()) {
-      return absl::InvalidArgumentError("--tokens-file and --insecure-no-auth (or --sim) exclude each other");
-    }
-    im.authenticator = auth::Authenticator::Insecure();
-    log::Warn(o.sim ? "--sim implies --insecure-no-auth: every caller may do everything (outside protected namespaces)"
-                    : "--insecure-no-auth: every caller may do everything (outside protected namespaces)");
-  } else {
-    if (o.tokens_file.empty()) {
-      return absl::InvalidArgumentError("give --tokens-file=FILE (or --insecure-no-auth to accept every caller)");
-    }
-    auto authn = auth::Authenticator::FromFile(o.tokens_file);
-    if (!authn.ok()) return authn.status();
-    im.authenticator = std::move(*authn);
-  }
   im.authorizer = std::make_unique<auth::Authorizer>(auth::AuthorizerOptions{.protected_namespaces = o.protected_namespaces});
 
   Impl* raw = &im;
@@ -298,7 +314,15 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   }
   im.grpc_server->GetHealthCheckService()->SetServingStatus(true);
 
-  // HTTP: health and readiness.
+  // REST: the gateway calls the gRPC server in-process, so a REST call
+  // goes through the same authentication, interceptors and metrics.
+  auto gw = gateway::Gateway::Create(im.grpc_server->InProcessChannel(grpc::ChannelArguments()),
+                                     {.services = {v1::Operation::descriptor()->file()->FindServiceByName("Herd")},
+                                      .openapi_json = gateway::EmbeddedOpenApi()});
+  if (!gw.ok()) return gw.status();
+  im.gateway = std::move(*gw);
+
+  // HTTP: REST, /openapi.json, metrics, health and readiness.
   im.http_loop.Start(2);
   http::Handler metrics_handler = metrics::MetricsHandler(im.metrics);
   http::Handler healthz = metrics::HealthzHandler();
@@ -309,11 +333,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   });
   auto http = http::Server::Start(
       im.http_loop, {.listen = o.http_listen},
-      [metrics_handler, healthz, readyz](http::Request req, http::Responder res) {
+      [metrics_handler, healthz, readyz, gw = im.gateway.get()](http::Request req, http::Responder res) {
         if (req.path == "/metrics") return metrics_handler(std::move(req), std::move(res));
         if (req.path == "/healthz") return healthz(std::move(req), std::move(res));
         if (req.path == "/readyz") return readyz(std::move(req), std::move(res));
-        http::Response r{.status = 404, .body = "not found: herdd serves /metrics, /healthz and /readyz here\n"};
+        if (gw->Serves(req)) return gw->Handle(std::move(req), std::move(res));
+        http::Response r{.status = 404,
+                         .body = "not found: herdd serves /v1/… (REST), /openapi.json, /metrics, /healthz and /readyz here\n"};
         r.headers.Add("Content-Type", "text/plain; charset=utf-8");
         res.Respond(std::move(r));
       });

@@ -49,6 +49,9 @@ struct AppOptions {
 
   std::string tokens_file;
   bool insecure_no_auth = false;
+  // herd's writes to the cluster act as the caller (Impersonate-User and
+  // Impersonate-Group); needs tokens_file.
+  bool impersonate = false;
   std::vector<std::string> protected_namespaces = auth::DefaultProtectedNamespaces();
 
   // Where operation records and locks live.

@@ -168,7 +168,19 @@ absl::Status OperationRunner::SaveSlot(Slot* slot, bool force) {
 
 void OperationRunner::RunSlot(Slot* slot, bool resumed) {
   LiveOperation& op = *slot->op;
-  slot->engine->Run(env_, op, resumed);
+  if (!options_.client_for) {
+    slot->engine->Run(env_, op, resumed);
+  } else if (auto client = options_.client_for(op.Snapshot()); !client.ok()) {
+    op.AddEvent(absl::StrCat("not started: ", client.status().message()));
+    op.Finish(v1::OPERATION_STATE_FAILED, client.status());
+  } else {
+    EngineEnv env{.kube = **client,
+                  .informers = env_.informers,
+                  .clock = env_.clock,
+                  .settings = env_.settings,
+                  .write_hook = env_.write_hook};
+    slot->engine->Run(env, op, resumed);
+  }
   v1::Operation final = op.Snapshot();
   // The record is written before the lock goes, so whoever takes the lock
   // next sees the final state.

@@ -54,6 +54,11 @@ struct RunnerOptions {
   // whose lease is seen running out is adopted as soon as it has expired.
   absl::Duration adopt_period = absl::Seconds(5);
   absl::Duration gc_period = absl::Minutes(10);
+  // When set, each operation's engine writes through the client this
+  // returns for it (herdd --impersonate: one acting as the operation's
+  // principal), here and on the replica that adopts it. Its reads and the
+  // records and locks go through EngineEnv::kube as always.
+  std::function<absl::StatusOr<std::unique_ptr<kube::KubeClient>>(const v1::Operation& op)> client_for;
 };
 
 class OperationRunner {

@@ -95,3 +95,44 @@ def wait_for_end(stub, name, timeout=60):
     for op in stub.WatchOperation(herd_pb2.WatchOperationRequest(name=name), timeout=timeout):
         updates.append(op)
     return updates
+
+
+class HerdGateway:
+    """herd-gateway (REST and /openapi.json) in front of a herdd's gRPC port.
+
+        with Herdd(cluster) as herdd, HerdGateway(herdd.grpc_address) as gw:
+            urllib.request.urlopen(f"http://{gw.http_address}/v1/workloads")
+    """
+
+    def __init__(self, backend, *extra_args):
+        self.args = [os.path.join(bin_dir(), "herd-gateway"), f"--backend={backend}", "--listen=127.0.0.1:0",
+                     *extra_args]
+        self.proc = None
+
+    def __enter__(self):
+        self.log = tempfile.NamedTemporaryFile(prefix="herd-gateway-", suffix=".log", delete=False, mode="w+")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"herd-gateway exited with {self.proc.returncode}: {self.read_log()}")
+            for line in self.read_log().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("msg") == "herd-gateway serving":
+                    self.http_address = entry["http"]
+                    return self
+            time.sleep(0.02)
+        raise RuntimeError("herd-gateway did not start within 30s: " + self.read_log())
+
+    def read_log(self):
+        with open(self.log.name) as f:
+            return f.read()
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        os.unlink(self.log.name)
