@@ -60,6 +60,7 @@ if (( prebuilt )); then
   args+=(--build-arg BINARIES=prebuilt)
   step "the runtime stage from build/bin"
 else
+  args+=(--build-arg BINARIES=build)
   step "the full image (herd compiled in the build stage)"
 fi
 start=$SECONDS
