@@ -70,6 +70,7 @@ def tour_steps(ns):
         ("undo to a revision", [*n, "undo", "deploy/web", "--to-revision=1", *w], 0),
         ("rollout of a StatefulSet (rolling restart)", [*n, "rollout", "sts/db", "--restart", "--strategy=rolling", *w], 0),
         ("undo of a StatefulSet", [*n, "undo", "sts/db", *w], 0),
+        ("scale a StatefulSet", [*n, "scale", "sts/db", "--replicas=2", *w], 0),
         ("scale with an HPA held", [*n, "scale", "deploy/api", "--delta=+1", "--hpa-hold=10m", *w], 0),
         ("purge (rolling, budgets)", [*n, "purge", "deploy/web", *w], 0),
         ("purge (burn) by selector", [*n, "purge", "-l", "app=api", "--mode=burn", *w], 0),
