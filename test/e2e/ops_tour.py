@@ -61,7 +61,7 @@ def tour_steps(ns):
     may be a function of the previous step's output. The cluster's Jobs
     must run for longer than a few seconds (kubesim --job-pod-run-time)."""
     n = ["-n", ns]
-    w = ["--wait", "--timeout=30s"]
+    w = ["--wait", "--timeout=20s"]
     return [
         ("list workloads", [*n, "list"], 0),
         ("get a workload", [*n, "get", "deploy/web"], 0),
