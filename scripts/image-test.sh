@@ -34,8 +34,9 @@ for tool in buildah mmdebstrap; do
 done
 
 work=$(mktemp -d)
-ctr=""; mnt=""; pid=""
+ctr=""; mnt=""; pid=""; base=""
 cleanup() {
+  [[ -n "$base" ]] && buildah rm "$base" >/dev/null 2>&1 || true
   [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
   [[ -n "$mnt" ]] && buildah umount "$ctr" >/dev/null 2>&1 || true
   [[ -n "$ctr" ]] && buildah rm "$ctr" >/dev/null 2>&1 || true
@@ -64,7 +65,7 @@ else
   step "the full image (herd compiled in the build stage)"
 fi
 start=$SECONDS
-buildah bud --quiet --layers=false "${args[@]}" -t "$image" . >/dev/null
+buildah bud --quiet --layers=false --rm --force-rm "${args[@]}" -t "$image" . >/dev/null
 echo "built $image in $((SECONDS - start)) s"
 
 step "the image's configuration"
@@ -101,7 +102,7 @@ while read -r f; do
   esac
 done <<<"$added"
 echo "$(wc -l <<<"$added") files added to the base: 3 binaries, the CA roots, $(wc -l <<<"$needed") libraries"
-buildah umount "$base" >/dev/null; buildah rm "$base" >/dev/null
+buildah umount "$base" >/dev/null; buildah rm "$base" >/dev/null; base=""
 cp "$mnt/usr/local/bin/herdctl" "$work/herdctl"
 
 step "herdd --sim in the image as uid 65532; a rollout and a scrape from outside"
