@@ -65,7 +65,11 @@ else
   step "the full image (herd compiled in the build stage)"
 fi
 start=$SECONDS
-buildah bud --quiet --layers=false --rm --force-rm "${args[@]}" -t "$image" . >/dev/null
+before=$(buildah containers -q | sort)
+buildah bud --quiet --layers=false "${args[@]}" -t "$image" . >/dev/null
+# buildah 1.28 leaves the working containers of earlier stages behind (the
+# build stage's is GBs): remove the ones this build made.
+comm -13 <(echo "$before") <(buildah containers -q | sort) | xargs -r buildah rm >/dev/null
 echo "built $image in $((SECONDS - start)) s"
 
 step "the image's configuration"
