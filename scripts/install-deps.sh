@@ -23,6 +23,7 @@ test_pkgs=(
   python3 python3-kubernetes python3-grpcio python3-protobuf python3-yaml python3-jsonschema
   prometheus curl openssl unzip nodejs hyperfine
   clang-16 libclang-rt-16-dev llvm-16
+  buildah mmdebstrap
 )
 
 sudo=""

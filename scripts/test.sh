@@ -24,6 +24,16 @@ cmake --build build -j"$jobs"
 step "tests (build/)"
 ctest --test-dir build --output-on-failure -j"$jobs" --timeout 300
 
+# The container image's runtime stage from the binaries just built, run
+# (scripts/image-test.sh --prebuilt; the full image build is
+# scripts/image-test.sh alone, kept out of CI for its length).
+step "container image from build/bin (scripts/image-test.sh --prebuilt)"
+if command -v buildah >/dev/null && STORAGE_DRIVER=vfs buildah info >/dev/null 2>&1; then
+  scripts/image-test.sh --prebuilt
+else
+  echo "SKIPPED: buildah cannot run on this machine (STORAGE_DRIVER=vfs buildah info fails); the image is not tested"
+fi
+
 (( quick )) && exit 0
 
 step "build with ASan+UBSan (build-asan/)"

@@ -30,6 +30,7 @@
 #include "server/metrics/grpc_interceptor.h"
 #include "server/metrics/handlers.h"
 #include "server/metrics/metrics.h"
+#include "server/metrics/process_collector.h"
 #include "server/ops/lock.h"
 #include "server/ops/store.h"
 
@@ -52,6 +53,13 @@ std::string OperationKindLabel(v1::OperationKind k) {
   std::string name = v1::OperationKind_Name(k);
   std::string out;
   for (char c : name.substr(strlen("OPERATION_KIND_"))) out.push_back(static_cast<char>(std::tolower(c)));
+  return out;
+}
+
+std::string FailureReasonLabel(v1::FailureReason r) {
+  std::string name = v1::FailureReason_Name(r);
+  std::string out;
+  for (char c : name.substr(strlen("FAILURE_REASON_"))) out.push_back(static_cast<char>(std::tolower(c)));
   return out;
 }
 
@@ -168,7 +176,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       im.kubeconfig_path = o.sim_kubeconfig_out;
     }
   } else if (o.in_cluster) {
-    auto c = kube::InClusterConfig();
+    auto c = kube::InClusterConfig({.root_dir = o.in_cluster_root});
     if (!c.ok()) return c.status();
     rest = *c;
   } else {
@@ -180,6 +188,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   rest.qps = o.kube_qps;
   rest.burst = o.kube_burst;
   metrics::Metrics* m = &im.metrics;
+  m->AddCollectable(std::make_shared<metrics::ProcessCollector>());
   kube::RestClientOptions rco;
   rco.on_request = [m](absl::string_view method, int code, absl::Duration took) { m->KubeRequest(method, code, took); };
   auto client = kube::NewRestClient(rest, rco);
@@ -242,9 +251,14 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
             m->OperationStarted(OperationKindLabel(op.kind()));
             log::Info("operation started", {{"op", op.name()}, {"target", op.target()}, {"principal", op.principal()}});
           },
+          .on_adopt = [m](const v1::Operation& op) { m->OperationAdopted(OperationKindLabel(op.kind())); },
           .on_finish = [m, auditor = im.auditor.get()](const v1::Operation& op) {
             absl::Duration took = ops::FromProto(op.end_time()) - ops::FromProto(op.create_time());
-            m->OperationFinished(OperationKindLabel(op.kind()), OperationResultLabel(op.state()), took);
+            std::string kind = OperationKindLabel(op.kind());
+            m->OperationFinished(kind, OperationResultLabel(op.state()), took);
+            for (const v1::Timing& t : op.timings()) m->OperationPhase(kind, t.phase(), ops::FromProto(t.duration()));
+            m->PodsKilled(kind, op.progress().killed());
+            if (op.state() == v1::OPERATION_STATE_ROLLED_BACK) m->RolledBack(FailureReasonLabel(op.failure().reason()));
             auditor->Record(AuditOf(op, op.principal(), OperationVerb(op.kind()), OutcomeOf(op.state())));
             log::Info("operation ended", {{"op", op.name()},
                                           {"target", op.target()},
@@ -331,6 +345,12 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (!raw->ready.load()) return absl::UnavailableError("starting");
     return raw->store->WaitForSync(absl::Now());
   });
+  im.metrics.AddCollectable(std::make_shared<metrics::CallbackGauge>(
+      "herd_cache_synced", "1 when herd's caches (operation records and watched objects) are synced, else 0.",
+      [raw] {
+        absl::Time now = absl::Now();
+        return raw->store->WaitForSync(now).ok() && raw->informers->WaitForSync(now).ok() ? 1.0 : 0.0;
+      }));
   auto http = http::Server::Start(
       im.http_loop, {.listen = o.http_listen},
       [metrics_handler, healthz, readyz, gw = im.gateway.get()](http::Request req, http::Responder res) {

@@ -23,6 +23,8 @@ ABSL_FLAG(bool, sim, false, "Run against an in-process simulated cluster (kubesi
 ABSL_FLAG(std::string, kubeconfig, "", "Kubeconfig file of the cluster (default: $KUBECONFIG, ~/.kube/config)");
 ABSL_FLAG(std::string, context, "", "Kubeconfig context (default: the current one)");
 ABSL_FLAG(bool, in_cluster, false, "Use the pod's service account (the default when KUBERNETES_SERVICE_HOST is set)");
+ABSL_FLAG(std::string, in_cluster_root, "",
+          "Testing: a directory standing for / when reading the service account's token, ca.crt and namespace");
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:50051", "gRPC address (HOST:PORT)");
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080", "HTTP address for REST (/v1/…, /openapi.json), /metrics, /healthz, /readyz");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate for the gRPC port (TLS)");
@@ -96,6 +98,7 @@ int main(int argc, char** argv) {
   o.context = absl::GetFlag(FLAGS_context);
   o.in_cluster = absl::GetFlag(FLAGS_in_cluster) ||
                  (!o.sim && o.kubeconfig.empty() && std::getenv("KUBERNETES_SERVICE_HOST") != nullptr);
+  o.in_cluster_root = absl::GetFlag(FLAGS_in_cluster_root);
   o.grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
   o.http_listen = absl::GetFlag(FLAGS_http_listen);
   o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);

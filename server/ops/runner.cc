@@ -410,7 +410,11 @@ absl::Time OperationRunner::Adopt() {
         return absl::InfiniteFuture();
       }
     }
-    if (hooks_.on_start) hooks_.on_start(slot->op->Snapshot());
+    if (hooks_.on_start || hooks_.on_adopt) {
+      v1::Operation snapshot = slot->op->Snapshot();
+      if (hooks_.on_start) hooks_.on_start(snapshot);
+      if (hooks_.on_adopt) hooks_.on_adopt(snapshot);
+    }
     StartSlot(std::move(slot), true);
   }
   return next;

@@ -39,6 +39,9 @@ using EngineFactory = std::function<absl::StatusOr<std::unique_ptr<Engine>>(cons
 // Called when operations start and end (audit, metrics). May be empty.
 struct RunnerHooks {
   std::function<void(const v1::Operation& op)> on_start;
+  // Called after on_start when the operation was adopted from another
+  // replica (or a predecessor of this one).
+  std::function<void(const v1::Operation& op)> on_adopt;
   std::function<void(const v1::Operation& op)> on_finish;
 };
 

@@ -21,14 +21,18 @@ from herd.v1 import herd_pb2, herd_pb2_grpc  # noqa: E402,F401
 
 
 class Herdd:
-    def __init__(self, cluster, *extra_args, identity=None, insecure=True, log_dir=None):
+    def __init__(self, cluster, *extra_args, identity=None, insecure=True, log_dir=None, env=None,
+                 kubeconfig=True):
         """`insecure`: with --insecure-no-auth (else give --tokens-file in `extra_args`).
-        `log_dir`: where herdd's log file goes (the system's temporary directory if None)."""
+        `log_dir`: where herdd's log file goes (the system's temporary directory if None).
+        `env`: herdd's environment (this process's if None). `kubeconfig`:
+        with --kubeconfig of the cluster (else give how to reach it in `extra_args`)."""
         self.cluster = cluster
         self.log_dir = log_dir
+        self.env = env
         self.args = [
             os.path.join(bin_dir(), "herdd"),
-            f"--kubeconfig={cluster.kubeconfig}",
+            *([f"--kubeconfig={cluster.kubeconfig}"] if kubeconfig else []),
             *(["--insecure-no-auth"] if insecure else []),
             "--grpc-listen=127.0.0.1:0",
             "--http-listen=127.0.0.1:0",
@@ -45,7 +49,7 @@ class Herdd:
     def start(self):
         self.log = tempfile.NamedTemporaryFile(prefix="herdd-", suffix=".log", delete=False, mode="w+",
                                                dir=self.log_dir)
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log, env=self.env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
