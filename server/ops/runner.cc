@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
@@ -61,18 +62,11 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
       return absl::UnavailableError(absl::StrCat(initial.name(), " is being started by a call in flight; send it again"));
     }
   }
-  // Until its slot exists (StartSlot) or it failed to start.
-  bool started = false;
-  struct Unmark {
-    OperationRunner* runner;
-    const std::string& name;
-    const bool& started;
-    ~Unmark() {
-      if (started) return;
-      absl::MutexLock lock(&runner->mu_);
-      runner->launching_.erase(name);
-    }
-  } unmark{this, initial.name(), started};
+  // Unmarked by StartSlot once the slot exists, or here when it fails to start.
+  absl::Cleanup unmark = [this, name = initial.name()] {
+    absl::MutexLock lock(&mu_);
+    launching_.erase(name);
+  };
   std::string key = engine->lock_key();
   // An engine that locks no workload still holds a Lease (on its own name,
   // which no one else can want) so that it can be adopted: take it while the
@@ -133,7 +127,7 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   }
   std::shared_ptr<LiveOperation> op = slot->op;
   if (hooks_.on_start) hooks_.on_start(initial);
-  started = true;
+  std::move(unmark).Cancel();
   StartSlot(std::move(slot), false);
   return op->Published();
 }
