@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import unittest
 import urllib.parse
 from concurrent import futures
