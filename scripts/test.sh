@@ -15,6 +15,19 @@ jobs=${HERD_JOBS:-2}
 
 scripts/install-deps.sh
 
+# The three builds take about 16 GB (build/ 5, build-asan/ 8, build-tsan/ and
+# build-fuzz/ the rest); a full disk fails a link far into the run, so say it
+# up front.
+need_gb=$(( quick ? 6 : 17 ))
+for d in build build-asan build-tsan build-fuzz; do
+  [[ -d $d ]] && need_gb=$(( need_gb - $(du -sk "$d" | cut -f1) / 1024 / 1024 ))
+done
+free_gb=$(( $(df -Pk . | awk 'NR==2 {print $4}') / 1024 / 1024 ))
+if (( free_gb < need_gb )); then
+  echo "scripts/test.sh: ${free_gb} GB free on $(df -P . | awk 'NR==2 {print $6}'), the builds need about ${need_gb} GB" >&2
+  exit 1
+fi
+
 step() { printf '\n== %s\n' "$*"; }
 
 step "build (build/)"
