@@ -11,6 +11,9 @@ export HERD_BIN=$PWD/build/bin HERD_PYTHON_STUBS=$PWD/build/python
 echo "== kubesim at scale; herd's client per request"
 build/bin/kubesim_bench --pods=10000 --watchers=200 --updates=2000
 echo
+echo "== GetWorkload over REST and over gRPC"
+/usr/bin/python3 bench/rest_vs_grpc.py --requests 3000 --concurrency 4
+echo
 echo "== kubectl rollout times on kubesim beside the real controllers'"
 /usr/bin/python3 bench/kubectl_rollout.py --runs 3
 if [[ -x bench/herd_vs_kubectl.py ]]; then

@@ -14,15 +14,16 @@ run_only=0
 build_pkgs=(
   cmake ninja-build g++ pkg-config git ca-certificates ccache
   libabsl-dev nlohmann-json3-dev libyaml-cpp-dev libboost-dev
-  libcurl4-openssl-dev libssl-dev
+  libcurl4-openssl-dev libssl-dev zlib1g-dev
   libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   prometheus-cpp-dev golang-github-grpc-ecosystem-grpc-gateway-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
-  python3 python3-kubernetes python3-grpcio python3-protobuf python3-yaml
+  python3 python3-kubernetes python3-grpcio python3-protobuf python3-yaml python3-jsonschema
   prometheus curl openssl unzip nodejs hyperfine
   clang-16 libclang-rt-16-dev llvm-16
+  buildah mmdebstrap
 )
 
 sudo=""

@@ -51,6 +51,15 @@ std::shared_ptr<const Policy> Authenticator::Current() const {
   return policy_;
 }
 
+std::vector<std::string> Authenticator::GroupsOf(absl::string_view name) {
+  if (!insecure()) MaybeReload();
+  std::shared_ptr<const Policy> policy = Current();
+  for (const auto& p : policy->principals) {
+    if (p.name == name) return p.groups;
+  }
+  return {};
+}
+
 absl::StatusOr<PrincipalRef> Authenticator::Authenticate(const Credentials& credentials) {
   if (insecure()) {
     std::shared_ptr<const Policy> policy = Current();

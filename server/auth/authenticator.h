@@ -81,6 +81,10 @@ class Authenticator {
   bool insecure() const { return path_.empty(); }
   const std::string& path() const { return path_; }
 
+  // The Kubernetes groups the tokens file gives the principal named `name`
+  // (empty when it gives none, or no longer names it).
+  std::vector<std::string> GroupsOf(absl::string_view name);
+
  private:
   // Identifies one version of the file on disk.
   struct FileStamp {

@@ -173,7 +173,7 @@ class Parser {
   absl::Status ParsePrincipal(const YAML::Node& node, Principal& principal) {
     if (!node.IsMap()) return Error(node, "each principal must be a map with name, tokens and rules");
     if (absl::Status st = CheckKeys(node, "a principal",
-                                    {"name", "token", "tokenSha256", "tokens", "clientCertCN", "rules"});
+                                    {"name", "token", "tokenSha256", "tokens", "clientCertCN", "groups", "rules"});
         !st.ok()) {
       return st;
     }
@@ -215,6 +215,11 @@ class Parser {
                                       it->second, "\""));
       }
       principal.client_cert_cn = *text;
+    }
+    if (YAML::Node groups = node["groups"]) {
+      auto list = StringList(groups, "groups");
+      if (!list.ok()) return list.status();
+      for (auto& [group, at] : *list) principal.groups.push_back(std::move(group));
     }
     if (principal.token_sha256.empty() && principal.client_cert_cn.empty()) {
       return Error(node, absl::StrCat("principal \"", principal.name,

@@ -11,6 +11,7 @@
 //         - token: "kq3…"                 # the bearer token itself
 //         - tokenSha256: "9f86d08…"       # or the hex SHA-256 of it
 //       clientCertCN: ci-shop.example.com # optional: mTLS client certificates
+//       groups: [ci, shop-deployers]      # optional: Kubernetes groups (herdd --impersonate)
 //       rules:
 //         - verbs: [rollout, undo, scale, read]
 //           namespaces: [shop, "team-*"]  # globs; "*" is every namespace
@@ -82,6 +83,9 @@ struct Principal {
   // the file is read, so no token is kept in memory as given.
   std::vector<Sha256> token_sha256;
   std::string client_cert_cn;  // "" when certificates do not map here
+  // The Kubernetes groups herd's writes carry as Impersonate-Group, besides
+  // the principal's name as Impersonate-User (herdd --impersonate).
+  std::vector<std::string> groups;
   std::vector<Rule> rules;
 };
 

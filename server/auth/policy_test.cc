@@ -87,6 +87,36 @@ TEST(PolicyTest, TokenSha256IsTheHexDigestOfTheToken) {
   EXPECT_EQ(Hex(ComputeSha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
+TEST(PolicyTest, GroupsAreKeptForImpersonation) {
+  auto policy = ParsePolicy(R"(principals:
+  - name: ci-shop
+    token: x
+    groups: [ci, shop-deployers]
+    rules:
+      - verbs: [scale]
+        namespaces: [shop]
+  - name: alice
+    token: y
+    groups: oncall
+    rules:
+      - verbs: [read]
+        namespaces: ["*"]
+  - name: bob
+    token: z
+    rules:
+      - verbs: [read]
+        namespaces: ["*"]
+)",
+                            "t");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_THAT(policy->principals[0].groups, ElementsAre("ci", "shop-deployers"));
+  EXPECT_THAT(policy->principals[1].groups, ElementsAre("oncall"));
+  EXPECT_TRUE(policy->principals[2].groups.empty());
+  absl::Status st = ParseError("principals:\n  - name: ci\n    token: x\n    groups: [\"\"]\n    rules:\n"
+                               "      - verbs: [read]\n        namespaces: [shop]\n");
+  EXPECT_THAT(st.ToString(), HasSubstr("tokens.yaml:4:14: each entry of groups must be a non-empty string"));
+}
+
 TEST(PolicyTest, EmptyPrincipalsListLetsNobodyIn) {
   auto policy = ParsePolicy("principals:\n", "t");
   ASSERT_TRUE(policy.ok()) << policy.status();

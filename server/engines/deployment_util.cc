@@ -28,6 +28,13 @@ bool IsRecreate(const Json& deployment) {
   return deployment["spec"].value("strategy", Json::object()).value("type", "") == "Recreate";
 }
 
+bool HasFastStrategy(const Json& deployment) {
+  const Json strategy = deployment["spec"].value("strategy", Json::object());
+  const Json ru = strategy.value("rollingUpdate", Json::object());
+  return strategy.value("type", "RollingUpdate") == "RollingUpdate" && ru.value("maxSurge", Json()) == Json("100%") &&
+         ru.value("maxUnavailable", Json()) == Json(0);
+}
+
 absl::Duration ProgressDeadline(const Json& workload, absl::Duration fallback) {
   if (workload.value("kind", "") == "Deployment" || workload["spec"].contains("progressDeadlineSeconds")) {
     int64_t pd = workload["spec"].value("progressDeadlineSeconds", int64_t{600});

@@ -39,6 +39,9 @@ Json StripHash(Json tmpl);
 int64_t RevisionOf(const Json& obj);
 // spec.strategy.type is Recreate.
 bool IsRecreate(const Json& deployment);
+// spec.strategy is the one FastRolloutPatch writes (maxSurge 100 %,
+// maxUnavailable 0).
+bool HasFastStrategy(const Json& deployment);
 // How long a Deployment may take to progress: progressDeadlineSeconds
 // (600 by default), or `fallback` for other kinds or a disabled deadline.
 absl::Duration ProgressDeadline(const Json& workload, absl::Duration fallback);

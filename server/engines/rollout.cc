@@ -67,6 +67,14 @@ class RolloutEngine : public ops::Engine {
   // Returns the generation the write produced.
   absl::StatusOr<int64_t> WriteTemplate(ops::EngineEnv& env, LiveOperation& op, const Json& workload,
                                         const Json& tmpl);
+  // FAST on a Deployment that does not use Recreate.
+  bool Fast(const Json& workload) const {
+    return deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && !IsRecreate(workload);
+  }
+  // The JSON patch operations that add herd's annotations to `workload`
+  // and, FAST, switch it to maxSurge 100 %, maxUnavailable 0 (its own
+  // strategy saved unless already saved).
+  Json MarkOps(const Json& workload, LiveOperation& op) const;
   // The workload's template, as herd compares it with the one it writes.
   Json TemplateOf(const Json& workload) const {
     Json t = workload["spec"].value("template", Json::object());
@@ -287,31 +295,36 @@ absl::StatusOr<v1::Plan> RolloutEngine::Prepare(ops::EngineEnv& env) {
   return plan;
 }
 
+Json RolloutEngine::MarkOps(const Json& workload, LiveOperation& op) const {
+  Json annotations = {{kOperationAnnotation, OperationId(op)},
+                      {kPreviousRevisionAnnotation, op.Checkpoint("previous_revision")}};
+  Json out = Json::array();
+  if (Fast(workload)) {
+    Json merge = FastRolloutPatch(workload, OperationId(op));
+    for (const auto& [k, v] : merge["metadata"]["annotations"].items()) annotations[k] = v;
+    out.push_back({{"op", "add"}, {"path", "/spec/strategy"}, {"value", merge["spec"]["strategy"]}});
+  }
+  const Json existing = workload["metadata"].value("annotations", Json());
+  if (existing.is_object()) {
+    for (const auto& [k, v] : annotations.items()) {
+      out.push_back({{"op", "add"}, {"path", "/metadata/annotations/" + JsonPointerToken(k)}, {"value", v}});
+    }
+  } else {
+    out.push_back({{"op", "add"}, {"path", "/metadata/annotations"}, {"value", annotations}});
+  }
+  return out;
+}
+
 absl::StatusOr<int64_t> RolloutEngine::WriteTemplate(ops::EngineEnv& env, LiveOperation& op, const Json& workload,
                                                       const Json& tmpl) {
   // One JSON patch: the whole template is replaced (a merge patch would
   // merge the container lists), herd's annotations are added one by one
   // (others' stay), and FAST switches the strategy.
-  Json annotations = {{kOperationAnnotation, OperationId(op)},
-                      {kPreviousRevisionAnnotation, op.Checkpoint("previous_revision")}};
-  const bool fast = deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && !IsRecreate(workload);
   if (deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && IsRecreate(workload)) {
     op.AddEvent("the deployment uses Recreate: keeping it (old pods stop before new ones start)");
   }
   Json ops_patch = Json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", tmpl}}});
-  if (fast) {
-    Json merge = FastRolloutPatch(workload, OperationId(op));
-    for (const auto& [k, v] : merge["metadata"]["annotations"].items()) annotations[k] = v;
-    ops_patch.push_back({{"op", "add"}, {"path", "/spec/strategy"}, {"value", merge["spec"]["strategy"]}});
-  }
-  const Json existing = workload["metadata"].value("annotations", Json());
-  if (existing.is_object()) {
-    for (const auto& [k, v] : annotations.items()) {
-      ops_patch.push_back({{"op", "add"}, {"path", "/metadata/annotations/" + JsonPointerToken(k)}, {"value", v}});
-    }
-  } else {
-    ops_patch.push_back({{"op", "add"}, {"path", "/metadata/annotations"}, {"value", annotations}});
-  }
+  for (auto& o : MarkOps(workload, op)) ops_patch.push_back(std::move(o));
   absl::Time t0 = env.clock.Now();
   auto written = WriteAt(env, op, "rollout.template", [&] {
     return env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kJson, ops_patch.dump());
@@ -440,8 +453,16 @@ absl::Status RolloutEngine::WriteRollback(ops::EngineEnv& env, LiveOperation& op
   auto wl = GetWorkload(env, w_);
   if (!wl.ok()) return wl.status();
   int64_t generation = (*wl)["metadata"].value("generation", int64_t{0});
-  if (TemplateOf(*wl) != tmpl) {
+  // A rollback keeps availability as the rollout did: FAST, it runs with
+  // maxSurge 100 %, maxUnavailable 0 too. The strategy is written again
+  // with the template, not assumed still in place: a replica that died
+  // after restoring it at the rollout's end (but before recording that
+  // end) leaves its adopter a workload with its own strategy, and a cancel
+  // recorded meanwhile rolls back from there.
+  const bool restrategy = Fast(*wl) && !HasFastStrategy(*wl);
+  if (TemplateOf(*wl) != tmpl || restrategy) {
     Json ops_patch = Json::array({{{"op", "replace"}, {"path", "/spec/template"}, {"value", tmpl}}});
+    for (auto& o : MarkOps(*wl, op)) ops_patch.push_back(std::move(o));
     auto written = WriteAt(env, op, "rollout.rollback-template", [&] {
       return env.kube.Patch(*w_.resource, w_.ns, w_.name, kube::PatchType::kJson, ops_patch.dump());
     });
@@ -645,7 +666,11 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/
     Observation o;
     bool superseded = false;
     // The rollback gets a deadline of its own: the rollout's has passed.
-    absl::Status st = AwaitCompletion(env, op, uid, t0, env.clock.Now() + limit, true, back, &o, &superseded);
+    // It brings back what served before, so a short deadline the caller
+    // gave the rollout does not cut it short: at least the default one.
+    const absl::Duration rollback_limit = std::max(limit, env.settings.default_deadline);
+    absl::Status st =
+        AwaitCompletion(env, op, uid, t0, env.clock.Now() + rollback_limit, true, back, &o, &superseded);
     if (absl::IsCancelled(st) && op.hand_over_requested()) return;
     (void)RestoreStrategy(env, op);
     if (st.ok() && superseded) {

@@ -12,6 +12,8 @@
 #include "common/event_loop/event_loop.h"
 #include "common/http/http.h"
 #include "common/log/log.h"
+#include "gateway/gateway.h"
+#include "gateway/openapi_doc.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -28,6 +30,7 @@
 #include "server/metrics/grpc_interceptor.h"
 #include "server/metrics/handlers.h"
 #include "server/metrics/metrics.h"
+#include "server/metrics/process_collector.h"
 #include "server/ops/lock.h"
 #include "server/ops/store.h"
 
@@ -50,6 +53,13 @@ std::string OperationKindLabel(v1::OperationKind k) {
   std::string name = v1::OperationKind_Name(k);
   std::string out;
   for (char c : name.substr(strlen("OPERATION_KIND_"))) out.push_back(static_cast<char>(std::tolower(c)));
+  return out;
+}
+
+std::string FailureReasonLabel(v1::FailureReason r) {
+  std::string name = v1::FailureReason_Name(r);
+  std::string out;
+  for (char c : name.substr(strlen("FAILURE_REASON_"))) out.push_back(static_cast<char>(std::tolower(c)));
   return out;
 }
 
@@ -130,6 +140,8 @@ struct App::Impl {
   std::unique_ptr<api::HerdService> service;
   std::unique_ptr<grpc::Server> grpc_server;
   int grpc_port = 0;
+  // REST on the HTTP port, calling the gRPC server in-process.
+  std::unique_ptr<gateway::Gateway> gateway;
   EventLoop http_loop;
   std::unique_ptr<http::Server> http_server;
   std::atomic<bool> draining{false};
@@ -164,7 +176,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       im.kubeconfig_path = o.sim_kubeconfig_out;
     }
   } else if (o.in_cluster) {
-    auto c = kube::InClusterConfig();
+    auto c = kube::InClusterConfig({.root_dir = o.in_cluster_root});
     if (!c.ok()) return c.status();
     rest = *c;
   } else {
@@ -176,6 +188,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   rest.qps = o.kube_qps;
   rest.burst = o.kube_burst;
   metrics::Metrics* m = &im.metrics;
+  m->AddCollectable(std::make_shared<metrics::ProcessCollector>());
   kube::RestClientOptions rco;
   rco.on_request = [m](absl::string_view method, int code, absl::Duration took) { m->KubeRequest(method, code, took); };
   auto client = kube::NewRestClient(rest, rco);
@@ -191,39 +204,6 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (o.sim && o.demo) {
     if (auto st = CreateDemoWorkloads(*im.kube); !st.ok()) return st;
   }
-
-  im.auditor = std::make_unique<audit::Auditor>(im.kube.get(), audit::AuditorOptions{.reporting_instance = o.identity});
-  im.informers = std::make_unique<kube::InformerSet>(*im.kube);
-  im.informers->Start();
-  im.store = std::make_unique<ops::OperationStore>(*im.kube, o.ns);
-  im.store->Start();
-  if (auto st = im.store->WaitForSync(absl::Now() + absl::Seconds(30)); !st.ok()) return st;
-  im.locks = std::make_unique<ops::WorkloadLocks>(*im.kube, o.ns, o.identity, o.lease_duration);
-  im.env = std::make_unique<ops::EngineEnv>(
-      ops::EngineEnv{*im.kube, *im.informers, *kube::Clock::Real(), o.engine, o.write_hook});
-  ops::RunnerOptions ro = o.runner;
-  ro.identity = o.identity;
-  im.runner = std::make_unique<ops::OperationRunner>(
-      *im.env, *im.store, *im.locks, [](const ops::Record& r) { return api::EngineFromRecord(r); },
-      ops::RunnerHooks{
-          .on_start = [m](const v1::Operation& op) {
-            m->OperationStarted(OperationKindLabel(op.kind()));
-            log::Info("operation started", {{"op", op.name()}, {"target", op.target()}, {"principal", op.principal()}});
-          },
-          .on_finish = [m, auditor = im.auditor.get()](const v1::Operation& op) {
-            absl::Duration took = ops::FromProto(op.end_time()) - ops::FromProto(op.create_time());
-            m->OperationFinished(OperationKindLabel(op.kind()), OperationResultLabel(op.state()), took);
-            auditor->Record(AuditOf(op, op.principal(), OperationVerb(op.kind()), OutcomeOf(op.state())));
-            log::Info("operation ended", {{"op", op.name()},
-                                          {"target", op.target()},
-                                          {"state", v1::OperationState_Name(op.state())},
-                                          {"error", op.error().message()}});
-          }},
-      ro);
-  im.runner->Start();
-  im.timed = std::make_unique<TimedWork>(*im.env, *im.locks,
-                                         TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3)});
-  im.timed->Start();
 
   // Who may call.
   if (o.sim || o.insecure_no_auth) {
@@ -241,6 +221,56 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (!authn.ok()) return authn.status();
     im.authenticator = std::move(*authn);
   }
+  im.auditor = std::make_unique<audit::Auditor>(im.kube.get(), audit::AuditorOptions{.reporting_instance = o.identity});
+  im.informers = std::make_unique<kube::InformerSet>(*im.kube);
+  im.informers->Start();
+  im.store = std::make_unique<ops::OperationStore>(*im.kube, o.ns);
+  im.store->Start();
+  if (auto st = im.store->WaitForSync(absl::Now() + absl::Seconds(30)); !st.ok()) return st;
+  im.locks = std::make_unique<ops::WorkloadLocks>(*im.kube, o.ns, o.identity, o.lease_duration);
+  im.env = std::make_unique<ops::EngineEnv>(
+      ops::EngineEnv{*im.kube, *im.informers, *kube::Clock::Real(), o.engine, o.write_hook});
+  ops::RunnerOptions ro = o.runner;
+  ro.identity = o.identity;
+  if (o.impersonate) {
+    if (im.authenticator->insecure()) {
+      return absl::InvalidArgumentError(
+          "--impersonate acts as each caller: it needs --tokens-file (not --insecure-no-auth or --sim)");
+    }
+    // Each operation's writes act as its principal, with the groups the
+    // tokens file gives it: the cluster's RBAC decides, and its audit log
+    // names the caller.
+    ro.client_for = [kube = im.kube.get(), authn = im.authenticator.get()](const v1::Operation& op) {
+      return kube->Impersonate({.user = op.principal(), .groups = authn->GroupsOf(op.principal())});
+    };
+  }
+  im.runner = std::make_unique<ops::OperationRunner>(
+      *im.env, *im.store, *im.locks, [](const ops::Record& r) { return api::EngineFromRecord(r); },
+      ops::RunnerHooks{
+          .on_start = [m](const v1::Operation& op) {
+            m->OperationStarted(OperationKindLabel(op.kind()));
+            log::Info("operation started", {{"op", op.name()}, {"target", op.target()}, {"principal", op.principal()}});
+          },
+          .on_adopt = [m](const v1::Operation& op) { m->OperationAdopted(OperationKindLabel(op.kind())); },
+          .on_finish = [m, auditor = im.auditor.get()](const v1::Operation& op) {
+            absl::Duration took = ops::FromProto(op.end_time()) - ops::FromProto(op.create_time());
+            std::string kind = OperationKindLabel(op.kind());
+            m->OperationFinished(kind, OperationResultLabel(op.state()), took);
+            for (const v1::Timing& t : op.timings()) m->OperationPhase(kind, t.phase(), ops::FromProto(t.duration()));
+            m->PodsKilled(kind, op.progress().killed());
+            if (op.state() == v1::OPERATION_STATE_ROLLED_BACK) m->RolledBack(FailureReasonLabel(op.failure().reason()));
+            auditor->Record(AuditOf(op, op.principal(), OperationVerb(op.kind()), OutcomeOf(op.state())));
+            log::Info("operation ended", {{"op", op.name()},
+                                          {"target", op.target()},
+                                          {"state", v1::OperationState_Name(op.state())},
+                                          {"error", op.error().message()}});
+          }},
+      ro);
+  im.runner->Start();
+  im.timed = std::make_unique<TimedWork>(*im.env, *im.locks,
+                                         TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3)});
+  im.timed->Start();
+
   im.authorizer = std::make_unique<auth::Authorizer>(auth::AuthorizerOptions{.protected_namespaces = o.protected_namespaces});
 
   Impl* raw = &im;
@@ -298,7 +328,15 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   }
   im.grpc_server->GetHealthCheckService()->SetServingStatus(true);
 
-  // HTTP: health and readiness.
+  // REST: the gateway calls the gRPC server in-process, so a REST call
+  // goes through the same authentication, interceptors and metrics.
+  auto gw = gateway::Gateway::Create(im.grpc_server->InProcessChannel(grpc::ChannelArguments()),
+                                     {.services = {v1::Operation::descriptor()->file()->FindServiceByName("Herd")},
+                                      .openapi_json = gateway::EmbeddedOpenApi()});
+  if (!gw.ok()) return gw.status();
+  im.gateway = std::move(*gw);
+
+  // HTTP: REST, /openapi.json, metrics, health and readiness.
   im.http_loop.Start(2);
   http::Handler metrics_handler = metrics::MetricsHandler(im.metrics);
   http::Handler healthz = metrics::HealthzHandler();
@@ -307,13 +345,21 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (!raw->ready.load()) return absl::UnavailableError("starting");
     return raw->store->WaitForSync(absl::Now());
   });
+  im.metrics.AddCollectable(std::make_shared<metrics::CallbackGauge>(
+      "herd_cache_synced", "1 when herd's caches (operation records and watched objects) are synced, else 0.",
+      [raw] {
+        absl::Time now = absl::Now();
+        return raw->store->WaitForSync(now).ok() && raw->informers->WaitForSync(now).ok() ? 1.0 : 0.0;
+      }));
   auto http = http::Server::Start(
       im.http_loop, {.listen = o.http_listen},
-      [metrics_handler, healthz, readyz](http::Request req, http::Responder res) {
+      [metrics_handler, healthz, readyz, gw = im.gateway.get()](http::Request req, http::Responder res) {
         if (req.path == "/metrics") return metrics_handler(std::move(req), std::move(res));
         if (req.path == "/healthz") return healthz(std::move(req), std::move(res));
         if (req.path == "/readyz") return readyz(std::move(req), std::move(res));
-        http::Response r{.status = 404, .body = "not found: herdd serves /metrics, /healthz and /readyz here\n"};
+        if (gw->Serves(req)) return gw->Handle(std::move(req), std::move(res));
+        http::Response r{.status = 404,
+                         .body = "not found: herdd serves /v1/… (REST), /openapi.json, /metrics, /healthz and /readyz here\n"};
         r.headers.Add("Content-Type", "text/plain; charset=utf-8");
         res.Respond(std::move(r));
       });

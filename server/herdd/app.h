@@ -39,6 +39,9 @@ struct AppOptions {
   std::string kubeconfig;
   std::string context;
   bool in_cluster = false;
+  // Prepended to /var/run/secrets/kubernetes.io/serviceaccount (tests run
+  // the in-cluster configuration from a temporary directory).
+  std::string in_cluster_root;
 
   std::string grpc_listen = "127.0.0.1:50051";
   std::string http_listen = "127.0.0.1:8080";
@@ -49,6 +52,9 @@ struct AppOptions {
 
   std::string tokens_file;
   bool insecure_no_auth = false;
+  // herd's writes to the cluster act as the caller (Impersonate-User and
+  // Impersonate-Group); needs tokens_file.
+  bool impersonate = false;
   std::vector<std::string> protected_namespaces = auth::DefaultProtectedNamespaces();
 
   // Where operation records and locks live.

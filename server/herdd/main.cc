@@ -23,13 +23,19 @@ ABSL_FLAG(bool, sim, false, "Run against an in-process simulated cluster (kubesi
 ABSL_FLAG(std::string, kubeconfig, "", "Kubeconfig file of the cluster (default: $KUBECONFIG, ~/.kube/config)");
 ABSL_FLAG(std::string, context, "", "Kubeconfig context (default: the current one)");
 ABSL_FLAG(bool, in_cluster, false, "Use the pod's service account (the default when KUBERNETES_SERVICE_HOST is set)");
+ABSL_FLAG(std::string, in_cluster_root, "",
+          "Testing: a directory standing for / when reading the service account's token, ca.crt and namespace");
 ABSL_FLAG(std::string, grpc_listen, "127.0.0.1:50051", "gRPC address (HOST:PORT)");
-ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080", "HTTP address for /metrics, /healthz, /readyz");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080", "HTTP address for REST (/v1/…, /openapi.json), /metrics, /healthz, /readyz");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate for the gRPC port (TLS)");
 ABSL_FLAG(std::string, tls_key, "", "PEM key for the gRPC port");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signed (mTLS)");
 ABSL_FLAG(std::string, tokens_file, "", "Principals, tokens and rules (YAML); re-read when it changes");
 ABSL_FLAG(bool, insecure_no_auth, false, "Accept every caller as 'anonymous' with every right (warns)");
+ABSL_FLAG(bool, impersonate, false,
+          "Write to Kubernetes as each operation's caller (Impersonate-User: the principal, Impersonate-Group: its "
+          "groups from --tokens-file): the cluster's RBAC decides and its audit log names the caller; herd's own "
+          "account needs the impersonate verb on users and groups");
 ABSL_FLAG(std::string, protected_namespaces, "kube-system,kube-public,kube-node-lease",
           "Comma-separated namespace globs no mutation may touch");
 ABSL_FLAG(std::string, namespace, "herd-system", "Namespace for herd's operation records and locks");
@@ -92,6 +98,7 @@ int main(int argc, char** argv) {
   o.context = absl::GetFlag(FLAGS_context);
   o.in_cluster = absl::GetFlag(FLAGS_in_cluster) ||
                  (!o.sim && o.kubeconfig.empty() && std::getenv("KUBERNETES_SERVICE_HOST") != nullptr);
+  o.in_cluster_root = absl::GetFlag(FLAGS_in_cluster_root);
   o.grpc_listen = absl::GetFlag(FLAGS_grpc_listen);
   o.http_listen = absl::GetFlag(FLAGS_http_listen);
   o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
@@ -99,6 +106,7 @@ int main(int argc, char** argv) {
   o.tls_client_ca_file = absl::GetFlag(FLAGS_tls_client_ca);
   o.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   o.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
+  o.impersonate = absl::GetFlag(FLAGS_impersonate);
   o.protected_namespaces = absl::StrSplit(absl::GetFlag(FLAGS_protected_namespaces), ',', absl::SkipEmpty());
   o.ns = absl::GetFlag(FLAGS_namespace);
   o.identity = absl::GetFlag(FLAGS_identity);

@@ -8,6 +8,10 @@ absl::StatusOr<std::string> KubeClient::Logs(absl::string_view, absl::string_vie
   return absl::UnimplementedError("this Kubernetes client does not read logs");
 }
 
+absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::Impersonate(const Impersonation&) {
+  return absl::UnimplementedError("this Kubernetes client does not impersonate");
+}
+
 absl::StatusOr<ObjectList> KubeClient::ListAll(const Resource& r, absl::string_view ns, ListOptions options) {
   ObjectList all;
   options.continue_token.clear();

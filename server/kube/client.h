@@ -102,6 +102,13 @@ struct Scale {
   std::string resource_version;
 };
 
+// Whom requests act as (the Impersonate-User and Impersonate-Group
+// headers): the cluster's RBAC decides, and its audit log names them.
+struct Impersonation {
+  std::string user;
+  std::vector<std::string> groups;
+};
+
 // What GET pods/NAME/log returns.
 struct LogOptions {
   std::string container;  // "" for a pod with one container
@@ -152,6 +159,11 @@ class KubeClient {
   // A container's log, as text (GET …/pods/NAME/log). Not every client
   // reads logs: the default answers UNIMPLEMENTED.
   virtual absl::StatusOr<std::string> Logs(absl::string_view ns, absl::string_view pod, const LogOptions& options);
+
+  // A client whose requests act as `who`, sharing this one's connections
+  // (this one must outlive it). Not every client impersonates: the default
+  // answers UNIMPLEMENTED.
+  virtual absl::StatusOr<std::unique_ptr<KubeClient>> Impersonate(const Impersonation& who);
 
   // Every page of a list, following continue tokens.
   absl::StatusOr<ObjectList> ListAll(const Resource& r, absl::string_view ns, ListOptions options = {});

@@ -114,8 +114,13 @@ absl::StatusOr<Scale> ParseScale(const Json& j) {
 
 class RestClient : public KubeClient {
  public:
-  RestClient(std::shared_ptr<internal::Transport> transport, RestClientOptions options)
-      : t_(std::move(transport)), options_(std::move(options)) {}
+  RestClient(std::shared_ptr<internal::Transport> transport, RestClientOptions options, Impersonation as = {})
+      : t_(std::move(transport)), options_(std::move(options)), as_(std::move(as)) {}
+
+  absl::StatusOr<std::unique_ptr<KubeClient>> Impersonate(const Impersonation& who) override {
+    if (who.user.empty()) return absl::InvalidArgumentError("impersonation needs a user name");
+    return std::unique_ptr<KubeClient>(new RestClient(t_, options_, who));
+  }
 
   absl::StatusOr<Json> Get(const Resource& r, absl::string_view ns, absl::string_view name,
                            absl::string_view subresource) override {
@@ -179,7 +184,7 @@ class RestClient : public KubeClient {
     absl::Duration open_timeout = t_->options().default_timeout;
     std::unique_ptr<WatchStream> stream;
     auto res = Run(req, [&]() -> HttpResult {
-      auto opened = internal::CurlWatchStream::Open(t_->Prepare(req), absl::Now() + open_timeout);
+      auto opened = internal::CurlWatchStream::Open(t_->Prepare(WithImpersonation(req)), absl::Now() + open_timeout);
       if (auto* s = std::get_if<std::unique_ptr<internal::CurlWatchStream>>(&opened)) {
         stream = std::move(*s);
         HttpResult ok;
@@ -339,7 +344,18 @@ class RestClient : public KubeClient {
   }
 
   absl::StatusOr<HttpResult> Execute(const HttpRequest& req) {
+    if (!as_.user.empty()) {
+      HttpRequest as = WithImpersonation(req);
+      return Run(as, [&] { return t_->Perform(as); });
+    }
     return Run(req, [&] { return t_->Perform(req); });
+  }
+
+  HttpRequest WithImpersonation(HttpRequest req) const {
+    if (as_.user.empty()) return req;
+    req.headers.emplace_back("Impersonate-User", as_.user);
+    for (const auto& g : as_.groups) req.headers.emplace_back("Impersonate-Group", g);
+    return req;
   }
 
   absl::Status ToStatus(const HttpRequest& req, const HttpResult& r) const {
@@ -421,6 +437,7 @@ class RestClient : public KubeClient {
 
   std::shared_ptr<internal::Transport> t_;
   const RestClientOptions options_;
+  const Impersonation as_;
   absl::Mutex rng_mu_;
   absl::BitGen rng_ ABSL_GUARDED_BY(rng_mu_);
 };

@@ -101,6 +101,25 @@ TEST_F(RestClientTest, GetSendsJsonHeadersAndFillsTypeMeta) {
   EXPECT_EQ(reqs[0].headers.Get("Authorization"), "Bearer sekret");
 }
 
+TEST_F(RestClientTest, AnImpersonatingClientSendsTheUserAndEachGroup) {
+  ServeJson(200, {{"metadata", {{"name", "web"}, {"namespace", "shop"}}}});
+  auto client = Client();
+  auto as = client->Impersonate({.user = "ci-shop", .groups = {"ci", "shop-deployers"}});
+  ASSERT_TRUE(as.ok()) << as.status();
+  ASSERT_TRUE((*as)->Patch(kDeployments, "shop", "web", PatchType::kMerge, "{}").ok());
+  ASSERT_TRUE(client->Get(kDeployments, "shop", "web").ok());
+  auto reqs = api_->requests();
+  ASSERT_EQ(reqs.size(), 2u);
+  EXPECT_EQ(reqs[0].headers.Get("Impersonate-User"), "ci-shop");
+  std::vector<std::string> groups;
+  for (const auto& [name, value] : reqs[0].headers.fields()) {
+    if (absl::EqualsIgnoreCase(name, "Impersonate-Group")) groups.push_back(value);
+  }
+  EXPECT_EQ(groups, (std::vector<std::string>{"ci", "shop-deployers"}));
+  EXPECT_EQ(reqs[1].headers.Get("Impersonate-User"), "") << "the client it came from acts as itself";
+  EXPECT_EQ(client->Impersonate({}).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
 TEST_F(RestClientTest, GetNeedsNameAndNamespace) {
   auto client = Client();
   EXPECT_EQ(client->Get(kPods, "", "p").status().code(), absl::StatusCode::kInvalidArgument);

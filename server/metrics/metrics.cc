@@ -1,6 +1,7 @@
 #include "server/metrics/metrics.h"
 
 #include <algorithm>
+#include <iterator>
 #include <sstream>
 #include <tuple>
 #include <utility>
@@ -85,6 +86,15 @@ Metrics::Metrics(MetricsOptions options)
                               .Register(*registry_)),
       operation_duration_(HistogramFamily(*registry_, "herd_operation_duration_seconds",
                                           "How long finished operations ran, by kind.")),
+      operation_phase_duration_(HistogramFamily(*registry_, "herd_operation_phase_duration_seconds",
+                                                "How long each phase of finished operations took, by kind and "
+                                                "phase.")),
+      pods_killed_(CounterFamily(*registry_, "herd_pods_killed_total",
+                                 "Pods that finished operations killed (kill) or replaced (purge), by kind.")),
+      rollbacks_(CounterFamily(*registry_, "herd_rollbacks_total",
+                               "Rollouts rolled back automatically, by the reason of the failure.")),
+      adoptions_(CounterFamily(*registry_, "herd_operation_adoptions_total",
+                               "Operations this replica took over from one that stopped or died, by kind.")),
       kube_requests_(CounterFamily(*registry_, "herd_kube_requests_total",
                                    "Requests to the Kubernetes API, by verb and HTTP status code.")),
       kube_request_duration_(HistogramFamily(*registry_, "herd_kube_request_duration_seconds",
@@ -97,6 +107,17 @@ Metrics::Metrics(MetricsOptions options)
       .Set(1);
 }
 
+std::vector<prometheus::MetricFamily> CallbackGauge::Collect() const {
+  prometheus::ClientMetric m;
+  m.gauge.value = value_();
+  return {{.name = name_, .help = help_, .type = prometheus::MetricType::Gauge, .metric = {std::move(m)}}};
+}
+
+void Metrics::AddCollectable(std::shared_ptr<const prometheus::Collectable> collectable) {
+  absl::MutexLock lock(&collectables_mu_);
+  collectables_.push_back(std::move(collectable));
+}
+
 void Metrics::OperationStarted(absl::string_view kind) {
   operations_running_.Add({{"kind", Str(kind)}}).Increment();
 }
@@ -106,6 +127,19 @@ void Metrics::OperationFinished(absl::string_view kind, absl::string_view result
   operations_.Add({{"kind", Str(kind)}, {"result", Str(result)}}).Increment();
   operation_duration_.Add({{"kind", Str(kind)}}, options_.operation_buckets).Observe(Seconds(took));
 }
+
+void Metrics::OperationPhase(absl::string_view kind, absl::string_view phase, absl::Duration took) {
+  operation_phase_duration_.Add({{"kind", Str(kind)}, {"phase", Str(phase)}}, options_.operation_buckets)
+      .Observe(Seconds(took));
+}
+
+void Metrics::PodsKilled(absl::string_view kind, int64_t pods) {
+  if (pods > 0) pods_killed_.Add({{"kind", Str(kind)}}).Increment(static_cast<double>(pods));
+}
+
+void Metrics::RolledBack(absl::string_view reason) { rollbacks_.Add({{"reason", Str(reason)}}).Increment(); }
+
+void Metrics::OperationAdopted(absl::string_view kind) { adoptions_.Add({{"kind", Str(kind)}}).Increment(); }
 
 void Metrics::KubeRequest(absl::string_view verb, int http_code, absl::Duration took) {
   std::string code = http_code > 0 ? absl::StrCat(http_code) : "<error>";
@@ -169,6 +203,13 @@ void Metrics::InitializeGrpcService(const google::protobuf::ServiceDescriptor& s
 
 std::string Metrics::Exposition() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  {
+    absl::MutexLock lock(&collectables_mu_);
+    for (const auto& c : collectables_) {
+      std::vector<prometheus::MetricFamily> more = c->Collect();
+      families.insert(families.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+    }
+  }
   // The registry keeps series in hash order; sorted, the output is stable
   // from scrape to scrape and readable.
   std::sort(families.begin(), families.end(),

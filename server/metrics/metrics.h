@@ -19,9 +19,18 @@
 //   herd_operations_total{kind,result}
 //   herd_operations_running{kind} (gauge)
 //   herd_operation_duration_seconds{kind} (histogram)
+//   herd_operation_phase_duration_seconds{kind,phase} (histogram: where an
+//       operation's time went, from its Timing phases)
+//   herd_pods_killed_total{kind} (pods killed by kill, replaced by purge)
+//   herd_rollbacks_total{reason} (rollouts rolled back, by failure reason)
+//   herd_operation_adoptions_total{kind} (operations taken over from a
+//       replica that stopped or died)
 //   herd_kube_requests_total{verb,code}
 //   herd_kube_request_duration_seconds{verb} (histogram)
 //   herd_build_info{version} (gauge, always 1)
+// herdd adds herd_cache_synced (CallbackGauge: 1 when its caches are synced)
+// and those of any Collectable added, such as the process metrics
+// (process_collector.h).
 #ifndef HERD_SERVER_METRICS_METRICS_H_
 #define HERD_SERVER_METRICS_METRICS_H_
 
@@ -36,10 +45,12 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "prometheus/collectable.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
+#include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 
 namespace google::protobuf {
@@ -66,6 +77,22 @@ struct MetricsOptions {
   std::function<absl::Time()> now;
 };
 
+// A gauge without labels whose value `value` gives at scrape time (for
+// Metrics::AddCollectable), e.g. whether the caches are synced:
+//   metrics.AddCollectable(std::make_shared<CallbackGauge>("herd_cache_synced", "…", [&] { … }));
+// `value` is called from the scraping thread and must be thread-safe.
+class CallbackGauge : public prometheus::Collectable {
+ public:
+  CallbackGauge(std::string name, std::string help, std::function<double()> value)
+      : name_(std::move(name)), help_(std::move(help)), value_(std::move(value)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const std::string name_;
+  const std::string help_;
+  const std::function<double()> value_;
+};
+
 // Thread-safe: every method may be called from any thread.
 class Metrics {
  public:
@@ -76,11 +103,26 @@ class Metrics {
   // The registry behind everything here; more families may be added to it.
   prometheus::Registry& registry() { return *registry_; }
 
+  // Adds `collectable`'s families to every exposition from now on (for
+  // metrics read at scrape time, such as ProcessCollector). Shared: the
+  // caller may keep it.
+  void AddCollectable(std::shared_ptr<const prometheus::Collectable> collectable);
+
   // An operation of `kind` ("rollout", "scale", …) began running.
   void OperationStarted(absl::string_view kind);
   // … and ended with `result` ("succeeded", "failed", "cancelled",
   // "rolled_back") after `took`. Pairs with OperationStarted.
   void OperationFinished(absl::string_view kind, absl::string_view result, absl::Duration took);
+
+  // The phases of a finished operation of `kind` (v1::Timing: "api-write",
+  // "pods-ready", …) and how long each took.
+  void OperationPhase(absl::string_view kind, absl::string_view phase, absl::Duration took);
+  // An operation of `kind` ended having killed (or replaced) `pods` pods.
+  void PodsKilled(absl::string_view kind, int64_t pods);
+  // A rollout was rolled back because of `reason` ("crash_loop_back_off", …).
+  void RolledBack(absl::string_view reason);
+  // This replica adopted an operation of `kind`.
+  void OperationAdopted(absl::string_view kind);
 
   // One Kubernetes API request: `verb` as the API names it ("GET", "LIST",
   // "WATCH", "POST", "PATCH", …), its HTTP status, or 0 when no answer came
@@ -129,12 +171,18 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& operations_;
   prometheus::Family<prometheus::Gauge>& operations_running_;
   prometheus::Family<prometheus::Histogram>& operation_duration_;
+  prometheus::Family<prometheus::Histogram>& operation_phase_duration_;
+  prometheus::Family<prometheus::Counter>& pods_killed_;
+  prometheus::Family<prometheus::Counter>& rollbacks_;
+  prometheus::Family<prometheus::Counter>& adoptions_;
   prometheus::Family<prometheus::Counter>& kube_requests_;
   prometheus::Family<prometheus::Histogram>& kube_request_duration_;
 
   absl::Mutex mu_;
   // Keyed by type and full method name; node_hash_map keeps the values put.
   absl::node_hash_map<std::string, GrpcMethod> grpc_methods_ ABSL_GUARDED_BY(mu_);
+  mutable absl::Mutex collectables_mu_;
+  std::vector<std::shared_ptr<const prometheus::Collectable>> collectables_ ABSL_GUARDED_BY(collectables_mu_);
 };
 
 }  // namespace herd::metrics

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "google/protobuf/descriptor.h"
 #include "gtest/gtest.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "server/metrics/process_collector.h"
 
 namespace herd::metrics {
 namespace {
@@ -178,11 +180,40 @@ std::string FindOnPath(const std::string& name) {
   return "";
 }
 
+TEST(MetricsTest, OperationDetailsPhasesKillsRollbacksAdoptionsAndCallbackGauges) {
+  Metrics m(SmallBuckets());
+  m.OperationPhase("rollout", "pods-ready", absl::Seconds(12));
+  m.OperationPhase("rollout", "api-write", absl::Milliseconds(20));
+  m.PodsKilled("purge", 3);
+  m.PodsKilled("purge", 2);
+  m.PodsKilled("kill", 0);  // no series for nothing killed
+  m.RolledBack("crash_loop_back_off");
+  m.OperationAdopted("scale");
+  double synced = 0;
+  m.AddCollectable(std::make_shared<CallbackGauge>("herd_cache_synced", "Synced.", [&] { return synced; }));
+  std::string text = m.Exposition();
+  EXPECT_THAT(text, HasSubstr(R"(herd_operation_phase_duration_seconds_count{kind="rollout",phase="api-write"} 1
+herd_operation_phase_duration_seconds_sum{kind="rollout",phase="api-write"} 0.02
+herd_operation_phase_duration_seconds_bucket{kind="rollout",phase="api-write",le="10"} 1
+)"));
+  EXPECT_THAT(text, HasSubstr(R"(herd_operation_phase_duration_seconds_bucket{kind="rollout",phase="pods-ready",le="10"} 0
+herd_operation_phase_duration_seconds_bucket{kind="rollout",phase="pods-ready",le="60"} 1
+)"));
+  EXPECT_THAT(text, HasSubstr("herd_pods_killed_total{kind=\"purge\"} 5\n"));
+  EXPECT_THAT(text, ::testing::Not(HasSubstr("herd_pods_killed_total{kind=\"kill\"}")));
+  EXPECT_THAT(text, HasSubstr("herd_rollbacks_total{reason=\"crash_loop_back_off\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("herd_operation_adoptions_total{kind=\"scale\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE herd_cache_synced gauge\nherd_cache_synced 0\n"));
+  synced = 1;
+  EXPECT_THAT(m.Exposition(), HasSubstr("herd_cache_synced 1\n"));
+}
+
 TEST(MetricsTest, ExpositionPassesPromtoolCheckMetrics) {
   std::string promtool = FindOnPath("promtool");
   if (promtool.empty()) GTEST_SKIP() << "promtool not found on PATH (Debian package prometheus)";
   Metrics m({.version = "0.1.0"});
   m.InitializeGrpcService(HerdService());
+  m.AddCollectable(std::make_shared<ProcessCollector>());
   Populate(m);
   std::string dir = ::testing::TempDir();
   std::string in = dir + "/metrics_test_exposition.txt";

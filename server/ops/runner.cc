@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
@@ -33,6 +34,11 @@ size_t OperationRunner::Running() const {
   return n;
 }
 
+bool OperationRunner::RunsHere(const std::string& name) {
+  absl::MutexLock lock(&mu_);
+  return slots_.count(name) > 0 || launching_.count(name) > 0;
+}
+
 std::shared_ptr<LiveOperation> OperationRunner::Find(const std::string& name) {
   absl::MutexLock lock(&mu_);
   auto it = slots_.find(name);
@@ -50,7 +56,17 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) return absl::UnavailableError("herdd is shutting down; try another replica");
+    if (slots_.count(initial.name())) return absl::AlreadyExistsError(absl::StrCat(initial.name(), " exists"));
+    if (!launching_.insert(initial.name()).second) {
+      // The same request, sent twice at once: the first is starting it.
+      return absl::UnavailableError(absl::StrCat(initial.name(), " is being started by a call in flight; send it again"));
+    }
   }
+  // Unmarked by StartSlot once the slot exists, or here when it fails to start.
+  absl::Cleanup unmark = [this, name = initial.name()] {
+    absl::MutexLock lock(&mu_);
+    launching_.erase(name);
+  };
   std::string key = engine->lock_key();
   // An engine that locks no workload still holds a Lease (on its own name,
   // which no one else can want) so that it can be adopted: take it while the
@@ -111,6 +127,7 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   }
   std::shared_ptr<LiveOperation> op = slot->op;
   if (hooks_.on_start) hooks_.on_start(initial);
+  std::move(unmark).Cancel();
   StartSlot(std::move(slot), false);
   return op->Published();
 }
@@ -123,6 +140,7 @@ void OperationRunner::StartSlot(std::unique_ptr<Slot> slot, bool resumed) {
   raw->op->SetPersister([this, raw] { return SaveSlot(raw, true); });
   std::string name = raw->op->name();
   absl::MutexLock lock(&mu_);
+  launching_.erase(name);
   slots_[name] = std::move(slot);
   raw->thread = std::thread([this, raw, resumed] { RunSlot(raw, resumed); });
 }
@@ -144,7 +162,19 @@ absl::Status OperationRunner::SaveSlot(Slot* slot, bool force) {
 
 void OperationRunner::RunSlot(Slot* slot, bool resumed) {
   LiveOperation& op = *slot->op;
-  slot->engine->Run(env_, op, resumed);
+  if (!options_.client_for) {
+    slot->engine->Run(env_, op, resumed);
+  } else if (auto client = options_.client_for(op.Snapshot()); !client.ok()) {
+    op.AddEvent(absl::StrCat("not started: ", client.status().message()));
+    op.Finish(v1::OPERATION_STATE_FAILED, client.status());
+  } else {
+    EngineEnv env{.kube = **client,
+                  .informers = env_.informers,
+                  .clock = env_.clock,
+                  .settings = env_.settings,
+                  .write_hook = env_.write_hook};
+    slot->engine->Run(env, op, resumed);
+  }
   v1::Operation final = op.Snapshot();
   // The record is written before the lock goes, so whoever takes the lock
   // next sees the final state.
@@ -301,7 +331,7 @@ absl::Time OperationRunner::Adopt() {
   }
   for (auto& rec : store_.List()) {
     if (IsFinal(rec.op.state()) || rec.op.dry_run()) continue;
-    if (Find(rec.op.name())) continue;
+    if (RunsHere(rec.op.name())) continue;
     auto engine = factory_(rec);
     if (!engine.ok()) {
       log::Error("cannot rebuild an operation's engine", {{"op", rec.op.name()}, {"error", engine.status()}});
@@ -374,7 +404,11 @@ absl::Time OperationRunner::Adopt() {
         return absl::InfiniteFuture();
       }
     }
-    if (hooks_.on_start) hooks_.on_start(slot->op->Snapshot());
+    if (hooks_.on_start || hooks_.on_adopt) {
+      v1::Operation snapshot = slot->op->Snapshot();
+      if (hooks_.on_start) hooks_.on_start(snapshot);
+      if (hooks_.on_adopt) hooks_.on_adopt(snapshot);
+    }
     StartSlot(std::move(slot), true);
   }
   return next;

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,6 +39,9 @@ using EngineFactory = std::function<absl::StatusOr<std::unique_ptr<Engine>>(cons
 // Called when operations start and end (audit, metrics). May be empty.
 struct RunnerHooks {
   std::function<void(const v1::Operation& op)> on_start;
+  // Called after on_start when the operation was adopted from another
+  // replica (or a predecessor of this one).
+  std::function<void(const v1::Operation& op)> on_adopt;
   std::function<void(const v1::Operation& op)> on_finish;
 };
 
@@ -53,6 +57,11 @@ struct RunnerOptions {
   // whose lease is seen running out is adopted as soon as it has expired.
   absl::Duration adopt_period = absl::Seconds(5);
   absl::Duration gc_period = absl::Minutes(10);
+  // When set, each operation's engine writes through the client this
+  // returns for it (herdd --impersonate: one acting as the operation's
+  // principal), here and on the replica that adopts it. Its reads and the
+  // records and locks go through EngineEnv::kube as always.
+  std::function<absl::StatusOr<std::unique_ptr<kube::KubeClient>>(const v1::Operation& op)> client_for;
 };
 
 class OperationRunner {
@@ -104,6 +113,8 @@ class OperationRunner {
     uint64_t saved_version ABSL_GUARDED_BY(save_mu) = 0;
   };
 
+  // Whether the operation runs here, or Launch is starting it here.
+  bool RunsHere(const std::string& name);
   // Puts `slot` in the table and starts its engine.
   void StartSlot(std::unique_ptr<Slot> slot, bool resumed);
   void RunSlot(Slot* slot, bool resumed);
@@ -130,6 +141,10 @@ class OperationRunner {
 
   mutable absl::Mutex mu_;
   std::map<std::string, std::unique_ptr<Slot>> slots_ ABSL_GUARDED_BY(mu_);
+  // Operations Launch is starting here: their record may be seen (and
+  // their lease, under this replica's name) before their slot exists, and
+  // Adopt must not take them for a predecessor's.
+  std::set<std::string> launching_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::thread loop_;
   absl::Notification stop_loop_;

@@ -21,7 +21,7 @@ import unittest
 import grpc
 
 from herdprocess import Herdd, herd_pb2, wait_for_end
-from simcluster import SimCluster, deployment, kubectl_path
+from simcluster import SimCluster, WaitsForConditions, deployment, kubectl_path
 
 NS = "shop"
 LEASE = ["--lease-duration=1s", "--adopt-period=100ms"]
@@ -32,7 +32,7 @@ def options(request_id):
     return S.MutationOptions(request_id=request_id, reason="crash test")
 
 
-class CrashTestCase(unittest.TestCase):
+class CrashTestCase(WaitsForConditions, unittest.TestCase):
     pod_start_delay = "150ms"
 
     def fresh(self):
@@ -74,17 +74,16 @@ class CrashTestCase(unittest.TestCase):
     def live_pods(self, app):
         return [p for p in self.pods(app) if not p["metadata"].get("deletionTimestamp")]
 
+    def uids(self, app):
+        return {p["metadata"]["uid"] for p in self.live_pods(app)}
+
+    def all_uids(self, app):
+        """Also of the pods still terminating."""
+        return {p["metadata"]["uid"] for p in self.pods(app)}
+
     def images(self, app):
         return sorted(p["spec"]["containers"][0]["image"] for p in self.live_pods(app))
 
-    def wait_for(self, what, predicate, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        self.fail(f"timed out waiting for {what}")
 
     def crash_and_adopt(self, point, call, final_state, nth=1, between=None):
         """Runs `call(stub)` on herdd a, which SIGKILLs itself at `point`
@@ -121,34 +120,72 @@ class CrashTestCase(unittest.TestCase):
         self.assert_audit_tells(b, final)
         return final
 
-    def watch_deletions(self, resource):
-        """Watches `resource` in NS from now on; returns a function that
-        gives the uids of the objects deleted so far."""
-        proc = subprocess.Popen(
-            [kubectl_path(), "-n", NS, "get", resource, "--watch-only", "--output-watch-events", "-o",
-             "jsonpath={.type} {.object.metadata.uid}{\"\\n\"}"],
-            env=self.cluster.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    def pod_watch(self, on_event):
+        """Watches the pods in NS from now on through kubectl, calling
+        on_event(kind, uid, app, deleting, ready) (`app`: its app label) on
+        a thread of its own for every event but those of its barriers.
+        Returns sync(): it returns once every event up to the moment of the
+        call has been passed on: a barrier pod is created, seen (it stays
+        until the watch, open or not yet, lists or sends it), deleted, and
+        its deletion seen."""
+        args = [kubectl_path(), "-n", NS, "get", "pods", "--watch", "--output-watch-events", "-o",
+                "jsonpath={.type}|{.object.metadata.uid}|{.object.metadata.labels.app}|"
+                "{.object.metadata.deletionTimestamp}|"
+                "{.object.status.conditions[?(@.type==\"Ready\")].status}{\"\\n\"}"]
+        proc = subprocess.Popen(args, env=self.cluster.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True)
+        self.addCleanup(proc.stdout.close)
         self.addCleanup(proc.wait)
         self.addCleanup(proc.kill)
-        deleted = set()
-        lock = threading.Lock()
+        barriers, seen, passed = set(), set(), set()
+        cond = threading.Condition()
 
         def read():
             for line in proc.stdout:
-                kind, _, uid = line.strip().partition(" ")
-                if kind == "DELETED":
-                    with lock:
-                        deleted.add(uid)
+                kind, uid, app, deleting, status = (line.strip().split("|") + ["", "", "", ""])[:5]
+                with cond:
+                    if uid in barriers:
+                        (passed if kind == "DELETED" else seen).add(uid)
+                        cond.notify_all()
+                        continue
+                on_event(kind, uid, app, deleting, status == "True")
         threading.Thread(target=read, daemon=True).start()
-        # kubectl watches from the resourceVersion of its first list: a
-        # change made now shows up once the watch is open.
-        marker = f"marker-{time.monotonic_ns()}"
-        self.cluster.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": marker, "namespace": NS}})
-        self.kubectl("delete", "configmap", marker)
-        time.sleep(0.3)
+
+        def sync():
+            # A pod no node takes (it never gets Ready), deleted at once.
+            pod = {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": f"barrier-{time.monotonic_ns()}", "namespace": NS,
+                                "labels": {"herd-test": "barrier"}},
+                   "spec": {"nodeSelector": {"herd-test": "nowhere"},
+                            "containers": [{"name": "c", "image": "barrier:1"}]}}
+            with cond:
+                uid = self.cluster.create(pod)["metadata"]["uid"]
+                barriers.add(uid)
+            with cond:
+                if not cond.wait_for(lambda: uid in seen, timeout=30):
+                    self.fail("the pod watch did not see its barrier pod within 30 s")
+            self.cluster.api(self.cluster.path("Pod", NS, pod["metadata"]["name"]), "DELETE",
+                             {"gracePeriodSeconds": 0})
+            with cond:
+                if not cond.wait_for(lambda: uid in passed, timeout=30):
+                    self.fail("the pod watch did not see its barrier pod go within 30 s")
+        sync()
+        return sync
+
+    def watch_deletions(self):
+        """Watches the pods in NS from now on; returns a function that gives
+        the uids of the pods deleted so far (those gone from the API)."""
+        deleted = set()
+        lock = threading.Lock()
+
+        def on_event(kind, uid, app, deleting, ready):
+            if kind == "DELETED":
+                with lock:
+                    deleted.add(uid)
+        sync = self.pod_watch(on_event)
 
         def snapshot():
-            time.sleep(0.3)  # events of the last moments
+            sync()
             with lock:
                 return set(deleted)
         return snapshot
@@ -217,6 +254,58 @@ class RolloutCrashTest(CrashTestCase):
                                              S.OPERATION_STATE_ROLLED_BACK)
                 self.assertEqual(final.failure.reason, S.FAILURE_REASON_CRASH_LOOP_BACK_OFF, final)
                 self.assert_rolled_out("web", "web:1", 3)
+
+    def watch_ready(self, app, replicas):
+        """Watches the pods of `app` from now on; returns a function that
+        gives the fewest Ready pods seen at any moment since `replicas` of
+        them were first seen Ready (None until then)."""
+        ready, low = set(), []
+        lock = threading.Lock()
+
+        def on_event(kind, uid, pod_app, deleting, is_ready):
+            if pod_app != app:
+                return
+            with lock:
+                if kind != "DELETED" and not deleting and is_ready:
+                    ready.add(uid)
+                else:
+                    ready.discard(uid)
+                if low or len(ready) >= replicas:
+                    low.append(len(ready))
+        sync = self.pod_watch(on_event)
+
+        def fewest():
+            sync()
+            with lock:
+                return min(low) if low else None
+        return fewest
+
+    def test_cancel_adopted_after_strategy_restore_keeps_availability(self):
+        # herdd a rolled out, put the workload's own strategy back and died
+        # before recording the end; a cancel reached the record meanwhile.
+        # The adopter rolls back, and must do so with maxUnavailable 0 again,
+        # not with the workload's strategy (25 % of 4 pods: one down at a time).
+        self.fresh()
+        self.deploy("web", "web:1", replicas=4)
+        fewest = self.watch_ready("web", 4)
+        self.wait_for("the watch to list 4 Ready pods", lambda: fewest() == 4)
+        started = []
+
+        def call(stub):
+            op = self.rollout()(stub)
+            started.append(op.name)
+            return op
+
+        def cancel():
+            # What CancelOperation writes for an operation another replica
+            # runs: the cancel on its record, for the adopter to carry out.
+            record = "herd-op-" + started[0].split("/", 1)[1]
+            self.cluster.kubectl("-n", "herd-system", "annotate", "configmap", record,
+                                 "herd.dev/cancel-requested=changed my mind")
+
+        self.crash_and_adopt("rollout.restore-strategy:after", call, S.OPERATION_STATE_CANCELLED, between=cancel)
+        self.assert_rolled_out("web", "web:1", 4)
+        self.assertEqual(fewest(), 4)
 
     def test_undo_goes_back_once(self):
         # "The previous revision" changes with the write: adopted after it,
@@ -291,11 +380,9 @@ class PurgeCrashTest(CrashTestCase):
             return stub.Purge(S.PurgeRequest(options=options(request_id), **kw), timeout=30)
         return call
 
-    def uids(self, app):
-        return {p["metadata"]["uid"] for p in self.live_pods(app)}
-
     def assert_replaced_once(self, app, old, replicas, deleted):
         self.wait_for(f"{replicas} new pods", lambda: len(self.live_pods(app)) == replicas and not (self.uids(app) & old))
+        self.wait_for("the old pods gone", lambda: not (self.all_uids(app) & old))
         # Exactly the old pods went: no replacement was taken for an old pod.
         self.assertEqual(deleted(), old)
 
@@ -306,7 +393,7 @@ class PurgeCrashTest(CrashTestCase):
                     self.fresh()
                     self.deploy("web", "web:1")
                     old = self.uids("web")
-                    deleted = self.watch_deletions("pods")
+                    deleted = self.watch_deletions()
                     self.crash_and_adopt(f"{point}:{moment}",
                                          self.purge("purge-1", workload=f"namespaces/{NS}/deployments/web"),
                                          S.OPERATION_STATE_SUCCEEDED)
@@ -361,7 +448,7 @@ class PurgeCrashTest(CrashTestCase):
                 self.fresh()
                 self.statefulset("db", "db:1", replicas=3)
                 old = self.uids("db")
-                deleted = self.watch_deletions("pods")
+                deleted = self.watch_deletions()
                 self.crash_and_adopt(f"purge.evict:{moment}",
                                      self.purge("purge-4", workload=f"namespaces/{NS}/statefulsets/db"),
                                      S.OPERATION_STATE_SUCCEEDED, nth=2)
@@ -373,7 +460,7 @@ class PurgeCrashTest(CrashTestCase):
                 self.fresh()
                 self.deploy("web", "web:1")
                 old = self.uids("web")
-                deleted = self.watch_deletions("pods")
+                deleted = self.watch_deletions()
                 self.crash_and_adopt(f"purge.burn-delete:{moment}",
                                      self.purge("purge-5", workload=f"namespaces/{NS}/deployments/web",
                                                 mode=S.PURGE_MODE_BURN),
@@ -388,7 +475,7 @@ class KillCrashTest(CrashTestCase):
                 self.fresh()
                 self.deploy("web", "web:1", replicas=3)
                 chosen = {p["metadata"]["uid"] for p in self.live_pods("web")}
-                deleted = self.watch_deletions("pods")
+                deleted = self.watch_deletions()
 
                 def call(stub):
                     return stub.Kill(S.KillRequest(namespace=NS, label_selector="app=web", max_pods=3,
@@ -396,6 +483,7 @@ class KillCrashTest(CrashTestCase):
                 final = self.crash_and_adopt(f"kill.pod:{moment}", call, S.OPERATION_STATE_SUCCEEDED, nth=nth)
                 self.assertEqual(final.progress.killed, 3)
                 self.wait_for("3 replacements", lambda: len(self.live_pods("web")) == 3)
+                self.wait_for("the chosen pods gone", lambda: not (self.all_uids("web") & chosen))
                 self.assertEqual(deleted(), chosen)
 
 

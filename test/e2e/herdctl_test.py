@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import unittest
 import urllib.parse
 from concurrent import futures
@@ -16,7 +15,7 @@ from concurrent import futures
 import grpc
 
 from herdprocess import Herdd
-from simcluster import SimCluster, bin_dir, deployment
+from simcluster import SimCluster, WaitsForConditions, bin_dir, deployment
 
 
 def free_port():
@@ -25,7 +24,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-class HerdctlTestCase(unittest.TestCase):
+class HerdctlTestCase(WaitsForConditions, unittest.TestCase):
     """One kubesim and one herdd per class; each test its own namespace."""
 
     @classmethod
@@ -98,14 +97,6 @@ class HerdctlTestCase(unittest.TestCase):
 
     def images(self, ns, app):
         return sorted(p["spec"]["containers"][0]["image"] for p in self.pods(ns, app))
-
-    def wait_for(self, what, predicate, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.05)
-        self.fail(f"timed out waiting for {what}")
 
 
 class HerdctlVerbsTest(HerdctlTestCase):

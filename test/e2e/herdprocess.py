@@ -21,14 +21,18 @@ from herd.v1 import herd_pb2, herd_pb2_grpc  # noqa: E402,F401
 
 
 class Herdd:
-    def __init__(self, cluster, *extra_args, identity=None, insecure=True, log_dir=None):
+    def __init__(self, cluster, *extra_args, identity=None, insecure=True, log_dir=None, env=None,
+                 kubeconfig=True):
         """`insecure`: with --insecure-no-auth (else give --tokens-file in `extra_args`).
-        `log_dir`: where herdd's log file goes (the system's temporary directory if None)."""
+        `log_dir`: where herdd's log file goes (the system's temporary directory if None).
+        `env`: herdd's environment (this process's if None). `kubeconfig`:
+        with --kubeconfig of the cluster (else give how to reach it in `extra_args`)."""
         self.cluster = cluster
         self.log_dir = log_dir
+        self.env = env
         self.args = [
             os.path.join(bin_dir(), "herdd"),
-            f"--kubeconfig={cluster.kubeconfig}",
+            *([f"--kubeconfig={cluster.kubeconfig}"] if kubeconfig else []),
             *(["--insecure-no-auth"] if insecure else []),
             "--grpc-listen=127.0.0.1:0",
             "--http-listen=127.0.0.1:0",
@@ -45,7 +49,7 @@ class Herdd:
     def start(self):
         self.log = tempfile.NamedTemporaryFile(prefix="herdd-", suffix=".log", delete=False, mode="w+",
                                                dir=self.log_dir)
-        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log)
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log, env=self.env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -95,3 +99,44 @@ def wait_for_end(stub, name, timeout=60):
     for op in stub.WatchOperation(herd_pb2.WatchOperationRequest(name=name), timeout=timeout):
         updates.append(op)
     return updates
+
+
+class HerdGateway:
+    """herd-gateway (REST and /openapi.json) in front of a herdd's gRPC port.
+
+        with Herdd(cluster) as herdd, HerdGateway(herdd.grpc_address) as gw:
+            urllib.request.urlopen(f"http://{gw.http_address}/v1/workloads")
+    """
+
+    def __init__(self, backend, *extra_args):
+        self.args = [os.path.join(bin_dir(), "herd-gateway"), f"--backend={backend}", "--listen=127.0.0.1:0",
+                     *extra_args]
+        self.proc = None
+
+    def __enter__(self):
+        self.log = tempfile.NamedTemporaryFile(prefix="herd-gateway-", suffix=".log", delete=False, mode="w+")
+        self.proc = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"herd-gateway exited with {self.proc.returncode}: {self.read_log()}")
+            for line in self.read_log().splitlines():
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                if entry.get("msg") == "herd-gateway serving":
+                    self.http_address = entry["http"]
+                    return self
+            time.sleep(0.02)
+        raise RuntimeError("herd-gateway did not start within 30s: " + self.read_log())
+
+    def read_log(self):
+        with open(self.log.name) as f:
+            return f.read()
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=30)
+        os.unlink(self.log.name)

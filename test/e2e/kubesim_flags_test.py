@@ -13,10 +13,10 @@ import urllib.request
 
 import yaml
 
-from simcluster import SimCluster
+from simcluster import SimCluster, WaitsForConditions
 
 
-class KubesimTestCase(unittest.TestCase):
+class KubesimTestCase(WaitsForConditions, unittest.TestCase):
     def start(self, *args, **kw):
         cluster = SimCluster(extra_args=["--controller-qps=0", *args], **kw).__enter__()
         self.addCleanup(cluster.__exit__, None, None, None)
@@ -34,15 +34,6 @@ class KubesimTestCase(unittest.TestCase):
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as e:
             return e.code, e.read().decode()
-
-    def wait_for(self, what, predicate, timeout=30):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            value = predicate()
-            if value:
-                return value
-            time.sleep(0.05)
-        self.fail(f"timed out waiting for {what}")
 
 
 class KubesimFlagsTest(KubesimTestCase):

@@ -152,6 +152,21 @@ def deployment(name, image, replicas=3, strategy=None, progress_deadline=None, l
     return d
 
 
+class WaitsForConditions:
+    """For unittest.TestCase classes: wait on a condition with a deadline."""
+
+    def wait_for(self, what, predicate, timeout=30):
+        """Polls `predicate` every 50 ms until it returns something true, and
+        returns that; fails the test after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.05)
+        self.fail(f"timed out waiting for {what}")
+
+
 class SimTestCase(unittest.TestCase):
     """One kubesim per test class; tests use their own namespaces."""
 

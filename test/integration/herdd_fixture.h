@@ -122,26 +122,33 @@ inline std::string Workload(const std::string& name, const std::string& plural =
   return absl::StrCat("namespaces/", kNs, "/", plural, "/", name);
 }
 
+// herdd with an in-process kubesim whose pods start, crash and finish in
+// milliseconds, and records saved often: what the tests through herdd use.
+inline herdd::AppOptions FastSimOptions() {
+  herdd::AppOptions o;
+  o.sim = true;
+  o.demo = false;
+  o.grpc_listen = "127.0.0.1:0";
+  o.http_listen = "127.0.0.1:0";
+  o.sim_options.controllers.pod_start_delay = absl::Milliseconds(100);
+  o.sim_options.controllers.kubelet_poll = absl::Milliseconds(10);
+  o.sim_options.controllers.controller_qps = 0;
+  o.sim_options.controllers.scheduler_qps = 0;
+  o.sim_options.controllers.crash_after = absl::Milliseconds(100);
+  o.sim_options.controllers.crash_loop_backoff = absl::Milliseconds(200);
+  o.sim_options.controllers.job_pod_run_time = absl::Milliseconds(200);
+  o.runner.save_period = absl::Milliseconds(50);
+  o.engine.image_pull_grace = absl::Milliseconds(200);
+  return o;
+}
+
 class HerddFixture : public ::testing::Test {
  protected:
   // Tests change herdd's options here before it starts.
   virtual void Configure(herdd::AppOptions& /*options*/) {}
 
   void SetUp() override {
-    herdd::AppOptions o;
-    o.sim = true;
-    o.demo = false;
-    o.grpc_listen = "127.0.0.1:0";
-    o.http_listen = "127.0.0.1:0";
-    o.sim_options.controllers.pod_start_delay = absl::Milliseconds(100);
-    o.sim_options.controllers.kubelet_poll = absl::Milliseconds(10);
-    o.sim_options.controllers.controller_qps = 0;
-    o.sim_options.controllers.scheduler_qps = 0;
-    o.sim_options.controllers.crash_after = absl::Milliseconds(100);
-    o.sim_options.controllers.crash_loop_backoff = absl::Milliseconds(200);
-    o.sim_options.controllers.job_pod_run_time = absl::Milliseconds(200);
-    o.runner.save_period = absl::Milliseconds(50);
-    o.engine.image_pull_grace = absl::Milliseconds(200);
+    herdd::AppOptions o = FastSimOptions();
     Configure(o);
     auto app = herdd::App::Start(o);
     ASSERT_TRUE(app.ok()) << app.status();

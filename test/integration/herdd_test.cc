@@ -15,6 +15,7 @@
 #include "server/herdd/app.h"
 #include "server/kube/informer.h"
 #include "server/kube/rest_client.h"
+#include "test/integration/herdd_fixture.h"
 #include "test/integration/writable_parts.h"
 
 namespace herd {
@@ -28,19 +29,7 @@ namespace v1 = ::herd::v1;
 class HerddTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    herdd::AppOptions o;
-    o.sim = true;
-    o.demo = false;
-    o.grpc_listen = "127.0.0.1:0";
-    o.http_listen = "127.0.0.1:0";
-    o.sim_options.controllers.pod_start_delay = absl::Milliseconds(100);
-    o.sim_options.controllers.kubelet_poll = absl::Milliseconds(10);
-    o.sim_options.controllers.controller_qps = 0;
-    o.sim_options.controllers.crash_after = absl::Milliseconds(100);
-    o.sim_options.controllers.crash_loop_backoff = absl::Milliseconds(200);
-    o.runner.save_period = absl::Milliseconds(50);
-    o.engine.image_pull_grace = absl::Milliseconds(200);
-    auto app = herdd::App::Start(o);
+    auto app = herdd::App::Start(::herd::testing::FastSimOptions());
     ASSERT_TRUE(app.ok()) << app.status();
     app_ = std::move(*app);
     stub_ = v1::Herd::NewStub(grpc::CreateChannel(app_->grpc_address(), grpc::InsecureChannelCredentials()));

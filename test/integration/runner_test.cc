@@ -93,7 +93,11 @@ struct Replica {
         [lock_key, runs](const ops::Record&) -> absl::StatusOr<std::unique_ptr<ops::Engine>> {
           return std::unique_ptr<ops::Engine>(new CountingEngine(lock_key, runs));
         },
-        ops::RunnerHooks{}, ops::RunnerOptions{.identity = "herdd-" + name});
+        ops::RunnerHooks{.on_start =
+                             [this](const v1::Operation& op) {
+                               if (on_start) on_start(op);
+                             }},
+        ops::RunnerOptions{.identity = "herdd-" + name});
   }
   ~Replica() {
     runner.reset();
@@ -111,6 +115,9 @@ struct Replica {
   std::unique_ptr<ops::OperationStore> store;
   std::unique_ptr<ops::WorkloadLocks> locks;
   std::unique_ptr<ops::OperationRunner> runner;
+  // Called as an operation starts (Launch: its record and lease written,
+  // its engine not yet running).
+  std::function<void(const v1::Operation&)> on_start;
 };
 
 class RunnerTest : public ::testing::Test {
@@ -220,6 +227,37 @@ TEST_F(RunnerTest, ARecordWithoutALeaseIsLeftToItsReplicaForALease) {
   // Its replica died before it took the lease: adopted a lease later.
   absl::SleepFor(kLease + absl::Seconds(1.5));
   b.runner->AdoptNow();
+  AwaitRuns(1);
+}
+
+TEST_F(RunnerTest, AnOperationBeingLaunchedIsNotTakenForAPredecessorsByItsOwnReplica) {
+  // Launch writes the record and the lease under the replica's own name
+  // before the engine's slot exists. An adoption pass in between sees a
+  // live lease of its own name for an operation it does not run (what a
+  // restarted herdd's predecessor leaves): it must not run it a second time.
+  Replica a(sim_->url(), "a", "namespaces/default/deployments/web", &runs_);
+  a.StartStore();
+  a.runner->Start();
+  bool seen = false;
+  int starts = 0;  // Launch's, and an adoption's should one happen
+  a.on_start = [&](const v1::Operation& op) {
+    if (starts++ > 0) return;
+    absl::Time until = absl::Now() + absl::Seconds(10);
+    for (;;) {
+      auto records = a.store->List();
+      seen = std::any_of(records.begin(), records.end(), [&](const ops::Record& r) { return r.op.name() == op.name(); });
+      if (seen || absl::Now() >= until) break;
+      absl::SleepFor(absl::Milliseconds(5));
+    }
+    a.runner->AdoptNow();
+  };
+  auto launched = a.runner->Launch(std::unique_ptr<ops::Engine>(new CountingEngine("namespaces/default/deployments/web", &runs_)),
+                                   Running("operations/launching-1"));
+  ASSERT_TRUE(launched.ok()) << launched.status();
+  ASSERT_TRUE(seen) << "the record never reached the replica's own cache";
+  // The adoption pass ran inside Launch, synchronously: had it adopted,
+  // its start would be counted by now.
+  EXPECT_EQ(starts, 1);
   AwaitRuns(1);
 }
 

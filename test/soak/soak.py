@@ -180,13 +180,17 @@ class Observer(threading.Thread):
         except Exception:  # noqa: BLE001 — reported at the end
             self.error = traceback.format_exc()
 
-    def _run(self):
+    def _relist(self):
+        """Takes every pod as it is now; returns the list's resourceVersion."""
         listed = self.kube.get("/api/v1/pods")
-        rv = listed["metadata"]["resourceVersion"]
         t = now()
         with self.mu:
             for p in listed["items"]:
                 self._apply("ADDED", p, t)
+        return listed["metadata"]["resourceVersion"]
+
+    def _run(self):
+        rv = self._relist()
         while not self.stopped:
             w = kwatch.Watch(return_type="object")
             try:
@@ -199,12 +203,7 @@ class Observer(threading.Thread):
                         if obj.get("code") == 410:
                             # Too old to resume: the checks lose their history.
                             self.relists += 1
-                            listed = self.kube.get("/api/v1/pods")
-                            rv = listed["metadata"]["resourceVersion"]
-                            t = now()
-                            with self.mu:
-                                for p in listed["items"]:
-                                    self._apply("ADDED", p, t)
+                            rv = self._relist()
                             break
                         continue
                     rv = obj["metadata"]["resourceVersion"]

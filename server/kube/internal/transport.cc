@@ -291,6 +291,10 @@ std::unique_ptr<Call> Transport::Prepare(const HttpRequest& req) {
     curl_easy_setopt(h, CURLOPT_PASSWORD, config_.password.c_str());
   }
 
+  for (const auto& [name, value] : req.headers) {
+    call->headers_ = curl_slist_append(call->headers_, absl::StrCat(name, ": ", value).c_str());
+  }
+
   // Method and body.
   bool has_body = !req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH";
   if (has_body) {

@@ -36,6 +36,8 @@ struct HttpRequest {
   // Whether the request may be repeated after it may have reached the server.
   bool idempotent = true;
   bool watch = false;  // a long-lived stream: no compression, no total timeout unless given
+  // More headers ("Impersonate-User", …); names and values as sent.
+  std::vector<std::pair<std::string, std::string>> headers;
 };
 
 // What one attempt got: either a transport error (curl != CURLE_OK) or an

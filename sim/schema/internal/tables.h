@@ -3,10 +3,28 @@
 #ifndef HERD_SIM_SCHEMA_INTERNAL_TABLES_H_
 #define HERD_SIM_SCHEMA_INTERNAL_TABLES_H_
 
+#include <cstdint>
+
 #include "absl/types/span.h"
 #include "sim/schema/schema.h"
 
 namespace herd::sim::schema::internal {
+
+// Short names the tables use for field kinds and flags.
+constexpr Kind S = Kind::kString;
+constexpr Kind B = Kind::kBool;
+constexpr Kind I32 = Kind::kInt32;
+constexpr Kind I64 = Kind::kInt64;
+constexpr Kind Y = Kind::kBytes;
+constexpr Kind T = Kind::kTime;
+constexpr Kind MT = Kind::kMicroTime;
+constexpr Kind IOS = Kind::kIntOrString;
+constexpr Kind Q = Kind::kQuantity;
+constexpr Kind RAW = Kind::kRawJson;
+constexpr uint8_t R = kRepeated;
+constexpr uint8_t MAP = kMap;
+constexpr uint8_t K = kKeepZero;
+constexpr uint8_t IN = kInline;
 
 absl::Span<const Message> MetaMessages();
 absl::Span<const Message> CoreMessages();

@@ -3,15 +3,6 @@
 namespace herd::sim::schema::internal {
 namespace {
 
-constexpr Kind S = Kind::kString;
-constexpr Kind B = Kind::kBool;
-constexpr Kind I32 = Kind::kInt32;
-constexpr Kind I64 = Kind::kInt64;
-constexpr Kind T = Kind::kTime;
-constexpr uint8_t R = kRepeated;
-constexpr uint8_t MAP = kMap;
-constexpr uint8_t K = kKeepZero;
-
 // rbac.authorization.k8s.io/v1, authorization.k8s.io/v1,
 // authentication.k8s.io/v1 and autoscaling/v1's HorizontalPodAutoscaler.
 // clang-format off

@@ -3,21 +3,6 @@
 namespace herd::sim::schema::internal {
 namespace {
 
-constexpr Kind S = Kind::kString;
-constexpr Kind B = Kind::kBool;
-constexpr Kind I32 = Kind::kInt32;
-constexpr Kind I64 = Kind::kInt64;
-constexpr Kind Y = Kind::kBytes;
-constexpr Kind T = Kind::kTime;
-constexpr Kind MT = Kind::kMicroTime;
-constexpr Kind IOS = Kind::kIntOrString;
-constexpr Kind Q = Kind::kQuantity;
-constexpr Kind RAW = Kind::kRawJson;
-constexpr uint8_t R = kRepeated;
-constexpr uint8_t MAP = kMap;
-constexpr uint8_t K = kKeepZero;
-constexpr uint8_t IN = kInline;
-
 // k8s.io/api/core/v1: each served kind with everything reachable from it (spec and
 // status, every volume source, the node status). Fields are in number order.
 // clang-format off
