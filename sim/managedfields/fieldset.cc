@@ -49,25 +49,22 @@ void FieldSet::Insert(const Path& path) {
   if (node != this) node->member_ = true;
 }
 
-bool FieldSet::Has(const Path& path) const {
+const FieldSet* FieldSet::Find(const Path& path) const {
   const FieldSet* node = this;
   for (const auto& e : path) {
     auto it = node->children_.find(e);
-    if (it == node->children_.end()) return false;
+    if (it == node->children_.end()) return nullptr;
     node = &it->second;
   }
-  return node != this && node->member_;
+  return node;
 }
 
-bool FieldSet::Touches(const Path& path) const {
-  const FieldSet* node = this;
-  for (const auto& e : path) {
-    auto it = node->children_.find(e);
-    if (it == node->children_.end()) return false;
-    node = &it->second;
-  }
-  return true;
+bool FieldSet::Has(const Path& path) const {
+  const FieldSet* node = Find(path);
+  return node != nullptr && node != this && node->member_;
 }
+
+bool FieldSet::Touches(const Path& path) const { return Find(path) != nullptr; }
 
 FieldSet FieldSet::Union(const FieldSet& other) const {
   FieldSet out = *this;

@@ -69,6 +69,9 @@ class FieldSet {
   bool operator==(const FieldSet& o) const { return member_ == o.member_ && children_ == o.children_; }
 
  private:
+  // The node at `path` (this for the empty path); nullptr when absent.
+  const FieldSet* Find(const Path& path) const;
+
   bool member_ = false;
   std::map<std::string, FieldSet> children_;
 };
