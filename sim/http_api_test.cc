@@ -1,5 +1,5 @@
 // kubesim over HTTP: the answers a client sees, compared with what a real
-// v1.26 API server answers (/work/shared/k8s-reference/).
+// v1.26 API server answers (../shared/k8s-reference/).
 #include <string>
 
 #include "absl/strings/str_cat.h"
