@@ -376,7 +376,7 @@ absl::StatusOr<ObjectPtr> ApiServer::Apply(ResourceId r, const std::string& ns, 
   const ResourceType& rt = Resource(r);
   if (created != nullptr) *created = false;
   const schema::Message* kind = KindMessage(rt);
-  if (kind == nullptr) return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object());
+  if (kind == nullptr) return UnsupportedMediaType();
   if (!config.is_object()) return BadRequest("the body of the request was in an unknown format");
   std::string av = config.value("apiVersion", ""), k = config.value("kind", "");
   if (av.empty() || k.empty()) {
@@ -642,7 +642,7 @@ absl::StatusOr<Json> ApiServer::PatchScale(ResourceId r, const std::string& ns, 
     case PatchType::kMerge: patched = ApplyMergePatch(*current, patch); break;
     case PatchType::kStrategicMerge: patched = ApplyStrategicMergePatch(*current, patch, "Scale"); break;
     case PatchType::kApply:
-      return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object());
+      return UnsupportedMediaType();
   }
   if (!patched.ok()) return BadRequest(patched.status().message());
   return UpdateScale(r, ns, name, *patched, o);

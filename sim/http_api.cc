@@ -384,7 +384,7 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
     if (auto st = CheckPatchOptions(req, pt); !st.ok()) return res.Respond(ErrorResponse(st));
     if (pt == PatchType::kApply) {
       if (!route.sub.empty()) {
-        return res.Respond(ErrorResponse(ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object())));
+        return res.Respond(ErrorResponse(UnsupportedMediaType()));
       }
       bool created = false;
       auto applied = api_.Apply(r, route.ns, route.name, body, QueryTrue(req, "force"), wo, &created);

@@ -19,10 +19,6 @@ std::string MediaType(const http::Request& req) {
   return std::string(absl::StripAsciiWhitespace(ct.substr(0, ct.find(';'))));
 }
 
-absl::Status UnsupportedMediaType() {
-  return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object());
-}
-
 // Field validation of a JSON body; `out` gets the object and the warnings.
 absl::Status Check(const http::Request& req, const BodyType& type, bool patch, Json* object,
                    std::vector<std::string>* warnings) {

@@ -134,8 +134,7 @@ void HttpApi::ServeHpaV1(http::Request& req, http::Responder& res, const Route& 
           patched = ApplyStrategicMergePatch(v1, patch->patch, "HorizontalPodAutoscaler");
           break;
         case PatchType::kApply:  // not for the converted v1 view
-          return res.Respond(ErrorResponse(ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type",
-                                                    Json::object())));
+          return res.Respond(ErrorResponse(UnsupportedMediaType()));
       }
       if (!patched.ok()) return res.Respond(ErrorResponse(BadRequest(patched.status().message())));
       next = *std::move(patched);
