@@ -682,7 +682,18 @@ TEST_F(EnginesTest, AnUndoAfterARolloutPastItsProgressDeadlineGoesBack) {
     }
     return false;
   };
-  Await(timed_out, "the broken rollout to pass its progress deadline");
+  // The deadline must pass after the last of the broken pods is counted: a
+  // pod counted later is progress, which clears the condition until the
+  // 30 s deadline below passes (seen on a loaded machine). A status that
+  // counts them all and has timed out was written after the last count.
+  Await(
+      [&] {
+        kube::ObjectPtr dep = deployments.Get(kNs, "web");
+        if (!dep) return false;
+        kube::Deployment status(dep);
+        return status.status_replicas() == 4 && status.updated_replicas() == 2 && timed_out();
+      },
+      "the broken rollout's pods counted and its progress deadline passed");
   // Time enough for the undo itself (the condition stays as it is).
   ASSERT_TRUE(kube_->Patch(kube::kDeployments, kNs, "web", kube::PatchType::kMerge,
                            R"({"spec":{"progressDeadlineSeconds":30}})").ok());
