@@ -133,7 +133,7 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
     if (existing.ok()) return existing;
   }
 
-  auto plan = (*engine)->Prepare(*deps_.env);
+  auto plan = PlanOf(**engine, (*who)->name);
   if (!plan.ok()) return plan.status();
   *op.mutable_plan() = *plan;
 
@@ -171,7 +171,7 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
     ops::SetTime(later, op.mutable_events(0)->mutable_time());
     engine = make_engine();
     if (!engine.ok()) return engine.status();
-    plan = (*engine)->Prepare(*deps_.env);
+    plan = PlanOf(**engine, (*who)->name);
     if (!plan.ok()) return plan.status();
     *op.mutable_plan() = *plan;
     launched = deps_.runner->Launch(std::move(*engine), op);
@@ -182,6 +182,16 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   }
   Audit(**who, verb, *launched, "started");
   return launched;
+}
+
+absl::StatusOr<v1::Plan> HerdService::PlanOf(ops::Engine& engine, const std::string& principal) {
+  auto plan = engine.Prepare(*deps_.env);
+  if (!plan.ok()) return plan.status();
+  for (auto& p : engine.Writes()) *plan->add_permissions() = std::move(p);
+  if (deps_.check_writes) {
+    if (absl::Status st = deps_.check_writes(principal, *plan); !st.ok()) return st;
+  }
+  return plan;
 }
 
 bool HerdService::AwaitEndedHolder(const std::string& key) {

@@ -185,6 +185,7 @@ class PurgeEngine : public ops::Engine {
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
+  std::vector<v1::Permission> Writes() const override { return writes_; }
   // A purge by selector also locks the Deployments and StatefulSets of
   // the pods it picked (it writes their templates and counts), as a
   // purge of the workload would: no other operation runs on them meanwhile.
@@ -247,6 +248,8 @@ class PurgeEngine : public ops::Engine {
   v1::PurgeRequest req_;
   // A purge by selector: the workload locks Prepare found (see more_lock_keys).
   std::optional<std::vector<std::string>> prepared_locks_;
+  // What the writes of the purge Prepare planned need (Writes).
+  std::vector<v1::Permission> writes_;
 };
 
 absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time now) const {
@@ -375,6 +378,13 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
     }
     prepared_locks_ = std::move(locks);
   }
+  writes_.clear();
+  auto may = [this](v1::Permission p) {
+    for (const auto& have : writes_) {
+      if (have.SerializeAsString() == p.SerializeAsString()) return;
+    }
+    writes_.push_back(std::move(p));
+  };
   v1::Plan plan;
   const std::string age = older_than() > absl::ZeroDuration()
                               ? absl::StrCat(" older than ", absl::FormatDuration(older_than()))
@@ -394,6 +404,7 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
         a->set_action("delete");
         a->set_verdict(g.replaced() ? absl::StrCat("replaced by ", g.key()) : "not replaced: nothing recreates it");
         if (!g.replaced()) gone.push_back(p.name);
+        may(ops::Permit("delete", kube::kPods, ns()));
         ++total;
       }
     }
@@ -417,6 +428,8 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
           a->set_action("replace");
         }
         total += static_cast<int>(g.pods.size());
+        // The template, herd's annotations and strategy.
+        may(ops::Permit("patch", kube::kDeployments, ns(), g.name));
         if (FastRestart(g, *dep)) {
           plan.add_changes(absl::StrCat(g.key(), ": maxSurge 100%, maxUnavailable 0 for the purge (its strategy is restored after)"));
           plan.add_changes(absl::StrCat(g.key(), ": pod template annotation ", kPurgedAtAnnotation, " set to now"));
@@ -430,6 +443,9 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
                                         " (scale subresource)"));
           plan.add_changes(absl::StrCat(g.key(), ": old pods of each batch annotated ", kDeletionCostAnnotation, "=",
                                         kDeletionCost, " before the scale-down"));
+          may(ops::Permit("update", kube::kDeployments, ns(), g.name, "scale"));
+          may(ops::Permit("patch", kube::kPods, ns()));
+          may(ops::Permit("create", kube::kPods, ns(), "", "eviction"));
           how.push_back(absl::StrCat(g.key(), ": ", rounds, " batch", rounds == 1 ? "" : "es", " of up to ", b,
                                      ", replacements Ready before old pods go",
                                      IsRecreate(*dep) ? " (it uses Recreate, so no template change)" : ""));
@@ -465,6 +481,7 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
           }
         }
         total += static_cast<int>(g.pods.size());
+        may(ops::Permit("create", kube::kPods, ns(), "", "eviction"));
         plan.add_changes(absl::StrCat(g.key(), ": evict ", g.pods.size(), " pod", g.pods.size() == 1 ? "" : "s",
                                       " one at a time from the highest ordinal"));
         how.push_back(absl::StrCat(g.key(), ": one pod at a time, each replacement Ready before the next eviction"));

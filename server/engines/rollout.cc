@@ -44,6 +44,13 @@ class RolloutEngine : public ops::Engine {
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
+  // The template (and a rollback's), herd's annotations and strategy in
+  // patches; a StatefulSet's broken pods deleted so its update can go on.
+  std::vector<v1::Permission> Writes() const override {
+    std::vector<v1::Permission> out = {ops::Permit("patch", *w_.resource, w_.ns, w_.name)};
+    if (!deployment()) out.push_back(ops::Permit("delete", kube::kPods, w_.ns));
+    return out;
+  }
 
  private:
   bool deployment() const { return w_.resource == &kube::kDeployments; }

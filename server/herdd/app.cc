@@ -17,6 +17,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/api/cluster_access.h"
 #include "server/api/engine_factory.h"
 #include "server/api/herd_service.h"
 #include "server/audit/audit.h"
@@ -294,7 +295,18 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
         if (n.result == "cancel requested") e.detail = "cancel requested";
         auditor->Record(std::move(e));
       },
-      .draining = [raw] { return raw->draining.load(); }});
+      .draining = [raw] { return raw->draining.load(); },
+      // Acting as the caller, herd asks the cluster first: a caller its
+      // RBAC refuses gets PERMISSION_DENIED, not an operation that fails.
+      .check_writes = !o.impersonate ? nullptr
+                                     : std::function<absl::Status(const std::string&, const v1::Plan&)>(
+                                           [kube = im.kube.get(), authn = im.authenticator.get()](
+                                               const std::string& principal, const v1::Plan& plan) {
+                                             auto as_caller = kube->Impersonate(
+                                                 {.user = principal, .groups = authn->GroupsOf(principal)});
+                                             if (!as_caller.ok()) return as_caller.status();
+                                             return api::CheckWrites(**as_caller, principal, plan);
+                                           })});
 
   // gRPC.
   grpc::EnableDefaultHealthCheckService(true);

@@ -59,8 +59,8 @@ struct RunnerOptions {
   absl::Duration gc_period = absl::Minutes(10);
   // When set, each operation's engine writes through the client this
   // returns for it (herdd --impersonate: one acting as the operation's
-  // principal), here and on the replica that adopts it. Its reads and the
-  // records and locks go through EngineEnv::kube as always.
+  // principal), here and on the replica that adopts it: its writes and the
+  // reads it makes itself; the caches, records and locks stay herd's own.
   std::function<absl::StatusOr<std::unique_ptr<kube::KubeClient>>(const v1::Operation& op)> client_for;
 };
 

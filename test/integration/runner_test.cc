@@ -56,6 +56,7 @@ class CountingEngine : public ops::Engine {
   std::string target() const override { return "namespaces/default/deployments/web"; }
   std::string lock_key() const override { return key_; }
   std::string request_json() const override { return "{}"; }
+  std::vector<v1::Permission> Writes() const override { return {}; }
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override { return v1::Plan(); }
   void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
     {
@@ -339,6 +340,7 @@ class FailsWhenTold : public ops::Engine {
   std::string target() const override { return "namespaces/default/deployments/web"; }
   std::string lock_key() const override { return "namespaces/default/deployments/web"; }
   std::string request_json() const override { return "{}"; }
+  std::vector<v1::Permission> Writes() const override { return {}; }
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override { return v1::Plan(); }
   void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
     go_->WaitForNotification();
