@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -85,7 +86,17 @@ HerdService::HerdService(ServiceDeps deps) : deps_(std::move(deps)) {}
 absl::StatusOr<auth::PrincipalRef> HerdService::Authenticate(grpc::ServerContext* ctx) {
   std::string authorization = Metadata(ctx, "authorization");
   std::string cn = ClientCertCommonName(ctx);
-  return deps_.authenticator->Authenticate({.authorization = authorization, .client_cert_cn = cn});
+  auto who = deps_.authenticator->Authenticate({.authorization = authorization, .client_cert_cn = cn});
+  if (absl::IsUnauthenticated(who.status()) && deps_.denied) deps_.denied("unauthenticated");
+  return who;
+}
+
+absl::Status HerdService::Refused(absl::Status st) {
+  if (absl::IsPermissionDenied(st) && deps_.denied) {
+    // The authorizer's wording for a rule that matched but lacks allowProtected.
+    deps_.denied(absl::StrContains(st.message(), " is protected: ") ? "protected_namespace" : "rules");
+  }
+  return st;
 }
 
 void HerdService::Audit(const auth::Principal& who, auth::Verb verb, const v1::Operation& op,
@@ -110,7 +121,7 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   if (!engine.ok()) return engine.status();
   if (options.reason().size() > 1024) return absl::InvalidArgumentError("reason is longer than 1024 characters");
   if (options.request_id().size() > 256) return absl::InvalidArgumentError("request_id is longer than 256 characters");
-  if (auto st = deps_.authorizer->Authorize(**who, verb, ns, workload); !st.ok()) return st;
+  if (auto st = deps_.authorizer->Authorize(**who, verb, ns, workload); !st.ok()) return Refused(st);
   if (deps_.draining && deps_.draining() && !options.dry_run()) {
     return absl::UnavailableError("herdd is shutting down; try again (another replica will take the call)");
   }
@@ -189,7 +200,10 @@ absl::StatusOr<v1::Plan> HerdService::PlanOf(ops::Engine& engine, const std::str
   if (!plan.ok()) return plan.status();
   for (auto& p : engine.Writes()) *plan->add_permissions() = std::move(p);
   if (deps_.check_writes) {
-    if (absl::Status st = deps_.check_writes(principal, *plan); !st.ok()) return st;
+    if (absl::Status st = deps_.check_writes(principal, *plan); !st.ok()) {
+      if (absl::IsPermissionDenied(st) && deps_.denied) deps_.denied("cluster_rbac");
+      return st;
+    }
   }
   return plan;
 }
@@ -265,7 +279,7 @@ grpc::Status HerdService::Kill(grpc::ServerContext* ctx, const v1::KillRequest* 
     if (!who.ok()) return ToGrpcStatus(who.status());
     for (const auto& p : req->pods()) {
       if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kKill, req->namespace_(), p); !st.ok()) {
-        return ToGrpcStatus(st);
+        return ToGrpcStatus(Refused(st));
       }
     }
     workload = req->pods(0);
@@ -319,7 +333,7 @@ grpc::Status HerdService::GetWorkload(grpc::ServerContext* ctx, const v1::GetWor
   auto w = ops::ParseWorkloadName(req->name(), {"deployments", "statefulsets", "cronjobs"});
   if (!w.ok()) return ToGrpcStatus(w.status());
   if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kRead, w->ns, w->name); !st.ok()) {
-    return ToGrpcStatus(st);
+    return ToGrpcStatus(Refused(st));
   }
   auto wl = engines::DescribeWorkload(*deps_.env, *w);
   if (!wl.ok()) return ToGrpcStatus(wl.status());
@@ -375,7 +389,7 @@ grpc::Status HerdService::GetOperation(grpc::ServerContext* ctx, const v1::GetOp
   if (!who.ok()) return ToGrpcStatus(who.status());
   auto op = FindOperation(req->name());
   if (!op.ok()) return ToGrpcStatus(op.status());
-  if (auto st = AuthorizeRead(**who, *op); !st.ok()) return ToGrpcStatus(st);
+  if (auto st = AuthorizeRead(**who, *op); !st.ok()) return ToGrpcStatus(Refused(st));
   *out = std::move(*op);
   return grpc::Status::OK;
 }
@@ -434,7 +448,7 @@ grpc::Status HerdService::WatchOperation(grpc::ServerContext* ctx, const v1::Wat
   if (!who.ok()) return ToGrpcStatus(who.status());
   auto first = FindOperation(req->name());
   if (!first.ok()) return ToGrpcStatus(first.status());
-  if (auto st = AuthorizeRead(**who, *first); !st.ok()) return ToGrpcStatus(st);
+  if (auto st = AuthorizeRead(**who, *first); !st.ok()) return ToGrpcStatus(Refused(st));
   std::string last_sent;
   auto send = [&](const v1::Operation& op) {
     std::string bytes = op.SerializeAsString();
@@ -474,7 +488,7 @@ grpc::Status HerdService::CancelOperation(grpc::ServerContext* ctx, const v1::Ca
   if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kCancel, NamespaceOf(op->target()),
                                             WorkloadOf(op->target()));
       !st.ok()) {
-    return ToGrpcStatus(st);
+    return ToGrpcStatus(Refused(st));
   }
   std::string reason = req->reason().empty() ? absl::StrCat("cancelled by ", (*who)->name)
                                              : absl::StrCat("cancelled by ", (*who)->name, ": ", req->reason());

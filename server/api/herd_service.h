@@ -61,6 +61,9 @@ struct ServiceDeps {
   // its plan (Plan.permissions) in the cluster; an error is the call's
   // answer.
   std::function<absl::Status(const std::string& principal, const v1::Plan& plan)> check_writes;
+  // Told of every refused call (may be empty): "unauthenticated", "rules",
+  // "protected_namespace" or "cluster_rbac".
+  std::function<void(absl::string_view reason)> denied;
 };
 
 class HerdService final : public v1::Herd::Service {
@@ -95,6 +98,8 @@ class HerdService final : public v1::Herd::Service {
   absl::StatusOr<v1::Operation> Mutate(grpc::ServerContext* ctx, auth::Verb verb, const std::string& ns,
                                        const std::string& workload, const v1::MutationOptions& options,
                                        const std::function<EngineOrError()>& make_engine);
+  // `st`, reported to deps_.denied when it is herd's rules refusing.
+  absl::Status Refused(absl::Status st);
   // The engine's plan with the permissions its writes need, checked with
   // the cluster for `principal` when deps_.check_writes is set.
   absl::StatusOr<v1::Plan> PlanOf(ops::Engine& engine, const std::string& principal);

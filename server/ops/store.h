@@ -61,6 +61,8 @@ class OperationStore {
   void Start();
   void Stop();
   absl::Status WaitForSync(absl::Time deadline);
+  // The records' informer: what it holds, how often it listed and watched.
+  kube::InformerStats Stats() const { return kube::StatsOf(*informer_); }
 
   // ALREADY_EXISTS when a record with this operation's id exists.
   absl::Status Create(const Record& record);
