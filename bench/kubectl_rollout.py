@@ -6,7 +6,7 @@
 For each pod start delay D: a 20-replica Deployment, then `kubectl set image`
 followed by `kubectl rollout status`, with the default strategy (maxSurge
 25 %, maxUnavailable 25 %) and with maxSurge 100 %, maxUnavailable 0 — the
-setup of /work/shared/k8s-reference/README.md ("Timing of the real
+setup of ../shared/k8s-reference/README.md ("Timing of the real
 controllers"): nodes polling every 0.25 s, pods Ready D after they are bound.
 A pause between runs lets the controllers' API rate limits refill, as in a
 cluster that is not rolling out back to back.

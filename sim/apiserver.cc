@@ -11,6 +11,8 @@
 #include "sim/defaults.h"
 #include "sim/errors.h"
 #include "sim/json_text.h"
+#include "sim/managedfields/managedfields.h"
+#include "sim/schema/schema.h"
 #include "sim/names.h"
 #include "sim/patch/patch.h"
 #include "sim/validation.h"
@@ -32,6 +34,31 @@ bool SameExceptVersion(Json a, Json b) {
 Json& Meta(Json& obj) {
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = Json::object();
   return obj["metadata"];
+}
+
+// The schema message of a resource's objects (nullptr: not tracked).
+const schema::Message* KindMessage(const ResourceType& rt) { return schema::FindKind(rt.ApiVersion(), rt.kind); }
+
+// The managedFields a write starts from: those the request sends (a
+// non-empty list replaces the stored one; `[{}]` clears it), else the live
+// object's. Subresource writes always keep the live object's.
+managedfields::Entries BaseEntries(const Json& requested, const Json* live, const std::string& subresource) {
+  if (subresource.empty() && managedfields::IsReset(requested)) return {};
+  if (subresource.empty() && requested.is_array() && !requested.empty()) {
+    auto decoded = managedfields::DecodeEntries(requested);
+    if (decoded.ok() && !decoded->empty()) return *std::move(decoded);
+  }
+  if (live == nullptr || !live->contains("metadata")) return {};
+  auto decoded = managedfields::DecodeEntries((*live)["metadata"].value("managedFields", Json()));
+  return decoded.ok() ? *std::move(decoded) : managedfields::Entries{};
+}
+
+void SetManagedFields(Json& obj, const managedfields::Entries& entries) {
+  if (entries.empty()) {
+    obj["metadata"].erase("managedFields");
+  } else {
+    obj["metadata"]["managedFields"] = managedfields::EncodeEntries(entries);
+  }
 }
 
 bool HasFinalizers(const Json& obj) {
@@ -127,6 +154,11 @@ absl::StatusOr<ObjectPtr> ApiServer::Persist(ResourceId r, Json object, bool cre
 }
 
 absl::StatusOr<ObjectPtr> ApiServer::Create(ResourceId r, const std::string& ns, Json obj, const WriteOptions& o) {
+  return CreateObject(r, ns, std::move(obj), o, nullptr);
+}
+
+absl::StatusOr<ObjectPtr> ApiServer::CreateObject(ResourceId r, const std::string& ns, Json obj, const WriteOptions& o,
+                                                  const managedfields::Entries* applied) {
   const ResourceType& rt = Resource(r);
   if (!obj.is_object()) return BadRequest("the body of the request was in an unknown format");
   std::string av = obj.value("apiVersion", ""), kind = obj.value("kind", "");
@@ -169,6 +201,7 @@ absl::StatusOr<ObjectPtr> ApiServer::Create(ResourceId r, const std::string& ns,
   meta["creationTimestamp"] = Now();
   meta.erase("deletionTimestamp");
   meta.erase("deletionGracePeriodSeconds");
+  Json requested_fields = meta.contains("managedFields") ? meta["managedFields"] : Json();
   meta.erase("managedFields");
   if (TracksGeneration(r)) {
     meta["generation"] = 1;
@@ -180,6 +213,20 @@ absl::StatusOr<ObjectPtr> ApiServer::Create(ResourceId r, const std::string& ns,
   if (r == kNamespaces) obj["status"] = {{"phase", "Active"}};
 
   ApplyDefaults(r, obj);
+  // Ownership is of what the client sent, defaults included; what the
+  // server allocates or admits below is no one's (as upstream, whose field
+  // manager runs before admission and the storage's PrepareForCreate).
+  if (const schema::Message* message = KindMessage(rt)) {
+    managedfields::Entries entries;
+    if (applied != nullptr) {
+      entries = *applied;
+    } else if (!managedfields::IsReset(requested_fields)) {
+      entries = BaseEntries(requested_fields, nullptr, "");
+      Json zero = managedfields::ZeroObject(*message);
+      managedfields::RecordUpdate(&zero, obj, *message, {o.field_manager, rt.ApiVersion(), ""}, Now(), entries);
+    }
+    SetManagedFields(obj, entries);
+  }
   if (r == kServices) AllocateClusterIp(obj);
   if (r == kPods) AdmitNewPod(obj);
   if (r == kJobs) PrepareJobForCreate(obj);
@@ -214,10 +261,12 @@ absl::StatusOr<ObjectPtr> ApiServer::Update(ResourceId r, const std::string& ns,
   return Write(r, *old, std::move(obj), o);
 }
 
-absl::StatusOr<ObjectPtr> ApiServer::Write(ResourceId r, const ObjectPtr& old, Json obj, const WriteOptions& o) {
+absl::StatusOr<ObjectPtr> ApiServer::Write(ResourceId r, const ObjectPtr& old, Json obj, const WriteOptions& o,
+                                           const managedfields::Entries* applied) {
   const ResourceType& rt = Resource(r);
   const Json& prev = old->object;
-  std::string rv = Meta(obj).value("resourceVersion", "");
+  Json requested_fields = Meta(obj).contains("managedFields") ? obj["metadata"]["managedFields"] : Json();
+  std::string rv = obj["metadata"].value("resourceVersion", "");
   if (!rv.empty() && rv != std::to_string(old->rv)) {
     return Conflict(rt, old->name(), "the object has been modified; please apply your changes to the latest version and try again");
   }
@@ -267,6 +316,22 @@ absl::StatusOr<ObjectPtr> ApiServer::Write(ResourceId r, const ObjectPtr& old, J
     }
   }
   next["metadata"]["resourceVersion"] = std::to_string(old->rv);
+  if (const schema::Message* kind = KindMessage(rt)) {
+    managedfields::Entries entries;
+    if (applied != nullptr) {
+      entries = *applied;
+    } else {
+      entries = BaseEntries(requested_fields, &prev, o.subresource);
+      // An object whose managedFields are empty is not tracked until an
+      // apply (upstream's skipNonAppliedManager).
+      if (!entries.empty()) {
+        next["metadata"].erase("managedFields");
+        managedfields::RecordUpdate(&prev, next, *kind, {o.field_manager, rt.ApiVersion(), o.subresource}, Now(),
+                                    entries);
+      }
+    }
+    SetManagedFields(next, entries);
+  }
   if (SameExceptVersion(next, prev)) return old;
 
   const Json& meta = next["metadata"];
@@ -291,6 +356,7 @@ absl::StatusOr<ObjectPtr> ApiServer::Patch(ResourceId r, const std::string& ns, 
     case PatchType::kStrategicMerge:
       patched = ApplyStrategicMergePatch((*old)->object, patch, Resource(r).kind);
       break;
+    case PatchType::kApply: return Apply(r, ns, name, patch, false, o);
   }
   if (!patched.ok()) {
     if (type == PatchType::kJson) return ApiError(422, "Invalid", patched.status().message());
@@ -303,6 +369,49 @@ absl::StatusOr<ObjectPtr> ApiServer::Patch(ResourceId r, const std::string& ns, 
                                    ") does not match the name on the URL (", name, ")"));
   }
   return Write(r, *old, std::move(*patched), o);
+}
+
+absl::StatusOr<ObjectPtr> ApiServer::Apply(ResourceId r, const std::string& ns, const std::string& name,
+                                           const Json& config, bool force, const WriteOptions& o, bool* created) {
+  const ResourceType& rt = Resource(r);
+  if (created != nullptr) *created = false;
+  const schema::Message* kind = KindMessage(rt);
+  if (kind == nullptr) return UnsupportedMediaType();
+  if (!config.is_object()) return BadRequest("the body of the request was in an unknown format");
+  std::string av = config.value("apiVersion", ""), k = config.value("kind", "");
+  if (av.empty() || k.empty()) {
+    return BadRequest(absl::StrCat("Object 'Kind' is missing in '", JsonText(config), "'"));
+  }
+  if (av != rt.ApiVersion() || k != rt.kind) {
+    return BadRequest(absl::StrCat("the API version in the data (", av, ") does not match the expected API version (",
+                                   rt.ApiVersion(), ")"));
+  }
+  const Json meta = config.value("metadata", Json::object());
+  std::string body_name = meta.is_object() ? meta.value("name", "") : "";
+  if (body_name != name) {
+    return BadRequest(absl::StrCat("the name of the object (", body_name, ") does not match the name on the URL (",
+                                   name, ")"));
+  }
+  const managedfields::Writer writer{o.field_manager, rt.ApiVersion(), ""};
+  ObjectPtr live = store_.Get(r, rt.namespaced ? ns : "", name);
+  managedfields::Entries entries;
+  if (live) entries = BaseEntries(Json(), &live->object, "");
+  std::vector<managedfields::Conflict> conflicts;
+  auto merged = managedfields::Apply(live ? &live->object : nullptr, config, *kind, writer, force, Now(), entries,
+                                     &conflicts);
+  if (!merged.ok()) {
+    Json causes = Json::array();
+    for (const auto& c : conflicts) {
+      causes.push_back({{"reason", "FieldManagerConflict"}, {"message", "conflict with " + c.manager}, {"field", c.path}});
+    }
+    return ApiError(409, "Conflict", merged.status().message(), {{"causes", causes}});
+  }
+  if (!live) {
+    auto made = CreateObject(r, ns, *std::move(merged), o, &entries);
+    if (made.ok() && created != nullptr) *created = true;
+    return made;
+  }
+  return Write(r, live, *std::move(merged), o, &entries);
 }
 
 absl::StatusOr<ObjectPtr> ApiServer::Modify(ResourceId r, const std::string& ns, const std::string& name,
@@ -518,7 +627,7 @@ absl::StatusOr<Json> ApiServer::UpdateScale(ResourceId r, const std::string& ns,
         target["spec"]["replicas"] = replicas;
         return absl::OkStatus();
       },
-      {.dry_run = o.dry_run});
+      {.dry_run = o.dry_run, .subresource = "scale", .field_manager = o.field_manager});
   if (!updated.ok()) return updated.status();
   return ScaleOf(r, *updated);
 }
@@ -532,6 +641,8 @@ absl::StatusOr<Json> ApiServer::PatchScale(ResourceId r, const std::string& ns, 
     case PatchType::kJson: patched = ApplyJsonPatch(*current, patch); break;
     case PatchType::kMerge: patched = ApplyMergePatch(*current, patch); break;
     case PatchType::kStrategicMerge: patched = ApplyStrategicMergePatch(*current, patch, "Scale"); break;
+    case PatchType::kApply:
+      return UnsupportedMediaType();
   }
   if (!patched.ok()) return BadRequest(patched.status().message());
   return UpdateScale(r, ns, name, *patched, o);

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "nlohmann/json.hpp"
+#include "sim/managedfields/managedfields.h"
 #include "sim/resources.h"
 #include "sim/store.h"
 
@@ -33,8 +34,13 @@ namespace herd::sim {
 struct WriteOptions {
   bool dry_run = false;
   // "status" writes only the status; "" writes everything but the status
-  // (for types that have a status subresource).
+  // (for types that have a status subresource). "scale" is recorded as such
+  // in managedFields and otherwise writes like "".
   std::string subresource;
+  // Who writes, for metadata.managedFields. In-process writers are the
+  // controller manager unless they say otherwise (kubelet, kube-scheduler);
+  // the HTTP layer always says (?fieldManager=, else the User-Agent's product).
+  std::string field_manager = "kube-controller-manager";
 };
 
 struct DeleteOptions {
@@ -45,7 +51,8 @@ struct DeleteOptions {
   bool dry_run = false;
 };
 
-enum class PatchType { kJson, kMerge, kStrategicMerge };
+// kApply (application/apply-patch+yaml) goes to ApiServer::Apply, not Patch.
+enum class PatchType { kJson, kMerge, kStrategicMerge, kApply };
 
 // What a delete did: the object's state afterwards and whether it is gone
 // (else it waits on a grace period or finalizers).
@@ -68,6 +75,12 @@ class ApiServer {
                                    const WriteOptions& o = {});
   absl::StatusOr<ObjectPtr> Patch(ResourceId r, const std::string& ns, const std::string& name, PatchType type,
                                   const Json& patch, const WriteOptions& o = {});
+  // Server-side apply of `config` by o.field_manager (managedfields.h):
+  // creates the object when it does not exist (`*created` set), else merges
+  // it; fields another manager owns with another value are a 409 Conflict
+  // (causes of type FieldManagerConflict) unless `force`.
+  absl::StatusOr<ObjectPtr> Apply(ResourceId r, const std::string& ns, const std::string& name, const Json& config,
+                                  bool force, const WriteOptions& o, bool* created = nullptr);
   // Read-modify-write for in-process callers: `edit` changes a copy of the
   // current object; nothing is written when it leaves it unchanged.
   using Edit = std::function<absl::Status(Json& object)>;
@@ -97,7 +110,11 @@ class ApiServer {
   static Json Reference(const Json& object);
 
  private:
-  absl::StatusOr<ObjectPtr> Write(ResourceId r, const ObjectPtr& old, Json object, const WriteOptions& o);
+  // `applied`: the managedFields an apply computed (else the write's own are recorded).
+  absl::StatusOr<ObjectPtr> Write(ResourceId r, const ObjectPtr& old, Json object, const WriteOptions& o,
+                                  const managedfields::Entries* applied = nullptr);
+  absl::StatusOr<ObjectPtr> CreateObject(ResourceId r, const std::string& ns, Json object, const WriteOptions& o,
+                                         const managedfields::Entries* applied);
   absl::StatusOr<ObjectPtr> Persist(ResourceId r, Json object, bool created, bool dry_run);
   absl::Status CheckNamespace(const ResourceType& rt, const std::string& ns, const std::string& name) const;
   absl::StatusOr<DeleteOutcome> DeletePod(const ObjectPtr& pod, const DeleteOptions& o);

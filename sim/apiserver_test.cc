@@ -27,7 +27,7 @@ TEST_F(ApiServerTest, CreateFillsInWhatTheApiServerDefaults) {
   auto d = api_.Create(kDeployments, "ref", Deployment());
   ASSERT_TRUE(d.ok()) << d.status();
   const Json& o = (*d)->object;
-  // Every default of /work/shared/k8s-reference/deployment-create-request-and-defaults.txt.
+  // Every default of ../shared/k8s-reference/deployment-create-request-and-defaults.txt.
   Json want_spec = Json::parse(R"({
     "replicas": 3, "selector": {"matchLabels": {"app": "web"}},
     "template": {"metadata": {"creationTimestamp": null, "labels": {"app": "web"}},

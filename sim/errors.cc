@@ -89,6 +89,10 @@ absl::Status Conflict(const ResourceType& r, absl::string_view name, absl::strin
 
 absl::Status BadRequest(absl::string_view message) { return ApiError(400, "BadRequest", message); }
 
+absl::Status UnsupportedMediaType() {
+  return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", nlohmann::json::object());
+}
+
 absl::Status MethodNotAllowed(absl::string_view message) {
   return ApiError(405, "MethodNotAllowed", message, nlohmann::json::object());
 }

@@ -32,6 +32,8 @@ absl::Status AlreadyExists(const ResourceType& r, absl::string_view name);
 absl::Status Conflict(const ResourceType& r, absl::string_view name, absl::string_view why);
 absl::Status BadRequest(absl::string_view message);
 absl::Status MethodNotAllowed(absl::string_view message);
+// 415 for a body or patch type the resource does not take.
+absl::Status UnsupportedMediaType();
 // A 422 with one cause per invalid field; `causes` is an array of
 // {reason, message, field}.
 absl::Status Invalid(const ResourceType& r, absl::string_view name, const nlohmann::json& causes);

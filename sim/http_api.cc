@@ -25,6 +25,7 @@
 namespace herd::sim {
 
 using http_internal::DryRun;
+using http_internal::FieldManager;
 using http_internal::EventLine;
 using http_internal::Negotiate;
 using http_internal::Negotiated;
@@ -123,6 +124,23 @@ BodyType BodyTypeOf(const HttpApi::Route& route) {
   if (route.sub == "eviction") t = {schema::FindKind("policy/v1", "Eviction"), "Eviction", "v1"};
   if (route.sub == "binding") t = {schema::FindKind("v1", "Binding"), "Binding", "v1"};
   return t;
+}
+
+// PatchOptions validation: an apply names its field manager; force is for
+// applies only. 422 worded as the API server words it.
+absl::Status CheckPatchOptions(const http::Request& req, PatchType type) {
+  Json cause;
+  if (type == PatchType::kApply && (req.Query("fieldManager") == nullptr || req.Query("fieldManager")->empty())) {
+    cause = Cause("FieldValueRequired", "fieldManager", "Required value: is required for apply patch");
+  } else if (type != PatchType::kApply && req.Query("force") != nullptr) {
+    cause = Cause("FieldValueForbidden", "force", "Forbidden: may not be specified for non-apply patch");
+  } else {
+    return absl::OkStatus();
+  }
+  return ApiError(422, "Invalid",
+                  absl::StrCat("PatchOptions.meta.k8s.io \"\" is invalid: ", cause["field"].get<std::string>(), ": ",
+                               cause["message"].get<std::string>()),
+                  {{"group", "meta.k8s.io"}, {"kind", "PatchOptions"}, {"causes", Json::array({cause})}});
 }
 
 std::string VerbOf(const std::string& method, const HttpApi::Route& route, const http::Request& req) {
@@ -265,7 +283,8 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
     warnings = std::move(body->warnings);
     return absl::OkStatus();
   };
-  WriteOptions wo{.dry_run = DryRun(req), .subresource = route.sub == "status" ? "status" : ""};
+  WriteOptions wo{.dry_run = DryRun(req), .subresource = route.sub == "status" ? "status" : "",
+                  .field_manager = FieldManager(req)};
   const std::string& method = req.method;
   if (rt.create_only) return ServeReview(req, res, route);
   if (rt.id == kHorizontalPodAutoscalersV1) return ServeHpaV1(req, res, route);
@@ -362,6 +381,16 @@ void HttpApi::ServeResource(http::Request& req, http::Responder& res, const Rout
     PatchType pt;
     Json body;
     if (auto st = parse_patch(&pt, &body); !st.ok()) return res.Respond(ErrorResponse(st));
+    if (auto st = CheckPatchOptions(req, pt); !st.ok()) return res.Respond(ErrorResponse(st));
+    if (pt == PatchType::kApply) {
+      if (!route.sub.empty()) {
+        return res.Respond(ErrorResponse(UnsupportedMediaType()));
+      }
+      bool created = false;
+      auto applied = api_.Apply(r, route.ns, route.name, body, QueryTrue(req, "force"), wo, &created);
+      if (!applied.ok()) return res.Respond(ErrorResponse(applied.status()));
+      return object_response(created ? 201 : 200, *applied);
+    }
     auto patched = api_.Patch(r, route.ns, route.name, pt, body, wo);
     if (!patched.ok()) return res.Respond(ErrorResponse(patched.status()));
     return object_response(200, *patched);

@@ -1,5 +1,5 @@
 // kubesim over HTTP: the answers a client sees, compared with what a real
-// v1.26 API server answers (/work/shared/k8s-reference/).
+// v1.26 API server answers (../shared/k8s-reference/).
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -92,6 +92,57 @@ TEST_F(HttpApiTest, BadSelectorAndBadPatchTypeBodiesMatchARealServer) {
   EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json::parse(R"({
     "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
     "message": "415: Unsupported Media Type", "reason": "UnsupportedMediaType", "details": {}, "code": 415})"));
+}
+
+TEST_F(HttpApiTest, ServerSideApplyCreatesMergesAndReportsConflictsAsARealServer) {
+  const std::string path = "/apis/apps/v1/namespaces/ref/deployments/web";
+  const std::string yaml =
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 2\n"
+      "  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n"
+      "    spec:\n      containers:\n      - name: web\n        image: \"web:1\"\n";
+  const std::vector<std::string> apply = {"Content-Type: application/apply-patch+yaml"};
+  FetchResponse r = Call("PATCH", path, yaml, apply);
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["message"],
+            "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch");
+
+  r = Call("PATCH", path + "?fieldManager=team", yaml, apply);
+  ASSERT_EQ(r.status, 201) << r.body;
+  nlohmann::json d = nlohmann::json::parse(r.body);
+  EXPECT_EQ(d["spec"]["replicas"], 2);
+  ASSERT_EQ(d["metadata"]["managedFields"].size(), 1u);
+  EXPECT_EQ(d["metadata"]["managedFields"][0]["manager"], "team");
+  EXPECT_EQ(d["metadata"]["managedFields"][0]["operation"], "Apply");
+  EXPECT_EQ(Call("PATCH", path + "?fieldManager=team", yaml, apply).status, 200);
+
+  // A merge patch without fieldManager: the manager is the User-Agent's product.
+  r = Call("PATCH", path, R"({"spec":{"replicas":4}})",
+           {"Content-Type: application/merge-patch+json", "User-Agent: herd/1.0 (linux)"});
+  ASSERT_EQ(r.status, 200);
+  d = nlohmann::json::parse(r.body);
+  bool herd = false;
+  for (const auto& e : d["metadata"]["managedFields"]) {
+    if (e["manager"] == "herd") {
+      herd = true;
+      EXPECT_EQ(e["operation"], "Update");
+      EXPECT_EQ(e["fieldsV1"], nlohmann::json::parse(R"({"f:spec":{"f:replicas":{}}})"));
+    }
+  }
+  EXPECT_TRUE(herd) << d["metadata"]["managedFields"];
+
+  r = Call("PATCH", path + "?fieldManager=team", yaml, apply);
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(nlohmann::json::parse(r.body), nlohmann::json::parse(R"({
+    "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+    "message": "Apply failed with 1 conflict: conflict with \"herd\" using apps/v1: .spec.replicas",
+    "reason": "Conflict", "code": 409,
+    "details": {"causes": [{"reason": "FieldManagerConflict", "message": "conflict with \"herd\" using apps/v1",
+                            "field": ".spec.replicas"}]}})"));
+  r = Call("PATCH", path + "?fieldManager=team&force=true", yaml, apply);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(r.body)["spec"]["replicas"], 2);
+  EXPECT_EQ(Call("PATCH", path + "?force=true", R"({"spec":{}})", {"Content-Type: application/merge-patch+json"}).status,
+            422);
 }
 
 TEST_F(HttpApiTest, ListsPageWithContinueTokensAndCountWhatRemains) {

@@ -2,6 +2,9 @@
 #include "sim/json_text.h"
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "yaml-cpp/yaml.h"
 #include "sim/errors.h"
 #include "sim/fieldvalidation/field_validation.h"
 #include "sim/protobuf/protobuf.h"
@@ -14,10 +17,6 @@ using Json = nlohmann::json;
 std::string MediaType(const http::Request& req) {
   absl::string_view ct = req.headers.Get("Content-Type");
   return std::string(absl::StripAsciiWhitespace(ct.substr(0, ct.find(';'))));
-}
-
-absl::Status UnsupportedMediaType() {
-  return ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", Json::object());
 }
 
 // Field validation of a JSON body; `out` gets the object and the warnings.
@@ -34,6 +33,50 @@ absl::Status Check(const http::Request& req, const BodyType& type, bool patch, J
   }
   for (const auto& issue : checked->issues) warnings->push_back(WarningHeader(issue));
   return absl::OkStatus();
+}
+
+// A YAML node as JSON: plain scalars typed as YAML 1.2's core schema types
+// them (null, booleans, numbers), quoted ones strings.
+Json YamlToJson(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: return nullptr;
+    case YAML::NodeType::Sequence: {
+      Json out = Json::array();
+      for (const auto& item : n) out.push_back(YamlToJson(item));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      Json out = Json::object();
+      for (const auto& kv : n) out[kv.first.as<std::string>()] = YamlToJson(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Scalar: break;
+  }
+  const std::string& v = n.Scalar();
+  if (n.Tag() != "?") return v;  // quoted or tagged: a string
+  if (v == "null" || v == "Null" || v == "NULL" || v == "~") return nullptr;
+  if (v == "true" || v == "True" || v == "TRUE") return true;
+  if (v == "false" || v == "False" || v == "FALSE") return false;
+  int64_t i;
+  if (absl::SimpleAtoi(v, &i)) return i;
+  double d;
+  if (v.find_first_of("0123456789") != std::string::npos && absl::SimpleAtod(v, &d) &&
+      v.find_first_not_of("0123456789.eE+-") == std::string::npos) {
+    return d;
+  }
+  return v;
+}
+
+// An apply patch: JSON (what kubectl sends) or YAML.
+absl::StatusOr<Json> ParseApplyPatch(const std::string& body) {
+  Json j = Json::parse(body, nullptr, false);
+  if (!j.is_discarded()) return j;
+  try {
+    return YamlToJson(YAML::Load(body));
+  } catch (const YAML::Exception& e) {
+    return BadRequest(absl::StrCat("error decoding YAML: ", e.what()));
+  }
 }
 
 }  // namespace
@@ -85,6 +128,12 @@ absl::StatusOr<PatchBody> DecodePatch(const http::Request& req, const BodyType& 
     out.type = PatchType::kMerge;
   } else if (media == "application/strategic-merge-patch+json") {
     out.type = PatchType::kStrategicMerge;
+  } else if (media == "application/apply-patch+yaml") {
+    out.type = PatchType::kApply;
+    auto parsed = ParseApplyPatch(req.body);
+    if (!parsed.ok()) return parsed.status();
+    out.patch = *std::move(parsed);
+    return out;
   } else {
     return UnsupportedMediaType();
   }

@@ -49,7 +49,8 @@ struct PatchBody {
 };
 
 // PATCH bodies: 415 for an unknown patch type, 400 for one that does not
-// parse; merge and strategic merge patches are field-validated.
+// parse; merge and strategic merge patches are field-validated. Apply
+// patches (application/apply-patch+yaml) are JSON or YAML, not field-validated.
 absl::StatusOr<PatchBody> DecodePatch(const http::Request& req, const BodyType& type);
 
 }  // namespace herd::sim

@@ -8,6 +8,7 @@
 #include "sim/json_text.h"
 #include "sim/http_api.h"
 #include "sim/http_body.h"
+#include "sim/internal/http_util.h"
 #include "sim/patch/patch.h"
 #include "sim/schema/schema.h"
 
@@ -73,7 +74,8 @@ void HttpApi::ServeHpaV1(http::Request& req, http::Responder& res, const Route& 
   constexpr ResourceId kV2 = kHorizontalPodAutoscalers;
   const BodyType v1_body{schema::FindKind("autoscaling/v1", "HorizontalPodAutoscaler"), "HorizontalPodAutoscaler",
                          "v1"};
-  WriteOptions wo{.dry_run = req.Query("dryRun") != nullptr, .subresource = route.sub};
+  WriteOptions wo{.dry_run = req.Query("dryRun") != nullptr, .subresource = route.sub,
+                  .field_manager = http_internal::FieldManager(req)};
   auto respond = [&](int code, const absl::StatusOr<ObjectPtr>& obj, const std::vector<std::string>& warnings) {
     if (!obj.ok()) return res.Respond(ErrorResponse(obj.status()));
     http::Response r = JsonResponse(code, JsonText(HpaV2ToV1((*obj)->object)));
@@ -131,6 +133,8 @@ void HttpApi::ServeHpaV1(http::Request& req, http::Responder& res, const Route& 
         case PatchType::kStrategicMerge:
           patched = ApplyStrategicMergePatch(v1, patch->patch, "HorizontalPodAutoscaler");
           break;
+        case PatchType::kApply:  // not for the converted v1 view
+          return res.Respond(ErrorResponse(UnsupportedMediaType()));
       }
       if (!patched.ok()) return res.Respond(ErrorResponse(BadRequest(patched.status().message())));
       next = *std::move(patched);

@@ -95,11 +95,14 @@ absl::Status Simulator::Init() {
   // Seed the cluster on the loop thread, as everything else runs there.
   Run([&](ApiServer& api) {
     for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
-      (void)api.Create(kNamespaces, "", {{"metadata", {{"name", ns}}}});
+      (void)api.Create(kNamespaces, "", {{"metadata", {{"name", ns}}}}, {.field_manager = "kube-apiserver"});
     }
     // The RBAC policy a new cluster has, in either authorization mode.
-    for (auto& role : BootstrapClusterRoles()) (void)api.Create(kClusterRoles, "", std::move(role));
-    for (auto& binding : BootstrapClusterRoleBindings()) (void)api.Create(kClusterRoleBindings, "", std::move(binding));
+    const WriteOptions bootstrap{.field_manager = "kube-apiserver"};
+    for (auto& role : BootstrapClusterRoles()) (void)api.Create(kClusterRoles, "", std::move(role), bootstrap);
+    for (auto& binding : BootstrapClusterRoleBindings()) {
+      (void)api.Create(kClusterRoleBindings, "", std::move(binding), bootstrap);
+    }
     im.controllers->Start();
   });
 

@@ -31,7 +31,8 @@ void ControllerManager::Start() {
   for (size_t i = 0; i < nodes_.names.size(); ++i) {
     Json node = NewNode(nodes_.names[i], static_cast<int>(i), nodes_.pods_per_node);
     Json status = node["status"];
-    auto created = api_.Create(kNodes, "", std::move(node));
+    // Nodes register themselves: their kubelet writes them.
+    auto created = api_.Create(kNodes, "", std::move(node), {.field_manager = "kubelet"});
     if (!created.ok()) {
       log::Error("cannot create a simulated node", {{"node", nodes_.names[i]}, {"error", created.status()}});
       continue;
@@ -39,7 +40,7 @@ void ControllerManager::Start() {
     (void)api_.Modify(kNodes, "", nodes_.names[i], [&](Json& n) {
       n["status"] = status;
       return absl::OkStatus();
-    }, {.subresource = "status"});
+    }, {.subresource = "status", .field_manager = "kubelet"});
   }
   index_ = std::make_unique<Index>(api_.store());
   const OwnerIndex& owners = index_->owners;

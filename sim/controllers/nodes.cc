@@ -160,7 +160,7 @@ void Scheduler::Sync(const std::string& key) {
         auto updated = api_.Modify(kPods, ns, name, [&](Json& p) {
           SetCondition(p, Condition("PodScheduled", false, "Unschedulable", msg));
           return absl::OkStatus();
-        }, {.subresource = "status"});
+        }, {.subresource = "status", .field_manager = "kube-scheduler"});
         if (updated.ok()) Emit((*updated)->object, "Warning", "FailedScheduling", msg);
       });
     }
@@ -281,7 +281,7 @@ bool Kubelet::Step(const std::string& key, PodState& s, absl::Time now) {
     (void)api_.Modify(kPods, ns, name, [&](Json& p) {
       edit(p);
       return absl::OkStatus();
-    }, {.subresource = "status"});
+    }, {.subresource = "status", .field_manager = "kubelet"});
   };
   auto container_statuses = [&](const std::function<Json(const Json& container, int restarts)>& state) {
     Json out = Json::array();

@@ -134,6 +134,12 @@ bool QueryTrue(const http::Request& req, absl::string_view key) {
   return false;
 }
 
+std::string FieldManager(const http::Request& req) {
+  if (const std::string* m = req.Query("fieldManager"); m != nullptr && !m->empty()) return *m;
+  absl::string_view ua = req.headers.Get("User-Agent");
+  return std::string(ua.substr(0, ua.find('/')));
+}
+
 bool DryRun(const http::Request& req) {
   for (const auto& [k, v] : req.query) {
     if (k == "dryRun" && !v.empty()) return true;

@@ -48,6 +48,10 @@ absl::StatusOr<Selection> ParseSelection(const ResourceType& rt, const http::Req
 // Go's strconv.ParseBool, which the API server uses for boolean parameters.
 bool QueryTrue(const http::Request& req, absl::string_view key);
 bool DryRun(const http::Request& req);
+// The field manager of a write: ?fieldManager=, else what the User-Agent
+// names before its first "/" ("herd/1.0" → "herd"), as the API server
+// derives it.
+std::string FieldManager(const http::Request& req);
 
 nlohmann::json TableRow(ResourceId r, const ObjectPtr& obj, const Negotiated& n, const std::string& include,
                         absl::Time now);

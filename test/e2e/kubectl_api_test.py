@@ -2,7 +2,7 @@
 logs and conversions: apply of a v1 List with validation on, kubectl
 explain, a typo refused under strict field validation, kubectl logs of a
 running and a crash-looping pod (--previous, -f ending with the pod),
-kubectl autoscale (autoscaling/v1), and kubesim --help."""
+kubectl autoscale (autoscaling/v1), kubesim --help, and server-side apply."""
 import json
 import os
 import subprocess
@@ -119,3 +119,67 @@ class KubectlLogsTest(SimTestCase):
 if __name__ == "__main__":
     import unittest
     unittest.main()
+
+
+class KubectlServerSideApplyTest(SimTestCase):
+    """kubectl apply --server-side: managedFields by field manager, a second
+    apply that changes nothing, a conflict with kubectl scale's ownership of
+    .spec.replicas worded as a real server words it, --force-conflicts."""
+
+    def test_server_side_apply_records_managers_and_reports_conflicts(self):
+        c = self.cluster
+        ns = self.namespace("ssa")
+        d = deployment("web", "web:1", replicas=2)
+        d["metadata"]["namespace"] = ns
+        out = c.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(d))
+        self.assertIn("deployment.apps/web serverside-applied", out)
+        rv = c.json("-n", ns, "get", "deploy", "web")["metadata"]["resourceVersion"]
+        out = c.kubectl("apply", "--server-side", "-f", "-", input=json.dumps(d))
+        self.assertIn("deployment.apps/web serverside-applied", out)
+
+        obj = c.json("-n", ns, "get", "deploy", "web", "--show-managed-fields")
+        managers = {(e["manager"], e["operation"], e.get("subresource", "")) for e in obj["metadata"]["managedFields"]}
+        self.assertIn(("kubectl", "Apply", ""), managers)
+        self.assertIn(("kube-controller-manager", "Update", "status"), managers)
+        applied = next(e for e in obj["metadata"]["managedFields"] if e["operation"] == "Apply")
+        self.assertIn("f:replicas", applied["fieldsV1"]["f:spec"])
+        self.assertIn('k:{"name":"web"}', applied["fieldsV1"]["f:spec"]["f:template"]["f:spec"]["f:containers"])
+        # The second apply changed nothing the controllers had not changed since.
+        self.assertGreaterEqual(int(obj["metadata"]["resourceVersion"]), int(rv))
+        self.assertIn("managedFields:", c.kubectl("-n", ns, "get", "deploy", "web", "-o", "yaml",
+                                                  "--show-managed-fields"))
+        self.assertNotIn("managedFields:", c.kubectl("-n", ns, "get", "deploy", "web", "-o", "yaml"))
+
+        c.kubectl("-n", ns, "scale", "deploy", "web", "--replicas=3")
+        obj = c.json("-n", ns, "get", "deploy", "web", "--show-managed-fields")
+        scale = [e for e in obj["metadata"]["managedFields"] if e.get("subresource") == "scale"]
+        self.assertEqual(len(scale), 1)
+        self.assertEqual(scale[0]["manager"], "kubectl")
+        self.assertEqual(scale[0]["fieldsV1"], {"f:spec": {"f:replicas": {}}})
+
+        p = c.run("apply", "--server-side", "-f", "-", input=json.dumps(d), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('error: Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" '
+                      'using apps/v1: .spec.replicas', p.stderr)
+        self.assertIn("--force-conflicts", p.stderr)
+        self.assertEqual(c.json("-n", ns, "get", "deploy", "web")["spec"]["replicas"], 3)
+
+        out = c.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=json.dumps(d))
+        self.assertIn("deployment.apps/web serverside-applied", out)
+        obj = c.json("-n", ns, "get", "deploy", "web", "--show-managed-fields")
+        self.assertEqual(obj["spec"]["replicas"], 2)
+        self.assertFalse([e for e in obj["metadata"]["managedFields"] if e.get("subresource") == "scale"])
+
+    def test_an_apply_that_drops_a_field_removes_it(self):
+        c = self.cluster
+        ns = self.namespace("ssa-prune")
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": ns},
+              "data": {"a": "1", "b": "2"}}
+        self.assertIn("configmap/cfg serverside-applied",
+                      c.kubectl("apply", "--server-side", "--field-manager=team", "-f", "-", input=json.dumps(cm)))
+        del cm["data"]["b"]
+        c.kubectl("apply", "--server-side", "--field-manager=team", "-f", "-", input=json.dumps(cm))
+        got = c.json("-n", ns, "get", "configmap", "cfg", "--show-managed-fields")
+        self.assertEqual(got["data"], {"a": "1"})
+        self.assertEqual([(e["manager"], e["operation"]) for e in got["metadata"]["managedFields"]],
+                         [("team", "Apply")])
