@@ -73,27 +73,25 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   // record is written, one round trip to the API server instead of two.
   const bool own_name = key.empty();
   if (own_name) key = initial.name();
+  std::vector<std::string> keys = LockKeys(*engine, key);
   Record record;
-  record.op = initial;
   record.request_json = engine->request_json();
-  record.checkpoint = engine->InitialCheckpoint();
   record.owner = locks_.identity();
-  // A lock refused for a transient reason (the API server's 5xx or 429) is
-  // asked for again: taking it is idempotent for the same operation. The
-  // tries end well within a lease, the time a record without one is left
-  // alone by other replicas (Adopt).
-  std::vector<std::string> keys = {key};
-  for (auto& k : engine->more_lock_keys(record.checkpoint)) {
-    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
-  }
   absl::Status locked, created;
   if (own_name && keys.size() == 1) {
+    record.op = initial;
+    record.checkpoint = engine->InitialCheckpoint();
     std::thread lease([&] { locked = AcquireAll(keys, initial.name()); });
     created = store_.Create(record);
     lease.join();
   } else {
     locked = AcquireAll(keys, initial.name());
-    if (locked.ok()) created = store_.Create(record);
+    if (locked.ok()) locked = PlanHoldingLocks(*engine, initial, keys);
+    if (locked.ok()) {
+      record.op = initial;
+      record.checkpoint = engine->InitialCheckpoint();
+      created = store_.Create(record);
+    }
   }
   if (!locked.ok()) {
     if (own_name && created.ok()) {
@@ -130,6 +128,55 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   std::move(unmark).Cancel();
   StartSlot(std::move(slot), false);
   return op->Published();
+}
+
+std::vector<std::string> OperationRunner::LockKeys(const Engine& engine, const std::string& key) {
+  std::vector<std::string> keys = {key};
+  for (auto& k : engine.more_lock_keys(engine.InitialCheckpoint())) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+absl::Status OperationRunner::PlanHoldingLocks(Engine& engine, v1::Operation& op, std::vector<std::string>& keys) {
+  const absl::Time locked_at = env_.clock.Now();
+  auto plan = engine.Prepare(env_);
+  if (!plan.ok()) {
+    ReleaseAll(keys, op.name());
+    return plan.status();
+  }
+  // A purge by selector locks the workloads its pods belong to now.
+  std::vector<std::string> now = LockKeys(engine, keys.front());
+  std::vector<std::string> more, spare;
+  for (const auto& k : now) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) more.push_back(k);
+  }
+  for (const auto& k : keys) {
+    if (std::find(now.begin(), now.end(), k) == now.end()) spare.push_back(k);
+  }
+  if (absl::Status st = AcquireAll(more, op.name()); !st.ok()) {
+    ReleaseAll(keys, op.name());
+    return st;
+  }
+  ReleaseAll(spare, op.name());
+  keys = std::move(now);
+  // The leases are renewed only once the operation runs: one that may
+  // have run out while the cluster was read must be ours still.
+  if (env_.clock.Now() - locked_at > locks_.lease_duration() / 4) {
+    for (const auto& k : keys) {
+      absl::Status st = locks_.Renew(k, op.name());
+      if (absl::IsFailedPrecondition(st)) st = absl::AbortedError(absl::StrCat(st.message(), " while it was planned; send it again"));
+      if (!st.ok()) {
+        ReleaseAll(keys, op.name());
+        return st;
+      }
+    }
+  }
+  *op.mutable_plan() = *std::move(plan);
+  SetTime(locked_at, op.mutable_create_time());
+  SetTime(locked_at, op.mutable_update_time());
+  for (auto& e : *op.mutable_events()) SetTime(locked_at, e.mutable_time());
+  return absl::OkStatus();
 }
 
 void OperationRunner::StartSlot(std::unique_ptr<Slot> slot, bool resumed) {

@@ -7,9 +7,14 @@
 // User-Agent, so kubesim's faults can hit one and spare the other (a
 // replica whose record watch keeps failing has a cache that is behind).
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -434,6 +439,116 @@ TEST_F(RunnerTest, ALeaseThatRanOutIsTakenByANewOperationOnlyOnceItsOwnHasEnded)
   second = b.runner->Launch(std::make_unique<CountingEngine>(key, &runs_), Running("operations/second-1"));
   ASSERT_TRUE(second.ok()) << second.status();
   AwaitRuns(1);
+}
+
+// Ends SUCCEEDED when told; its Prepare says which operation held its
+// workload's lock at that moment, and names the workloads of `reach` as
+// more locks once prepared (a purge by selector's).
+class Planned : public ops::Engine {
+ public:
+  Planned(std::string key, ops::WorkloadLocks* locks, absl::Notification* go = nullptr,
+          std::vector<std::string> reach = {})
+      : key_(std::move(key)), locks_(locks), go_(go), reach_(std::move(reach)) {}
+  v1::OperationKind kind() const override { return v1::OPERATION_KIND_PURGE; }
+  std::string target() const override { return key_; }
+  std::string lock_key() const override { return key_; }
+  std::string request_json() const override { return "{}"; }
+  absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override {
+    auto info = locks_->Inspect(key_);
+    v1::Plan plan;
+    plan.set_summary(absl::StrCat("planned while ", info.ok() ? info->operation : "nobody", " held ", key_));
+    prepared_ = true;
+    return plan;
+  }
+  std::map<std::string, std::string> InitialCheckpoint() const override {
+    return prepared_ ? std::map<std::string, std::string>{{"reach", absl::StrJoin(reach_, ",")}}
+                     : std::map<std::string, std::string>{};
+  }
+  std::vector<std::string> more_lock_keys(const std::map<std::string, std::string>& checkpoint) const override {
+    auto it = checkpoint.find("reach");
+    if (it == checkpoint.end() || it->second.empty()) return {};
+    return absl::StrSplit(it->second, ',');
+  }
+  void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
+    if (go_) {
+      while (!go_->WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+        if (op.hand_over_requested()) return;
+      }
+    }
+    op.Finish(v1::OPERATION_STATE_SUCCEEDED);
+  }
+
+ private:
+  std::string key_;
+  ops::WorkloadLocks* locks_;
+  absl::Notification* go_;
+  std::vector<std::string> reach_;
+  bool prepared_ = false;
+};
+
+TEST_F(RunnerTest, AnOperationIsPlannedAndStampedOnceItHoldsItsWorkload) {
+  // The soak's probe (a Scale sent while a rollout ran) was planned by
+  // its call while the rollout held the workload; its reads were slow
+  // under faults, the rollout ended meanwhile, and the Scale took the free
+  // lock: it ran after the rollout but showed a create time, and a plan,
+  // from the middle of it.
+  const std::string key = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  a.StartStore();
+  absl::Notification go;
+  ASSERT_TRUE(a.runner->Launch(std::make_unique<Planned>(key, a.locks.get(), &go), Running("operations/first-3")).ok());
+  // The second call, planned now (its Prepare, its create time)…
+  v1::Operation second = Running("operations/second-3");
+  second.mutable_plan()->set_summary("planned by the call");
+  auto* started = second.add_events();
+  ops::SetTime(absl::Now(), started->mutable_time());
+  started->set_message("purge started by someone");
+  // … is launched once the first has ended and let go.
+  go.Notify();
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  auto first = a.store->Fetch("first-3");
+  while ((!first.ok() || !ops::IsFinal(first->op.state()) || a.locks->Inspect(key).ok()) && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(10));
+    first = a.store->Fetch("first-3");
+  }
+  ASSERT_TRUE(first.ok() && first->op.state() == v1::OPERATION_STATE_SUCCEEDED);
+  ASSERT_TRUE(absl::IsNotFound(a.locks->Inspect(key).status())) << "the first still holds the workload";
+
+  auto launched = a.runner->Launch(std::make_unique<Planned>(key, a.locks.get()), second);
+  ASSERT_TRUE(launched.ok()) << launched.status();
+  const absl::Time ended = ops::FromProto(first->op.end_time());
+  EXPECT_GE(ops::FromProto(launched->create_time()), ended);
+  EXPECT_GE(ops::FromProto(launched->events(0).time()), ended);
+  EXPECT_EQ(launched->plan().summary(), absl::StrCat("planned while operations/second-3 held ", key));
+  auto rec = a.store->Fetch("second-3");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->op.create_time().seconds(), launched->create_time().seconds());
+  EXPECT_EQ(rec->op.plan().summary(), launched->plan().summary());
+}
+
+TEST_F(RunnerTest, APlanMadeHoldingTheLockTakesTheWorkloadsItNowReaches) {
+  // A purge by selector locks the workloads its pods belong to: planned
+  // again once its own lock is held, it locks those it reaches then, and
+  // records them for an adopter.
+  const std::string key = "namespaces/default/pods?labelSelector=app=web";
+  const std::string web = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  a.StartStore();
+  absl::Notification go;
+  ASSERT_TRUE(
+      a.runner->Launch(std::make_unique<Planned>(key, a.locks.get(), &go, std::vector<std::string>{web}),
+                       Running("operations/reach-1"))
+          .ok());
+  auto info = a.locks->Inspect(web);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->operation, "operations/reach-1");
+  auto rec = a.store->Fetch("reach-1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->checkpoint["reach"], web);
+  go.Notify();
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (a.locks->Inspect(web).ok() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_TRUE(absl::IsNotFound(a.locks->Inspect(web).status())) << "the workload stays locked after the end";
 }
 
 TEST_F(RunnerTest, ALaunchTakesItsLeaseThroughTransientErrors) {
