@@ -551,6 +551,89 @@ TEST_F(RunnerTest, APlanMadeHoldingTheLockTakesTheWorkloadsItNowReaches) {
   EXPECT_TRUE(absl::IsNotFound(a.locks->Inspect(web).status())) << "the workload stays locked after the end";
 }
 
+// Passes every request on to `inner`, but before the first update of a
+// Lease deletes that Lease (what its holder's release does when it comes
+// between another replica's read of the Lease and its write).
+class ReleasedBeforeTheUpdate : public kube::KubeClient {
+ public:
+  explicit ReleasedBeforeTheUpdate(kube::KubeClient& inner) : inner_(inner) {}
+  absl::StatusOr<kube::Json> Get(const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                                 absl::string_view sub) override {
+    return inner_.Get(r, ns, name, sub);
+  }
+  absl::StatusOr<kube::ObjectList> List(const kube::Resource& r, absl::string_view ns,
+                                        const kube::ListOptions& o) override {
+    return inner_.List(r, ns, o);
+  }
+  absl::StatusOr<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource& r, absl::string_view ns,
+                                                           const kube::WatchOptions& o) override {
+    return inner_.Watch(r, ns, o);
+  }
+  absl::StatusOr<kube::Json> Create(const kube::Resource& r, absl::string_view ns, const kube::Json& obj,
+                                    const kube::WriteOptions& o) override {
+    return inner_.Create(r, ns, obj, o);
+  }
+  absl::StatusOr<kube::Json> Update(const kube::Resource& r, absl::string_view ns, const kube::Json& obj,
+                                    const kube::WriteOptions& o) override {
+    if (&r == &kube::kLeases && !released_) {
+      released_ = true;
+      (void)inner_.Delete(r, ns, obj["metadata"].value("name", ""), {});
+    }
+    return inner_.Update(r, ns, obj, o);
+  }
+  absl::StatusOr<kube::Json> Patch(const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                                   kube::PatchType type, absl::string_view patch,
+                                   const kube::WriteOptions& o) override {
+    return inner_.Patch(r, ns, name, type, patch, o);
+  }
+  absl::StatusOr<kube::Json> Delete(const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                                    const kube::DeleteOptions& o) override {
+    return inner_.Delete(r, ns, name, o);
+  }
+  absl::Status DeleteCollection(const kube::Resource& r, absl::string_view ns, const kube::ListOptions& sel,
+                                const kube::DeleteOptions& o) override {
+    return inner_.DeleteCollection(r, ns, sel, o);
+  }
+  absl::Status Evict(absl::string_view ns, absl::string_view pod, const kube::DeleteOptions& o) override {
+    return inner_.Evict(ns, pod, o);
+  }
+  absl::StatusOr<kube::Scale> GetScale(const kube::Resource& r, absl::string_view ns,
+                                       absl::string_view name) override {
+    return inner_.GetScale(r, ns, name);
+  }
+  absl::StatusOr<kube::Scale> UpdateScale(const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                                          int32_t replicas, absl::string_view rv) override {
+    return inner_.UpdateScale(r, ns, name, replicas, rv);
+  }
+
+ private:
+  kube::KubeClient& inner_;
+  bool released_ = false;
+};
+
+TEST_F(RunnerTest, ALeaseReleasedWhileItIsTakenOverIsTakenAfresh) {
+  // The soak's CronJob suspend was refused with NOT_FOUND naming a Lease:
+  // its launch read the expired Lease of an operation that had ended, and
+  // that operation's replica released it before the launch's write.
+  const std::string key = "namespaces/default/cronjobs/nightly";
+  Replica a(sim_->url(), "a", key, &runs_);
+  ASSERT_TRUE(a.locks->Acquire(key, "operations/ended-2").ok());
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < until) {
+    auto info = a.locks->Inspect(key);
+    if (info.ok() && info->expired) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ReleasedBeforeTheUpdate client(*a.client);
+  ops::WorkloadLocks locks(client, kNs, "herdd-b", kLease);
+  absl::Status taken = locks.Acquire(key, "operations/next-2", [](const std::string&) { return true; });
+  ASSERT_TRUE(taken.ok()) << taken;
+  auto info = a.locks->Inspect(key);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->operation, "operations/next-2");
+  EXPECT_EQ(info->holder, "herdd-b");
+}
+
 TEST_F(RunnerTest, ALaunchTakesItsLeaseThroughTransientErrors) {
   Replica a(sim_->url(), "a", "namespaces/default/deployments/web", &runs_, "herd-locks/");
   a.StartStore();
