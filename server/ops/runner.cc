@@ -416,33 +416,31 @@ absl::Time OperationRunner::Adopt() {
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
     }
     if (!AcquireAll(keys, rec.op.name()).ok()) continue;
-    // Decide on the record as it is now, not as the cache last saw it: an
-    // operation that ended (its lock released after its final write) or
-    // persisted a checkpoint since must not be run again from an older one.
+    // The record names its runner before anything runs: the replica that
+    // had it, should it still be alive, can no longer write it. The
+    // operation goes on from the record as it was taken over, not as the
+    // cache or an earlier read saw it: one that ended (its lock released
+    // after its final write) or persisted a checkpoint since (its replica
+    // alive, its lease run out unnoticed) must not be run again from an
+    // older one.
     auto id = ParseOperationName(rec.op.name());
-    auto fresh = id.ok() ? store_.Fetch(*id) : absl::StatusOr<Record>(id.status());
-    if (!fresh.ok() || IsFinal(fresh->op.state())) {
-      if (!fresh.ok() && !absl::IsNotFound(fresh.status())) {
-        log::Warn("cannot read an operation to adopt; trying later", {{"op", rec.op.name()}, {"error", fresh.status()}});
+    std::string previous_owner;
+    auto taken = id.ok() ? store_.TakeOver(*id, locks_.identity(), &previous_owner) : absl::StatusOr<Record>(id.status());
+    if (!taken.ok()) {
+      if (!absl::IsNotFound(taken.status()) && !absl::IsFailedPrecondition(taken.status())) {
+        log::Warn("cannot take an operation's record over; trying later",
+                  {{"op", rec.op.name()}, {"error", taken.status()}});
       }
       ReleaseAll(keys, rec.op.name());
       continue;
     }
-    rec = *std::move(fresh);
-    // The record names its runner before anything runs: the replica that
-    // had it, should it still be alive, can no longer write it.
-    if (absl::Status st = store_.Save(rec.op, rec.checkpoint, locks_.identity(), OperationStore::Writer::kTakingOver);
-        !st.ok()) {
-      log::Warn("cannot take an operation's record over; trying later", {{"op", rec.op.name()}, {"error", st}});
-      ReleaseAll(keys, rec.op.name());
-      continue;
-    }
-    log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", rec.owner}});
+    rec = *std::move(taken);
+    log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", previous_owner}});
     auto slot = std::make_unique<Slot>();
     slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);
     slot->engine = std::move(*engine);
     slot->lock_keys = keys;
-    slot->op->AddEvent(absl::StrCat("adopted by ", locks_.identity(), " from ", rec.owner));
+    slot->op->AddEvent(absl::StrCat("adopted by ", locks_.identity(), " from ", previous_owner));
     if (!rec.cancel_reason.empty()) slot->op->RequestCancel(rec.cancel_reason);
     {
       absl::MutexLock lock(&mu_);

@@ -216,6 +216,40 @@ TEST_F(RunnerTest, AnAdoptedOperationResumesFromTheCheckpointPersistedLast) {
   EXPECT_EQ(runs_.Step(), "2");
 }
 
+TEST_F(RunnerTest, ATakeOverKeepsWhatThePreviousOwnerPersistedAndFencesIt) {
+  // The soak saw a purge replace its pods twice: its replica, alive but
+  // with its lease run out, persisted the selection and the restart it was
+  // about to write after the adopter had read the record and before the
+  // adopter named itself the owner; that write put the adopter's older
+  // copy back, and the adopter chose and restarted again. The take-over
+  // keeps what is in the record at that moment and changes only its owner.
+  Replica a(sim_->url(), "a", "namespaces/default/deployments/web", &runs_);
+  Replica b(sim_->url(), "b", "namespaces/default/deployments/web", &runs_);
+  v1::Operation op = Running("operations/taken-1");
+  ASSERT_TRUE(a.store->Create({.op = op, .request_json = "{}", .checkpoint = {{"step", "1"}}, .owner = "herdd-a"}).ok());
+  auto read = b.store->Fetch("taken-1");  // the adopter looks at the record…
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->checkpoint.at("step"), "1");
+  ASSERT_TRUE(a.store->Save(op, {{"step", "2"}}, "herdd-a").ok());  // …a persists before its next write…
+  std::string previous;
+  auto taken = b.store->TakeOver("taken-1", "herdd-b", &previous);  // …and the adopter takes it over
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->checkpoint.at("step"), "2");
+  EXPECT_EQ(taken->owner, "herdd-b");
+  EXPECT_EQ(previous, "herdd-a");
+  // From now on a writes nothing more.
+  absl::Status late = a.store->Save(op, {{"step", "3"}}, "herdd-a");
+  EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition) << late;
+  auto rec = b.store->Fetch("taken-1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->checkpoint.at("step"), "2");
+  EXPECT_EQ(rec->owner, "herdd-b");
+  // An ended operation is not taken over.
+  op.set_state(v1::OPERATION_STATE_SUCCEEDED);
+  ASSERT_TRUE(b.store->Save(op, {{"step", "2"}}, "herdd-b").ok());
+  EXPECT_EQ(a.store->TakeOver("taken-1", "herdd-a").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(RunnerTest, ARecordWithoutALeaseIsLeftToItsReplicaForALease) {
   // A launch writes the record and takes the lease at once (an operation
   // that locks no workload): another replica seeing the record first must
