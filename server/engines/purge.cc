@@ -583,7 +583,7 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
     Json prev = Json::parse(op.Checkpoint(ck + ":prev"), nullptr, false);
     if (!prev.is_string()) prev = Json();
     absl::Time revert0 = env.clock.Now();
-    auto now = GetWorkload(env, dw);
+    auto now = Patiently(env, op, [&] { return GetWorkload(env, dw); });
     absl::StatusOr<int64_t> reverted = absl::UnknownError("unread");
     if (!now.ok()) {
       reverted = now.status();
