@@ -144,6 +144,9 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
     if (existing.ok()) return existing;
   }
 
+  // Bad input (and, --impersonate, a caller the cluster refuses) is
+  // refused here, before anything is locked or written; the plan an
+  // operation runs with is made again once it holds its workload (Launch).
   auto plan = PlanOf(**engine, (*who)->name);
   if (!plan.ok()) return plan.status();
   *op.mutable_plan() = *plan;
@@ -173,18 +176,10 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   const std::string key = (*engine)->lock_key();
   auto launched = deps_.runner->Launch(std::move(*engine), op);
   if (absl::IsAborted(launched.status()) && !key.empty() && AwaitEndedHolder(key)) {
-    // The workload was busy with an operation that had just ended: plan
-    // again, against the cluster it left behind, and start: it is created
-    // now, after the other one ended.
-    const absl::Time later = absl::Now();
-    ops::SetTime(later, op.mutable_create_time());
-    ops::SetTime(later, op.mutable_update_time());
-    ops::SetTime(later, op.mutable_events(0)->mutable_time());
+    // The workload was busy with an operation that had just ended: start
+    // now (Launch plans again, against the cluster it left behind).
     engine = make_engine();
     if (!engine.ok()) return engine.status();
-    plan = PlanOf(**engine, (*who)->name);
-    if (!plan.ok()) return plan.status();
-    *op.mutable_plan() = *plan;
     launched = deps_.runner->Launch(std::move(*engine), op);
   }
   if (!launched.ok()) {
@@ -196,9 +191,8 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
 }
 
 absl::StatusOr<v1::Plan> HerdService::PlanOf(ops::Engine& engine, const std::string& principal) {
-  auto plan = engine.Prepare(*deps_.env);
+  auto plan = ops::PlanOf(engine, *deps_.env);
   if (!plan.ok()) return plan.status();
-  for (auto& p : engine.Writes()) *plan->add_permissions() = std::move(p);
   if (deps_.check_writes) {
     if (absl::Status st = deps_.check_writes(principal, *plan); !st.ok()) {
       if (absl::IsPermissionDenied(st) && deps_.denied) deps_.denied("cluster_rbac");

@@ -587,17 +587,67 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
         .value(kPurgedAtAnnotation, Json());
   };
   // Undoes the restart: the annotation as it was makes the old ReplicaSet
-  // current again; its pods were never removed (maxUnavailable 0), so
-  // they keep serving. Then ends the operation with what was recorded.
+  // current again, under maxSurge 100 %, maxUnavailable 0 as the restart
+  // ran: the replacements serve until the pods of the old template are
+  // Ready again (the old ReplicaSet may have been scaled down already).
+  // The strategy is written again with the annotation, not assumed still
+  // in place: a replica that died after restoring it at the restart's end
+  // (but before recording that end) leaves its adopter a workload with its
+  // own strategy, and a cancel recorded meanwhile is carried out from
+  // there. The workload's strategy comes back once the revert is done;
+  // then the operation ends with what was recorded.
   auto revert_and_end = [&]() -> bool {
     Json prev = Json::parse(op.Checkpoint(ck + ":prev"), nullptr, false);
-    Json revert = {{"spec", {{"template", {{"metadata", {{"annotations", {{kPurgedAtAnnotation, prev.is_string() ? prev : Json()}}}}}}}}}};
-    auto reverted = WriteAt(env, op, "purge.revert-template", [&] {
-      return env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, revert.dump());
-    });
+    if (!prev.is_string()) prev = Json();
+    absl::Time revert0 = env.clock.Now();
+    auto now = Patiently(env, op, [&] { return GetWorkload(env, dw); });
+    absl::StatusOr<int64_t> reverted = absl::UnknownError("unread");
+    if (!now.ok()) {
+      reverted = now.status();
+    } else {
+      reverted = (*now)["metadata"].value("generation", int64_t{0});
+      if (purged_at(*now) != prev || (!IsRecreate(*now) && !HasFastStrategy(*now))) {
+        Json revert = FastRolloutPatch(*now, OperationId(op));
+        revert["spec"]["template"]["metadata"]["annotations"][kPurgedAtAnnotation] = prev;
+        auto written = WriteAt(env, op, "purge.revert-template", [&] {
+          return env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, revert.dump());
+        });
+        if (written.ok()) {
+          reverted = (*written)["metadata"].value("generation", int64_t{0});
+        } else {
+          reverted = written.status();
+        }
+      }
+    }
+    std::string undo;
+    if (reverted.ok()) {
+      const absl::Duration limit = ProgressDeadline(*now, env.settings.default_deadline);
+      RolloutObservation o;
+      bool gone = false;
+      // A cancel does not cut the revert short: it is what carries it out.
+      absl::Status st = ops::AwaitCluster(
+          env, op,
+          [&] {
+            kube::ObjectPtr d = c.deployments->Get(c.ns, g.name);
+            gone = d == nullptr;
+            if (gone) return true;
+            o = ObserveDeploymentRollout(env, *d, env.clock.Now(), *reverted);
+            return o.complete();
+          },
+          revert0 + limit, ops::Interrupt::kHandOverOnly);
+      if (absl::IsCancelled(st)) return false;  // handed over: the adopter reverts again
+      if (gone) {
+        undo = absl::StrCat(g.key(), " was deleted while its template was put back");
+      } else if (st.ok()) {
+        undo = "the template is put back: the pods of the old one serve again";
+      } else {
+        undo = absl::StrCat("the template is put back, but not rolled out within ", absl::FormatDuration(limit), ": ",
+                            o.ready, "/", o.desired, " pods of the old one ready");
+      }
+    } else {
+      undo = absl::StrCat("putting the template back failed: ", reverted.status().message());
+    }
     (void)WriteAt(env, op, "purge.restore-strategy", [&] { return RestoreStrategy(env, dw); });
-    std::string undo = reverted.ok() ? "the template is put back: the old pods keep serving"
-                                     : absl::StrCat("putting the template back failed: ", reverted.status().message());
     op.AddEvent(undo);
     v1::Failure f;
     (void)google::protobuf::util::JsonStringToMessage(op.Checkpoint(ck + ":failure"), &f);

@@ -30,6 +30,13 @@ v1::Permission Permit(absl::string_view verb, const kube::Resource& r, absl::str
   return p;
 }
 
+absl::StatusOr<v1::Plan> PlanOf(Engine& engine, EngineEnv& env) {
+  auto plan = engine.Prepare(env);
+  if (!plan.ok()) return plan.status();
+  for (auto& p : engine.Writes()) *plan->add_permissions() = std::move(p);
+  return plan;
+}
+
 absl::Status AwaitCluster(EngineEnv& env, LiveOperation& op, const std::function<bool()>& done, absl::Time deadline,
                           Interrupt interrupt) {
   bool interrupted = false;

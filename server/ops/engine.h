@@ -113,6 +113,10 @@ class Engine {
   virtual void Run(EngineEnv& env, LiveOperation& op, bool resumed) = 0;
 };
 
+// engine.Prepare's plan, with the permissions its writes need
+// (Plan.permissions, from engine.Writes).
+absl::StatusOr<v1::Plan> PlanOf(Engine& engine, EngineEnv& env);
+
 // What, besides its condition and deadline, ends a wait on the cluster.
 enum class Interrupt {
   kCancelOrHandOver,
