@@ -489,6 +489,7 @@ class Planned : public ops::Engine {
   std::string target() const override { return key_; }
   std::string lock_key() const override { return key_; }
   std::string request_json() const override { return "{}"; }
+  std::vector<v1::Permission> Writes() const override { return {}; }
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override {
     auto info = locks_->Inspect(key_);
     v1::Plan plan;
