@@ -28,7 +28,11 @@ def main():
         m["metadata"]["namespace"] = "shop"
         cluster.apply(m)
         cluster.kubectl("-n", "shop", "rollout", "status", "deploy/web", "--timeout=60s")
-        with Herdd(cluster) as herdd, HerdGateway(herdd.grpc_address) as gw:
+        # GetWorkload reads the workload, its pods and its ReplicaSets from
+        # the API server (about 7 requests): herdd's client rate limit
+        # (--kube-qps, 200 by default) would cap both protocols at about
+        # 28 calls/s and hide what is measured here.
+        with Herdd(cluster, "--kube-qps=0") as herdd, HerdGateway(herdd.grpc_address) as gw:
             for where, http in (("herdd's HTTP port (in-process gateway)", herdd.http_address),
                                 ("herd-gateway in front of herdd", gw.http_address)):
                 print(f"== REST on {where}", flush=True)

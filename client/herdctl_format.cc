@@ -285,6 +285,18 @@ std::string FormatPlan(const v1::Operation& op) {
     }
     out += t.Render("    ");
   }
+  if (!plan.permissions().empty()) {
+    // As kubectl auth can-i names them: VERB RESOURCE[/SUB].GROUP.
+    out += "  Kubernetes permissions it writes with:\n";
+    Table t({"VERB", "RESOURCE", "NAMESPACE", "NAME"});
+    for (const auto& p : plan.permissions()) {
+      t.Add({p.verb(),
+             absl::StrCat(p.resource(), p.subresource().empty() ? "" : "/", p.subresource(), p.group().empty() ? "" : ".",
+                          p.group()),
+             Dash(p.namespace_()), p.name().empty() ? "(any)" : p.name()});
+    }
+    out += t.Render("    ");
+  }
   return out;
 }
 

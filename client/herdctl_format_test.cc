@@ -142,6 +142,18 @@ TEST(FormatOperation, DryRunShowsThePlan) {
   budget->set_disruptions_allowed(1);
   budget->set_disruptions_needed(2);
   budget->set_blocks(true);
+  auto* perm = plan->add_permissions();
+  perm->set_verb("create");
+  perm->set_resource("pods");
+  perm->set_subresource("eviction");
+  perm->set_namespace_("shop");
+  perm->set_name("web-1");
+  perm = plan->add_permissions();
+  perm->set_verb("update");
+  perm->set_group("apps");
+  perm->set_resource("deployments");
+  perm->set_subresource("scale");
+  perm->set_namespace_("shop");
   absl::StatusOr<std::string> text = FormatOperation(op, OutputFormat::kTable, kNow);
   ASSERT_TRUE(text.ok());
   EXPECT_THAT(*text, HasSubstr("State:        Succeeded (dry run)\n"));
@@ -156,7 +168,11 @@ TEST(FormatOperation, DryRunShowsThePlan) {
                                "    web-2   evict    budget web-pdb allows 0 disruptions\n"
                                "  Disruption budgets:\n"
                                "    BUDGET    ALLOWED   NEEDED   BLOCKS\n"
-                               "    web-pdb   1         2        yes\n"));
+                               "    web-pdb   1         2        yes\n"
+                               "  Kubernetes permissions it writes with:\n"
+                               "    VERB     RESOURCE                 NAMESPACE   NAME\n"
+                               "    create   pods/eviction            shop        web-1\n"
+                               "    update   deployments/scale.apps   shop        (any)\n"));
 }
 
 TEST(FormatOperationList, AlignedColumnsLikeKubectl) {

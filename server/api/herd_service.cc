@@ -4,6 +4,7 @@
 #include <chrono>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -85,7 +86,17 @@ HerdService::HerdService(ServiceDeps deps) : deps_(std::move(deps)) {}
 absl::StatusOr<auth::PrincipalRef> HerdService::Authenticate(grpc::ServerContext* ctx) {
   std::string authorization = Metadata(ctx, "authorization");
   std::string cn = ClientCertCommonName(ctx);
-  return deps_.authenticator->Authenticate({.authorization = authorization, .client_cert_cn = cn});
+  auto who = deps_.authenticator->Authenticate({.authorization = authorization, .client_cert_cn = cn});
+  if (absl::IsUnauthenticated(who.status()) && deps_.denied) deps_.denied("unauthenticated");
+  return who;
+}
+
+absl::Status HerdService::Refused(absl::Status st) {
+  if (absl::IsPermissionDenied(st) && deps_.denied) {
+    // The authorizer's wording for a rule that matched but lacks allowProtected.
+    deps_.denied(absl::StrContains(st.message(), " is protected: ") ? "protected_namespace" : "rules");
+  }
+  return st;
 }
 
 void HerdService::Audit(const auth::Principal& who, auth::Verb verb, const v1::Operation& op,
@@ -110,7 +121,7 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   if (!engine.ok()) return engine.status();
   if (options.reason().size() > 1024) return absl::InvalidArgumentError("reason is longer than 1024 characters");
   if (options.request_id().size() > 256) return absl::InvalidArgumentError("request_id is longer than 256 characters");
-  if (auto st = deps_.authorizer->Authorize(**who, verb, ns, workload); !st.ok()) return st;
+  if (auto st = deps_.authorizer->Authorize(**who, verb, ns, workload); !st.ok()) return Refused(st);
   if (deps_.draining && deps_.draining() && !options.dry_run()) {
     return absl::UnavailableError("herdd is shutting down; try again (another replica will take the call)");
   }
@@ -133,7 +144,10 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
     if (existing.ok()) return existing;
   }
 
-  auto plan = (*engine)->Prepare(*deps_.env);
+  // Bad input (and, --impersonate, a caller the cluster refuses) is
+  // refused here, before anything is locked or written; the plan an
+  // operation runs with is made again once it holds its workload (Launch).
+  auto plan = PlanOf(**engine, (*who)->name);
   if (!plan.ok()) return plan.status();
   *op.mutable_plan() = *plan;
 
@@ -162,18 +176,10 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   const std::string key = (*engine)->lock_key();
   auto launched = deps_.runner->Launch(std::move(*engine), op);
   if (absl::IsAborted(launched.status()) && !key.empty() && AwaitEndedHolder(key)) {
-    // The workload was busy with an operation that had just ended: plan
-    // again, against the cluster it left behind, and start: it is created
-    // now, after the other one ended.
-    const absl::Time later = absl::Now();
-    ops::SetTime(later, op.mutable_create_time());
-    ops::SetTime(later, op.mutable_update_time());
-    ops::SetTime(later, op.mutable_events(0)->mutable_time());
+    // The workload was busy with an operation that had just ended: start
+    // now (Launch plans again, against the cluster it left behind).
     engine = make_engine();
     if (!engine.ok()) return engine.status();
-    plan = (*engine)->Prepare(*deps_.env);
-    if (!plan.ok()) return plan.status();
-    *op.mutable_plan() = *plan;
     launched = deps_.runner->Launch(std::move(*engine), op);
   }
   if (!launched.ok()) {
@@ -182,6 +188,18 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   }
   Audit(**who, verb, *launched, "started");
   return launched;
+}
+
+absl::StatusOr<v1::Plan> HerdService::PlanOf(ops::Engine& engine, const std::string& principal) {
+  auto plan = ops::PlanOf(engine, *deps_.env);
+  if (!plan.ok()) return plan.status();
+  if (deps_.check_writes) {
+    if (absl::Status st = deps_.check_writes(principal, *plan); !st.ok()) {
+      if (absl::IsPermissionDenied(st) && deps_.denied) deps_.denied("cluster_rbac");
+      return st;
+    }
+  }
+  return plan;
 }
 
 bool HerdService::AwaitEndedHolder(const std::string& key) {
@@ -255,7 +273,7 @@ grpc::Status HerdService::Kill(grpc::ServerContext* ctx, const v1::KillRequest* 
     if (!who.ok()) return ToGrpcStatus(who.status());
     for (const auto& p : req->pods()) {
       if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kKill, req->namespace_(), p); !st.ok()) {
-        return ToGrpcStatus(st);
+        return ToGrpcStatus(Refused(st));
       }
     }
     workload = req->pods(0);
@@ -309,7 +327,7 @@ grpc::Status HerdService::GetWorkload(grpc::ServerContext* ctx, const v1::GetWor
   auto w = ops::ParseWorkloadName(req->name(), {"deployments", "statefulsets", "cronjobs"});
   if (!w.ok()) return ToGrpcStatus(w.status());
   if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kRead, w->ns, w->name); !st.ok()) {
-    return ToGrpcStatus(st);
+    return ToGrpcStatus(Refused(st));
   }
   auto wl = engines::DescribeWorkload(*deps_.env, *w);
   if (!wl.ok()) return ToGrpcStatus(wl.status());
@@ -365,7 +383,7 @@ grpc::Status HerdService::GetOperation(grpc::ServerContext* ctx, const v1::GetOp
   if (!who.ok()) return ToGrpcStatus(who.status());
   auto op = FindOperation(req->name());
   if (!op.ok()) return ToGrpcStatus(op.status());
-  if (auto st = AuthorizeRead(**who, *op); !st.ok()) return ToGrpcStatus(st);
+  if (auto st = AuthorizeRead(**who, *op); !st.ok()) return ToGrpcStatus(Refused(st));
   *out = std::move(*op);
   return grpc::Status::OK;
 }
@@ -424,7 +442,7 @@ grpc::Status HerdService::WatchOperation(grpc::ServerContext* ctx, const v1::Wat
   if (!who.ok()) return ToGrpcStatus(who.status());
   auto first = FindOperation(req->name());
   if (!first.ok()) return ToGrpcStatus(first.status());
-  if (auto st = AuthorizeRead(**who, *first); !st.ok()) return ToGrpcStatus(st);
+  if (auto st = AuthorizeRead(**who, *first); !st.ok()) return ToGrpcStatus(Refused(st));
   std::string last_sent;
   auto send = [&](const v1::Operation& op) {
     std::string bytes = op.SerializeAsString();
@@ -464,7 +482,7 @@ grpc::Status HerdService::CancelOperation(grpc::ServerContext* ctx, const v1::Ca
   if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kCancel, NamespaceOf(op->target()),
                                             WorkloadOf(op->target()));
       !st.ok()) {
-    return ToGrpcStatus(st);
+    return ToGrpcStatus(Refused(st));
   }
   std::string reason = req->reason().empty() ? absl::StrCat("cancelled by ", (*who)->name)
                                              : absl::StrCat("cancelled by ", (*who)->name, ": ", req->reason());

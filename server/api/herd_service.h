@@ -56,6 +56,14 @@ struct ServiceDeps {
   std::function<void(const AuditNote&)> audit;
   // Whether herdd is shutting down (new mutations are refused).
   std::function<bool()> draining;
+  // When set (herdd --impersonate), asked before an operation starts, and
+  // before a dry run answers, whether its caller may make the writes of
+  // its plan (Plan.permissions) in the cluster; an error is the call's
+  // answer.
+  std::function<absl::Status(const std::string& principal, const v1::Plan& plan)> check_writes;
+  // Told of every refused call (may be empty): "unauthenticated", "rules",
+  // "protected_namespace" or "cluster_rbac".
+  std::function<void(absl::string_view reason)> denied;
 };
 
 class HerdService final : public v1::Herd::Service {
@@ -90,6 +98,11 @@ class HerdService final : public v1::Herd::Service {
   absl::StatusOr<v1::Operation> Mutate(grpc::ServerContext* ctx, auth::Verb verb, const std::string& ns,
                                        const std::string& workload, const v1::MutationOptions& options,
                                        const std::function<EngineOrError()>& make_engine);
+  // `st`, reported to deps_.denied when it is herd's rules refusing.
+  absl::Status Refused(absl::Status st);
+  // The engine's plan with the permissions its writes need, checked with
+  // the cluster for `principal` when deps_.check_writes is set.
+  absl::StatusOr<v1::Plan> PlanOf(ops::Engine& engine, const std::string& principal);
   // True once the lock `key` is free, when the operation holding it has
   // already ended (it lets go a moment after its final state is out);
   // false at once when that operation still runs.

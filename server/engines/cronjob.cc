@@ -60,6 +60,18 @@ class CronJobEngine : public ops::Engine {
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
+  std::vector<v1::Permission> Writes() const override {
+    switch (kind_) {
+      case v1::OPERATION_KIND_CRONJOB_RUN:
+        // A Job made from the template; deleted again when the run is cancelled.
+        return {ops::Permit("create", kube::kJobs, w_.ns), ops::Permit("delete", kube::kJobs, w_.ns)};
+      case v1::OPERATION_KIND_CRONJOB_SUSPEND:
+      case v1::OPERATION_KIND_CRONJOB_RESUME:
+        return {ops::Permit("patch", kube::kCronJobs, w_.ns, w_.name)};
+      default:
+        return {ops::Permit("delete", kube::kJobs, w_.ns)};
+    }
+  }
 
  private:
   // The Jobs of the CronJob that have not finished: those it lists as

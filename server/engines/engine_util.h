@@ -54,28 +54,36 @@ absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w
 // gives up on it.
 inline constexpr int kWriteAttempts = 5;
 
-// One write to the cluster at the write point `point` (ops::AtWritePoint):
-// `write` is sent again while it fails for a transient reason, up to
+// Runs `request` (one request to the cluster, or a step made of a few) and
+// runs it again while it fails for a transient reason, up to
 // kWriteAttempts times, unless `op` is handed over meanwhile (a cancel does
-// not stop it: the writes that carry out a cancel, a rollback or a revert,
-// must not give up on one transient error). Only for writes that may be
-// repeated: absolute values, JSON patches that replace, deletes and
-// evictions with a uid precondition.
+// not stop it). For the reads of the steps that carry out a cancel or a
+// failure (a rollback, a revert), which must not give up on one transient
+// error either; writes go through WriteAt.
+template <typename Request>
+auto Patiently(ops::EngineEnv& env, ops::LiveOperation& op, Request&& request) -> decltype(request()) {
+  auto result = request();
+  absl::Duration pause = absl::Milliseconds(100);
+  for (int attempt = 1; attempt < kWriteAttempts && !StatusOf(result).ok() && kube::IsTransient(StatusOf(result)) &&
+                        !op.hand_over_requested();
+       ++attempt) {
+    env.clock.SleepFor(pause);
+    pause *= 2;
+    result = request();
+  }
+  return result;
+}
+
+// One write to the cluster at the write point `point` (ops::AtWritePoint):
+// `write` is sent again while it fails for a transient reason (Patiently:
+// a cancel does not stop it: the writes that carry out a cancel, a
+// rollback or a revert, must not give up on one transient error). Only for
+// writes that may be repeated: absolute values, JSON patches that replace,
+// deletes and evictions with a uid precondition.
 template <typename Write>
 auto WriteAt(ops::EngineEnv& env, ops::LiveOperation& op, const std::string& point, Write&& write)
     -> decltype(write()) {
-  return ops::AtWritePoint(env, point, [&] {
-    auto result = write();
-    absl::Duration pause = absl::Milliseconds(100);
-    for (int attempt = 1; attempt < kWriteAttempts && !StatusOf(result).ok() && kube::IsTransient(StatusOf(result)) &&
-                          !op.hand_over_requested();
-         ++attempt) {
-      env.clock.SleepFor(pause);
-      pause *= 2;
-      result = write();
-    }
-    return result;
-  });
+  return ops::AtWritePoint(env, point, [&] { return Patiently(env, op, write); });
 }
 
 // Writes `op`'s record now (LiveOperation::Persist), before a write whose

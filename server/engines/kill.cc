@@ -66,6 +66,14 @@ class KillEngine : public ops::Engine {
   // The pods chosen (names, uids, grace periods): a kill adopted after its
   // first eviction kills those, never pods that match the request later.
   std::map<std::string, std::string> InitialCheckpoint() const override;
+  std::vector<v1::Permission> Writes() const override {
+    std::vector<v1::Permission> out;
+    for (const Victim& v : VictimsOf(prepared_.value_or(std::vector<Json>{}))) {
+      out.push_back(req_.force() ? ops::Permit("delete", kube::kPods, req_.namespace_(), v.name)
+                                 : ops::Permit("create", kube::kPods, req_.namespace_(), v.name, "eviction"));
+    }
+    return out;
+  }
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
 
  private:

@@ -185,6 +185,7 @@ class PurgeEngine : public ops::Engine {
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
+  std::vector<v1::Permission> Writes() const override { return writes_; }
   // A purge by selector also locks the Deployments and StatefulSets of
   // the pods it picked (it writes their templates and counts), as a
   // purge of the workload would: no other operation runs on them meanwhile.
@@ -247,6 +248,8 @@ class PurgeEngine : public ops::Engine {
   v1::PurgeRequest req_;
   // A purge by selector: the workload locks Prepare found (see more_lock_keys).
   std::optional<std::vector<std::string>> prepared_locks_;
+  // What the writes of the purge Prepare planned need (Writes).
+  std::vector<v1::Permission> writes_;
 };
 
 absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time now) const {
@@ -375,6 +378,13 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
     }
     prepared_locks_ = std::move(locks);
   }
+  writes_.clear();
+  auto may = [this](v1::Permission p) {
+    for (const auto& have : writes_) {
+      if (have.SerializeAsString() == p.SerializeAsString()) return;
+    }
+    writes_.push_back(std::move(p));
+  };
   v1::Plan plan;
   const std::string age = older_than() > absl::ZeroDuration()
                               ? absl::StrCat(" older than ", absl::FormatDuration(older_than()))
@@ -394,6 +404,7 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
         a->set_action("delete");
         a->set_verdict(g.replaced() ? absl::StrCat("replaced by ", g.key()) : "not replaced: nothing recreates it");
         if (!g.replaced()) gone.push_back(p.name);
+        may(ops::Permit("delete", kube::kPods, ns()));
         ++total;
       }
     }
@@ -417,6 +428,8 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
           a->set_action("replace");
         }
         total += static_cast<int>(g.pods.size());
+        // The template, herd's annotations and strategy.
+        may(ops::Permit("patch", kube::kDeployments, ns(), g.name));
         if (FastRestart(g, *dep)) {
           plan.add_changes(absl::StrCat(g.key(), ": maxSurge 100%, maxUnavailable 0 for the purge (its strategy is restored after)"));
           plan.add_changes(absl::StrCat(g.key(), ": pod template annotation ", kPurgedAtAnnotation, " set to now"));
@@ -430,6 +443,9 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
                                         " (scale subresource)"));
           plan.add_changes(absl::StrCat(g.key(), ": old pods of each batch annotated ", kDeletionCostAnnotation, "=",
                                         kDeletionCost, " before the scale-down"));
+          may(ops::Permit("update", kube::kDeployments, ns(), g.name, "scale"));
+          may(ops::Permit("patch", kube::kPods, ns()));
+          may(ops::Permit("create", kube::kPods, ns(), "", "eviction"));
           how.push_back(absl::StrCat(g.key(), ": ", rounds, " batch", rounds == 1 ? "" : "es", " of up to ", b,
                                      ", replacements Ready before old pods go",
                                      IsRecreate(*dep) ? " (it uses Recreate, so no template change)" : ""));
@@ -465,6 +481,7 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
           }
         }
         total += static_cast<int>(g.pods.size());
+        may(ops::Permit("create", kube::kPods, ns(), "", "eviction"));
         plan.add_changes(absl::StrCat(g.key(), ": evict ", g.pods.size(), " pod", g.pods.size() == 1 ? "" : "s",
                                       " one at a time from the highest ordinal"));
         how.push_back(absl::StrCat(g.key(), ": one pod at a time, each replacement Ready before the next eviction"));
@@ -570,17 +587,67 @@ bool PurgeEngine::RestartDeployment(Ctx& c, const Group& g) {
         .value(kPurgedAtAnnotation, Json());
   };
   // Undoes the restart: the annotation as it was makes the old ReplicaSet
-  // current again; its pods were never removed (maxUnavailable 0), so
-  // they keep serving. Then ends the operation with what was recorded.
+  // current again, under maxSurge 100 %, maxUnavailable 0 as the restart
+  // ran: the replacements serve until the pods of the old template are
+  // Ready again (the old ReplicaSet may have been scaled down already).
+  // The strategy is written again with the annotation, not assumed still
+  // in place: a replica that died after restoring it at the restart's end
+  // (but before recording that end) leaves its adopter a workload with its
+  // own strategy, and a cancel recorded meanwhile is carried out from
+  // there. The workload's strategy comes back once the revert is done;
+  // then the operation ends with what was recorded.
   auto revert_and_end = [&]() -> bool {
     Json prev = Json::parse(op.Checkpoint(ck + ":prev"), nullptr, false);
-    Json revert = {{"spec", {{"template", {{"metadata", {{"annotations", {{kPurgedAtAnnotation, prev.is_string() ? prev : Json()}}}}}}}}}};
-    auto reverted = WriteAt(env, op, "purge.revert-template", [&] {
-      return env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, revert.dump());
-    });
+    if (!prev.is_string()) prev = Json();
+    absl::Time revert0 = env.clock.Now();
+    auto now = Patiently(env, op, [&] { return GetWorkload(env, dw); });
+    absl::StatusOr<int64_t> reverted = absl::UnknownError("unread");
+    if (!now.ok()) {
+      reverted = now.status();
+    } else {
+      reverted = (*now)["metadata"].value("generation", int64_t{0});
+      if (purged_at(*now) != prev || (!IsRecreate(*now) && !HasFastStrategy(*now))) {
+        Json revert = FastRolloutPatch(*now, OperationId(op));
+        revert["spec"]["template"]["metadata"]["annotations"][kPurgedAtAnnotation] = prev;
+        auto written = WriteAt(env, op, "purge.revert-template", [&] {
+          return env.kube.Patch(kube::kDeployments, c.ns, g.name, kube::PatchType::kMerge, revert.dump());
+        });
+        if (written.ok()) {
+          reverted = (*written)["metadata"].value("generation", int64_t{0});
+        } else {
+          reverted = written.status();
+        }
+      }
+    }
+    std::string undo;
+    if (reverted.ok()) {
+      const absl::Duration limit = ProgressDeadline(*now, env.settings.default_deadline);
+      RolloutObservation o;
+      bool gone = false;
+      // A cancel does not cut the revert short: it is what carries it out.
+      absl::Status st = ops::AwaitCluster(
+          env, op,
+          [&] {
+            kube::ObjectPtr d = c.deployments->Get(c.ns, g.name);
+            gone = d == nullptr;
+            if (gone) return true;
+            o = ObserveDeploymentRollout(env, *d, env.clock.Now(), *reverted);
+            return o.complete();
+          },
+          revert0 + limit, ops::Interrupt::kHandOverOnly);
+      if (absl::IsCancelled(st)) return false;  // handed over: the adopter reverts again
+      if (gone) {
+        undo = absl::StrCat(g.key(), " was deleted while its template was put back");
+      } else if (st.ok()) {
+        undo = "the template is put back: the pods of the old one serve again";
+      } else {
+        undo = absl::StrCat("the template is put back, but not rolled out within ", absl::FormatDuration(limit), ": ",
+                            o.ready, "/", o.desired, " pods of the old one ready");
+      }
+    } else {
+      undo = absl::StrCat("putting the template back failed: ", reverted.status().message());
+    }
     (void)WriteAt(env, op, "purge.restore-strategy", [&] { return RestoreStrategy(env, dw); });
-    std::string undo = reverted.ok() ? "the template is put back: the old pods keep serving"
-                                     : absl::StrCat("putting the template back failed: ", reverted.status().message());
     op.AddEvent(undo);
     v1::Failure f;
     (void)google::protobuf::util::JsonStringToMessage(op.Checkpoint(ck + ":failure"), &f);

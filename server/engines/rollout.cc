@@ -44,6 +44,13 @@ class RolloutEngine : public ops::Engine {
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
+  // The template (and a rollback's), herd's annotations and strategy in
+  // patches; a StatefulSet's broken pods deleted so its update can go on.
+  std::vector<v1::Permission> Writes() const override {
+    std::vector<v1::Permission> out = {ops::Permit("patch", *w_.resource, w_.ns, w_.name)};
+    if (!deployment()) out.push_back(ops::Permit("delete", kube::kPods, w_.ns));
+    return out;
+  }
 
  private:
   bool deployment() const { return w_.resource == &kube::kDeployments; }
@@ -450,7 +457,7 @@ absl::Status RolloutEngine::DecideRollback(ops::EngineEnv& env, LiveOperation& o
 absl::Status RolloutEngine::WriteRollback(ops::EngineEnv& env, LiveOperation& op, const std::string& uid) {
   Json tmpl = Json::parse(op.Checkpoint("rollback_template"), nullptr, false);
   if (!tmpl.is_object()) return absl::DataLossError("the recorded rollback template is unreadable");
-  auto wl = GetWorkload(env, w_);
+  auto wl = Patiently(env, op, [&] { return GetWorkload(env, w_); });
   if (!wl.ok()) return wl.status();
   int64_t generation = (*wl)["metadata"].value("generation", int64_t{0});
   // A rollback keeps availability as the rollout did: FAST, it runs with
@@ -480,7 +487,7 @@ absl::Status RolloutEngine::WriteRollback(ops::EngineEnv& env, LiveOperation& op
 
 absl::Status RolloutEngine::DeleteBrokenPods(ops::EngineEnv& env, LiveOperation& op, const std::string& uid,
                                              const std::string& keep) {
-  auto pods = env.kube.ListAll(kube::kPods, w_.ns);
+  auto pods = Patiently(env, op, [&] { return env.kube.ListAll(kube::kPods, w_.ns); });
   if (!pods.ok()) return pods.status();
   for (const Json& p : pods->items) {
     bool owned = false;
@@ -636,8 +643,9 @@ void RolloutEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/
       op.Finish(cancelled ? v1::OPERATION_STATE_CANCELLED : v1::OPERATION_STATE_FAILED, error, &failure);
     };
     if (no_rollback()) return end_without_rollback();
-    auto current = GetWorkload(env, w_);
-    absl::Status decided = current.ok() ? DecideRollback(env, op, *current) : current.status();
+    auto current = Patiently(env, op, [&] { return GetWorkload(env, w_); });
+    absl::Status decided =
+        current.ok() ? Patiently(env, op, [&] { return DecideRollback(env, op, *current); }) : current.status();
     if (!decided.ok()) {
       op.AddEvent(absl::StrCat("cannot roll back: ", decided.message()));
       return end_without_rollback();

@@ -52,6 +52,11 @@ class ScaleEngine : public ops::Engine {
 
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv& env) override;
   void Run(ops::EngineEnv& env, LiveOperation& op, bool resumed) override;
+  std::vector<v1::Permission> Writes() const override {
+    std::vector<v1::Permission> out = {ops::Permit("update", *w_.resource, w_.ns, w_.name, "scale")};
+    for (const auto& hpa : held_) out.push_back(ops::Permit("update", kube::kHorizontalPodAutoscalers, w_.ns, hpa));
+    return out;
+  }
 
  private:
   bool deployment() const { return w_.resource == &kube::kDeployments; }
@@ -70,6 +75,8 @@ class ScaleEngine : public ops::Engine {
 
   WorkloadName w_;
   v1::ScaleRequest req_;
+  // The autoscalers Prepare found that Run moves the bounds of.
+  std::vector<std::string> held_;
 };
 
 absl::StatusOr<int32_t> ScaleEngine::TargetFor(int32_t current) const {
@@ -202,6 +209,7 @@ absl::StatusOr<v1::Plan> ScaleEngine::Prepare(ops::EngineEnv& env) {
                                     " is left alone: it does not act on a workload at 0 replicas"));
       continue;
     }
+    held_.push_back(h.name());
     int32_t min = h.min_replicas(), max = h.max_replicas();
     std::string original = h.annotation(kHpaOriginalAnnotation);
     if (!original.empty()) {

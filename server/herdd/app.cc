@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -17,6 +18,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "server/api/cluster_access.h"
 #include "server/api/engine_factory.h"
 #include "server/api/herd_service.h"
 #include "server/audit/audit.h"
@@ -294,7 +296,19 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
         if (n.result == "cancel requested") e.detail = "cancel requested";
         auditor->Record(std::move(e));
       },
-      .draining = [raw] { return raw->draining.load(); }});
+      .draining = [raw] { return raw->draining.load(); },
+      // Acting as the caller, herd asks the cluster first: a caller its
+      // RBAC refuses gets PERMISSION_DENIED, not an operation that fails.
+      .check_writes = !o.impersonate ? nullptr
+                                     : std::function<absl::Status(const std::string&, const v1::Plan&)>(
+                                           [kube = im.kube.get(), authn = im.authenticator.get()](
+                                               const std::string& principal, const v1::Plan& plan) {
+                                             auto as_caller = kube->Impersonate(
+                                                 {.user = principal, .groups = authn->GroupsOf(principal)});
+                                             if (!as_caller.ok()) return as_caller.status();
+                                             return api::CheckWrites(**as_caller, principal, plan);
+                                           }),
+      .denied = [m](absl::string_view reason) { m->AuthDenied(reason); }});
 
   // gRPC.
   grpc::EnableDefaultHealthCheckService(true);
@@ -351,6 +365,41 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
         absl::Time now = absl::Now();
         return raw->store->WaitForSync(now).ok() && raw->informers->WaitForSync(now).ok() ? 1.0 : 0.0;
       }));
+  // The caches, by resource: what they hold, and how often they had to
+  // list again or reopen a watch (a watch ends every few minutes; more
+  // often means the API server or the network drops them).
+  auto caches = [raw] {
+    std::vector<kube::InformerStats> all = raw->informers->Stats();
+    all.push_back(raw->store->Stats());
+    std::map<std::string, kube::InformerStats> by_resource;
+    for (const auto& s : all) {
+      auto& sum = by_resource[s.resource];
+      sum.objects += s.objects;
+      sum.lists += std::max<int64_t>(0, s.lists - 1);
+      sum.watches += std::max<int64_t>(0, s.watches - 1);
+    }
+    return by_resource;
+  };
+  using Stats = kube::InformerStats;
+  auto per_resource = [caches](std::function<double(const Stats&)> value) {
+    return [caches, value] {
+      std::vector<metrics::CallbackFamily::Sample> out;
+      for (const auto& [resource, s] : caches()) out.push_back({{resource}, value(s)});
+      return out;
+    };
+  };
+  const std::vector<std::string> by_resource = {"resource"};
+  im.metrics.AddCollectable(std::make_shared<metrics::CallbackFamily>(
+      "herd_cache_objects", "Objects in herd's caches, by resource.", prometheus::MetricType::Gauge, by_resource,
+      per_resource([](const Stats& s) { return static_cast<double>(s.objects); })));
+  im.metrics.AddCollectable(std::make_shared<metrics::CallbackFamily>(
+      "herd_cache_relists_total", "Lists of a resource after the first (a watch too old to resume, or errors).",
+      prometheus::MetricType::Counter, by_resource,
+      per_resource([](const Stats& s) { return static_cast<double>(s.lists); })));
+  im.metrics.AddCollectable(std::make_shared<metrics::CallbackFamily>(
+      "herd_watch_restarts_total", "Watches of a resource reopened after the first ended.",
+      prometheus::MetricType::Counter, by_resource,
+      per_resource([](const Stats& s) { return static_cast<double>(s.watches); })));
   auto http = http::Server::Start(
       im.http_loop, {.listen = o.http_listen},
       [metrics_handler, healthz, readyz, gw = im.gateway.get()](http::Request req, http::Responder res) {

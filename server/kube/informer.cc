@@ -376,6 +376,21 @@ void InformerSet::Stop() {
   for (Informer* informer : all) informer->Stop();
 }
 
+InformerStats StatsOf(const Informer& informer) {
+  return {.resource = informer.resource().GroupResource(),
+          .ns = informer.ns(),
+          .objects = informer.size(),
+          .lists = informer.reflector().lists(),
+          .watches = informer.reflector().watches()};
+}
+
+std::vector<InformerStats> InformerSet::Stats() {
+  absl::MutexLock lock(&mu_);
+  std::vector<InformerStats> out;
+  for (const auto& [key, informer] : informers_) out.push_back(StatsOf(*informer));
+  return out;
+}
+
 absl::Status InformerSet::WaitForSync(absl::Time deadline) {
   std::vector<Informer*> all;
   {

@@ -166,6 +166,16 @@ class Informer : private ReflectorStore {
   Reflector reflector_;  // last: it calls into everything above
 };
 
+// What one informer holds, and how often it listed and watched (metrics).
+struct InformerStats {
+  std::string resource;  // "deployments.apps", "pods"
+  std::string ns;        // "" for all namespaces
+  size_t objects = 0;
+  int64_t lists = 0;
+  int64_t watches = 0;
+};
+InformerStats StatsOf(const Informer& informer);
+
 // One informer per (resource, namespace), sharing a ChangeNotifier, started
 // and stopped together. Thread-safe.
 class InformerSet {
@@ -185,6 +195,8 @@ class InformerSet {
   void Stop();
   // OK when every informer has synced.
   absl::Status WaitForSync(absl::Time deadline);
+  // Every informer's, in the order of their keys.
+  std::vector<InformerStats> Stats();
 
   ChangeNotifier& notifier() { return notifier_; }
   // notifier().WaitUntil: wakes when any informer of the set changes.

@@ -46,6 +46,8 @@ inline constexpr Resource kPodDisruptionBudgets{"policy", "v1", "poddisruptionbu
 inline constexpr Resource kLeases{"coordination.k8s.io", "v1", "leases", "Lease", true};
 inline constexpr Resource kHorizontalPodAutoscalers{"autoscaling", "v2", "horizontalpodautoscalers",
                                                     "HorizontalPodAutoscaler", true};
+inline constexpr Resource kSelfSubjectAccessReviews{"authorization.k8s.io", "v1", "selfsubjectaccessreviews",
+                                                    "SelfSubjectAccessReview", false};
 
 }  // namespace herd::kube
 

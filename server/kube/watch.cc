@@ -42,6 +42,11 @@ std::string Reflector::last_resource_version() const {
   return resource_version_;
 }
 
+int64_t Reflector::watches() const {
+  absl::MutexLock lock(&mu_);
+  return watches_;
+}
+
 int64_t Reflector::lists() const {
   absl::MutexLock lock(&mu_);
   return lists_;
@@ -113,6 +118,7 @@ void Reflector::WatchOnce() {
     absl::MutexLock lock(&mu_);
     if (stopping_) return;
     current_ = stream->get();
+    ++watches_;
   }
   absl::Status end;
   absl::Time opened = absl::Now();

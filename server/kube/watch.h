@@ -70,6 +70,8 @@ class Reflector {
   std::string last_resource_version() const;
   // How many (re)lists completed.
   int64_t lists() const;
+  // How many watches were opened (the first, then each after one ended).
+  int64_t watches() const;
 
  private:
   void Run();
@@ -92,6 +94,7 @@ class Reflector {
   WatchStream* current_ ABSL_GUARDED_BY(mu_) = nullptr;  // owned by the loop
   std::string resource_version_ ABSL_GUARDED_BY(mu_);
   int64_t lists_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t watches_ ABSL_GUARDED_BY(mu_) = 0;
 
   // Reflector thread only.
   bool relist_ = true;

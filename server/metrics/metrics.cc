@@ -95,6 +95,10 @@ Metrics::Metrics(MetricsOptions options)
                                "Rollouts rolled back automatically, by the reason of the failure.")),
       adoptions_(CounterFamily(*registry_, "herd_operation_adoptions_total",
                                "Operations this replica took over from one that stopped or died, by kind.")),
+      auth_denials_(CounterFamily(*registry_, "herd_auth_denials_total",
+                                  "Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing "
+                                  "it (rules), a protected namespace, or the cluster's RBAC (cluster_rbac, herdd "
+                                  "--impersonate).")),
       kube_requests_(CounterFamily(*registry_, "herd_kube_requests_total",
                                    "Requests to the Kubernetes API, by verb and HTTP status code.")),
       kube_request_duration_(HistogramFamily(*registry_, "herd_kube_request_duration_seconds",
@@ -105,12 +109,33 @@ Metrics::Metrics(MetricsOptions options)
       .Register(*registry_)
       .Add({{"version", options_.version}})
       .Set(1);
+  // Every reason from 0, so that a rate over them works before the first.
+  for (const char* reason : {"unauthenticated", "rules", "protected_namespace", "cluster_rbac"}) {
+    auth_denials_.Add({{"reason", reason}});
+  }
 }
 
 std::vector<prometheus::MetricFamily> CallbackGauge::Collect() const {
   prometheus::ClientMetric m;
   m.gauge.value = value_();
   return {{.name = name_, .help = help_, .type = prometheus::MetricType::Gauge, .metric = {std::move(m)}}};
+}
+
+std::vector<prometheus::MetricFamily> CallbackFamily::Collect() const {
+  prometheus::MetricFamily f{.name = name_, .help = help_, .type = type_};
+  for (const Sample& s : samples_()) {
+    prometheus::ClientMetric m;
+    for (size_t i = 0; i < labels_.size() && i < s.label_values.size(); ++i) {
+      m.label.push_back({.name = labels_[i], .value = s.label_values[i]});
+    }
+    if (type_ == prometheus::MetricType::Counter) {
+      m.counter.value = s.value;
+    } else {
+      m.gauge.value = s.value;
+    }
+    f.metric.push_back(std::move(m));
+  }
+  return {std::move(f)};
 }
 
 void Metrics::AddCollectable(std::shared_ptr<const prometheus::Collectable> collectable) {
@@ -136,6 +161,8 @@ void Metrics::OperationPhase(absl::string_view kind, absl::string_view phase, ab
 void Metrics::PodsKilled(absl::string_view kind, int64_t pods) {
   if (pods > 0) pods_killed_.Add({{"kind", Str(kind)}}).Increment(static_cast<double>(pods));
 }
+
+void Metrics::AuthDenied(absl::string_view reason) { auth_denials_.Add({{"reason", Str(reason)}}).Increment(); }
 
 void Metrics::RolledBack(absl::string_view reason) { rollbacks_.Add({{"reason", Str(reason)}}).Increment(); }
 

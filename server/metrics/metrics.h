@@ -25,10 +25,14 @@
 //   herd_rollbacks_total{reason} (rollouts rolled back, by failure reason)
 //   herd_operation_adoptions_total{kind} (operations taken over from a
 //       replica that stopped or died)
+//   herd_auth_denials_total{reason} (calls refused: unauthenticated, rules,
+//       protected_namespace, cluster_rbac)
 //   herd_kube_requests_total{verb,code}
 //   herd_kube_request_duration_seconds{verb} (histogram)
 //   herd_build_info{version} (gauge, always 1)
-// herdd adds herd_cache_synced (CallbackGauge: 1 when its caches are synced)
+// herdd adds herd_cache_synced (CallbackGauge: 1 when its caches are synced),
+// herd_cache_objects{resource}, herd_cache_relists_total{resource} and
+// herd_watch_restarts_total{resource} (CallbackFamily, from its informers),
 // and those of any Collectable added, such as the process metrics
 // (process_collector.h).
 #ifndef HERD_SERVER_METRICS_METRICS_H_
@@ -93,6 +97,35 @@ class CallbackGauge : public prometheus::Collectable {
   const std::function<double()> value_;
 };
 
+// A family whose samples `samples` gives at scrape time, one per set of
+// label values (in the order of `labels`), e.g. the objects in each cache:
+//   metrics.AddCollectable(std::make_shared<CallbackFamily>(
+//       "herd_cache_objects", "…", prometheus::MetricType::Gauge, std::vector<std::string>{"resource"},
+//       [&] { return std::vector<CallbackFamily::Sample>{{{"pods"}, 120}}; }));
+// `samples` is called from the scraping thread and must be thread-safe.
+class CallbackFamily : public prometheus::Collectable {
+ public:
+  struct Sample {
+    std::vector<std::string> label_values;
+    double value = 0;
+  };
+  CallbackFamily(std::string name, std::string help, prometheus::MetricType type, std::vector<std::string> labels,
+                 std::function<std::vector<Sample>()> samples)
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        type_(type),
+        labels_(std::move(labels)),
+        samples_(std::move(samples)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override;
+
+ private:
+  const std::string name_;
+  const std::string help_;
+  const prometheus::MetricType type_;
+  const std::vector<std::string> labels_;
+  const std::function<std::vector<Sample>()> samples_;
+};
+
 // Thread-safe: every method may be called from any thread.
 class Metrics {
  public:
@@ -123,6 +156,9 @@ class Metrics {
   void RolledBack(absl::string_view reason);
   // This replica adopted an operation of `kind`.
   void OperationAdopted(absl::string_view kind);
+  // A call was refused for `reason` ("unauthenticated", "rules",
+  // "protected_namespace", "cluster_rbac").
+  void AuthDenied(absl::string_view reason);
 
   // One Kubernetes API request: `verb` as the API names it ("GET", "LIST",
   // "WATCH", "POST", "PATCH", …), its HTTP status, or 0 when no answer came
@@ -175,6 +211,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& pods_killed_;
   prometheus::Family<prometheus::Counter>& rollbacks_;
   prometheus::Family<prometheus::Counter>& adoptions_;
+  prometheus::Family<prometheus::Counter>& auth_denials_;
   prometheus::Family<prometheus::Counter>& kube_requests_;
   prometheus::Family<prometheus::Histogram>& kube_request_duration_;
 

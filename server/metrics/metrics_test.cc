@@ -71,6 +71,12 @@ grpc_server_msg_sent_total{grpc_method="Scale",grpc_service="herd.v1.Herd",grpc_
 # HELP grpc_server_started_total Total number of RPCs started on the server.
 # TYPE grpc_server_started_total counter
 grpc_server_started_total{grpc_method="Scale",grpc_service="herd.v1.Herd",grpc_type="unary"} 1
+# HELP herd_auth_denials_total Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing it (rules), a protected namespace, or the cluster's RBAC (cluster_rbac, herdd --impersonate).
+# TYPE herd_auth_denials_total counter
+herd_auth_denials_total{reason="cluster_rbac"} 0
+herd_auth_denials_total{reason="protected_namespace"} 0
+herd_auth_denials_total{reason="rules"} 0
+herd_auth_denials_total{reason="unauthenticated"} 0
 # HELP herd_build_info Always 1; the labels tell which herd is running.
 # TYPE herd_build_info gauge
 herd_build_info{version="1.2.3"} 1
@@ -116,7 +122,13 @@ herd_operations_total{kind="scale",result="failed"} 1
 
 TEST(MetricsTest, FreshMetricsExposeOnlyTheBuild) {
   Metrics m({.version = "0.1.0"});
-  EXPECT_EQ(m.Exposition(), R"(# HELP herd_build_info Always 1; the labels tell which herd is running.
+  EXPECT_EQ(m.Exposition(), R"(# HELP herd_auth_denials_total Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing it (rules), a protected namespace, or the cluster's RBAC (cluster_rbac, herdd --impersonate).
+# TYPE herd_auth_denials_total counter
+herd_auth_denials_total{reason="cluster_rbac"} 0
+herd_auth_denials_total{reason="protected_namespace"} 0
+herd_auth_denials_total{reason="rules"} 0
+herd_auth_denials_total{reason="unauthenticated"} 0
+# HELP herd_build_info Always 1; the labels tell which herd is running.
 # TYPE herd_build_info gauge
 herd_build_info{version="0.1.0"} 1
 )");
@@ -206,6 +218,30 @@ herd_operation_phase_duration_seconds_bucket{kind="rollout",phase="pods-ready",l
   EXPECT_THAT(text, HasSubstr("# TYPE herd_cache_synced gauge\nherd_cache_synced 0\n"));
   synced = 1;
   EXPECT_THAT(m.Exposition(), HasSubstr("herd_cache_synced 1\n"));
+}
+
+TEST(MetricsTest, AuthDenialsByReasonAndFamiliesGivenAtScrapeTime) {
+  Metrics m;
+  m.AuthDenied("unauthenticated");
+  m.AuthDenied("rules");
+  m.AuthDenied("rules");
+  double pods = 3;
+  m.AddCollectable(std::make_shared<CallbackFamily>(
+      "herd_cache_objects", "Objects.", prometheus::MetricType::Gauge, std::vector<std::string>{"resource"},
+      [&] {
+        return std::vector<CallbackFamily::Sample>{{{"pods"}, pods}, {{"deployments.apps"}, 1}};
+      }));
+  m.AddCollectable(std::make_shared<CallbackFamily>(
+      "herd_watch_restarts_total", "Restarts.", prometheus::MetricType::Counter, std::vector<std::string>{"resource"},
+      [] { return std::vector<CallbackFamily::Sample>{{{"pods"}, 2}}; }));
+  std::string text = m.Exposition();
+  EXPECT_THAT(text, HasSubstr("herd_auth_denials_total{reason=\"rules\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("herd_auth_denials_total{reason=\"unauthenticated\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE herd_cache_objects gauge\nherd_cache_objects{resource=\"deployments.apps\"} 1\n"
+                              "herd_cache_objects{resource=\"pods\"} 3\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE herd_watch_restarts_total counter\nherd_watch_restarts_total{resource=\"pods\"} 2\n"));
+  pods = 4;
+  EXPECT_THAT(m.Exposition(), HasSubstr("herd_cache_objects{resource=\"pods\"} 4\n"));
 }
 
 TEST(MetricsTest, ExpositionPassesPromtoolCheckMetrics) {

@@ -18,6 +18,25 @@ const std::vector<std::string>& WritePoints() {
   return *points;
 }
 
+v1::Permission Permit(absl::string_view verb, const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                      absl::string_view subresource) {
+  v1::Permission p;
+  p.set_verb(std::string(verb));
+  p.set_group(std::string(r.group));
+  p.set_resource(std::string(r.plural));
+  p.set_subresource(std::string(subresource));
+  p.set_namespace_(std::string(ns));
+  p.set_name(std::string(name));
+  return p;
+}
+
+absl::StatusOr<v1::Plan> PlanOf(Engine& engine, EngineEnv& env) {
+  auto plan = engine.Prepare(env);
+  if (!plan.ok()) return plan.status();
+  for (auto& p : engine.Writes()) *plan->add_permissions() = std::move(p);
+  return plan;
+}
+
 absl::Status AwaitCluster(EngineEnv& env, LiveOperation& op, const std::function<bool()>& done, absl::Time deadline,
                           Interrupt interrupt) {
   bool interrupted = false;

@@ -59,6 +59,11 @@ struct EngineEnv {
   WriteHook write_hook;
 };
 
+// A Permission to `verb` objects of `r` in `ns`: the one named `name`, or
+// any ("").
+v1::Permission Permit(absl::string_view verb, const kube::Resource& r, absl::string_view ns,
+                      absl::string_view name = "", absl::string_view subresource = "");
+
 // Every write point of every engine, "<engine>.<write>", as passed to
 // AtWritePoint; the crash tests cover each.
 const std::vector<std::string>& WritePoints();
@@ -100,10 +105,17 @@ class Engine {
   // chose), stored with the record when it is created: an operation
   // adopted before its first checkpoint was saved still runs on it.
   virtual std::map<std::string, std::string> InitialCheckpoint() const { return {}; }
+  // The kinds of write Run may make, as the cluster's RBAC sees them
+  // (Plan.permissions), as Prepare decided them; called after Prepare.
+  virtual std::vector<v1::Permission> Writes() const = 0;
   // Drives the operation until `op` is final, or returns early when
   // `op.hand_over_requested()`.
   virtual void Run(EngineEnv& env, LiveOperation& op, bool resumed) = 0;
 };
+
+// engine.Prepare's plan, with the permissions its writes need
+// (Plan.permissions, from engine.Writes).
+absl::StatusOr<v1::Plan> PlanOf(Engine& engine, EngineEnv& env);
 
 // What, besides its condition and deadline, ends a wait on the cluster.
 enum class Interrupt {

@@ -80,7 +80,8 @@ absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& o
     lease["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
     auto taken = kube_.Update(kube::kLeases, ns_, lease);
     if (taken.ok()) return absl::OkStatus();
-    if (!kube::IsConflict(taken.status())) return taken.status();
+    // Changed or released (its operation ended) since it was read: again.
+    if (!kube::IsConflict(taken.status()) && !kube::IsNotFound(taken.status())) return taken.status();
   }
   return absl::AbortedError(absl::StrCat(key, " is contended; try again"));
 }
@@ -102,6 +103,7 @@ absl::Status WorkloadLocks::Renew(const std::string& key, const std::string& ope
   auto updated = kube_.Update(kube::kLeases, ns_, lease);
   if (!updated.ok()) {
     if (kube::IsConflict(updated.status())) return Renew(key, operation);
+    if (kube::IsNotFound(updated.status())) return absl::FailedPreconditionError(absl::StrCat("lost the lock of ", key));
     return updated.status();
   }
   return absl::OkStatus();

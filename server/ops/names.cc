@@ -2,6 +2,7 @@
 
 #include <openssl/sha.h>
 
+#include <algorithm>
 #include <random>
 
 #include "absl/strings/ascii.h"
@@ -88,12 +89,23 @@ std::string OperationIdForRequest(absl::string_view principal, absl::string_view
 std::string SafeName(absl::string_view prefix, const std::vector<std::string>& parts) {
   std::string joined = absl::StrCat(prefix, absl::StrJoin(parts, "-"));
   std::string clean;
-  for (char c : absl::AsciiStrToLower(joined)) {
-    clean.push_back(absl::ascii_isalnum(c) || c == '-' ? c : '-');
+  // Whether two different inputs could come out the same: a '/' (between
+  // the parts of a key, never in a Kubernetes name) is not counted.
+  bool lossy = false;
+  for (char c : joined) {
+    char lower = absl::ascii_tolower(c);
+    if (absl::ascii_isalnum(lower) || lower == '-') {
+      clean.push_back(lower);
+      lossy |= lower != c;
+    } else {
+      clean.push_back('-');
+      lossy |= c != '/';
+    }
   }
-  if (clean.size() <= 63) return clean;
+  const bool valid_ends = !clean.empty() && absl::ascii_isalnum(clean.front()) && absl::ascii_isalnum(clean.back());
+  if (clean.size() <= 63 && valid_ends && !lossy) return clean;
   std::string hash = Sha256Hex(joined).substr(0, 10);
-  return absl::StrCat(clean.substr(0, 52), "-", hash);
+  return absl::StrCat(clean.substr(0, std::min<size_t>(clean.size(), 52)), "-", hash);
 }
 
 }  // namespace herd::ops

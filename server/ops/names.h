@@ -42,8 +42,10 @@ std::string NewOperationId(absl::Time now);
 // always give the same operation.
 std::string OperationIdForRequest(absl::string_view principal, absl::string_view request_id);
 
-// A Kubernetes name (≤ 63 chars, [a-z0-9-]) made from parts: kept readable
-// when short, shortened with a hash when long.
+// A Kubernetes name (≤ 63 chars, [a-z0-9-], alphanumeric at both ends) made
+// from parts: kept as it is when short and made only of [a-z0-9-] and '/'
+// (as '-'), else readable up to 52 characters and ended with a hash of the
+// whole, so two different inputs never share a name.
 std::string SafeName(absl::string_view prefix, const std::vector<std::string>& parts);
 
 }  // namespace herd::ops

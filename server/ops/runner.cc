@@ -73,27 +73,25 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   // record is written, one round trip to the API server instead of two.
   const bool own_name = key.empty();
   if (own_name) key = initial.name();
+  std::vector<std::string> keys = LockKeys(*engine, key);
   Record record;
-  record.op = initial;
   record.request_json = engine->request_json();
-  record.checkpoint = engine->InitialCheckpoint();
   record.owner = locks_.identity();
-  // A lock refused for a transient reason (the API server's 5xx or 429) is
-  // asked for again: taking it is idempotent for the same operation. The
-  // tries end well within a lease, the time a record without one is left
-  // alone by other replicas (Adopt).
-  std::vector<std::string> keys = {key};
-  for (auto& k : engine->more_lock_keys(record.checkpoint)) {
-    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
-  }
   absl::Status locked, created;
   if (own_name && keys.size() == 1) {
+    record.op = initial;
+    record.checkpoint = engine->InitialCheckpoint();
     std::thread lease([&] { locked = AcquireAll(keys, initial.name()); });
     created = store_.Create(record);
     lease.join();
   } else {
     locked = AcquireAll(keys, initial.name());
-    if (locked.ok()) created = store_.Create(record);
+    if (locked.ok()) locked = PlanHoldingLocks(*engine, initial, keys);
+    if (locked.ok()) {
+      record.op = initial;
+      record.checkpoint = engine->InitialCheckpoint();
+      created = store_.Create(record);
+    }
   }
   if (!locked.ok()) {
     if (own_name && created.ok()) {
@@ -130,6 +128,55 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   std::move(unmark).Cancel();
   StartSlot(std::move(slot), false);
   return op->Published();
+}
+
+std::vector<std::string> OperationRunner::LockKeys(const Engine& engine, const std::string& key) {
+  std::vector<std::string> keys = {key};
+  for (auto& k : engine.more_lock_keys(engine.InitialCheckpoint())) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
+  }
+  return keys;
+}
+
+absl::Status OperationRunner::PlanHoldingLocks(Engine& engine, v1::Operation& op, std::vector<std::string>& keys) {
+  const absl::Time locked_at = env_.clock.Now();
+  auto plan = PlanOf(engine, env_);
+  if (!plan.ok()) {
+    ReleaseAll(keys, op.name());
+    return plan.status();
+  }
+  // A purge by selector locks the workloads its pods belong to now.
+  std::vector<std::string> now = LockKeys(engine, keys.front());
+  std::vector<std::string> more, spare;
+  for (const auto& k : now) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) more.push_back(k);
+  }
+  for (const auto& k : keys) {
+    if (std::find(now.begin(), now.end(), k) == now.end()) spare.push_back(k);
+  }
+  if (absl::Status st = AcquireAll(more, op.name()); !st.ok()) {
+    ReleaseAll(keys, op.name());
+    return st;
+  }
+  ReleaseAll(spare, op.name());
+  keys = std::move(now);
+  // The leases are renewed only once the operation runs: one that may
+  // have run out while the cluster was read must be ours still.
+  if (env_.clock.Now() - locked_at > locks_.lease_duration() / 4) {
+    for (const auto& k : keys) {
+      absl::Status st = locks_.Renew(k, op.name());
+      if (absl::IsFailedPrecondition(st)) st = absl::AbortedError(absl::StrCat(st.message(), " while it was planned; send it again"));
+      if (!st.ok()) {
+        ReleaseAll(keys, op.name());
+        return st;
+      }
+    }
+  }
+  *op.mutable_plan() = *std::move(plan);
+  SetTime(locked_at, op.mutable_create_time());
+  SetTime(locked_at, op.mutable_update_time());
+  for (auto& e : *op.mutable_events()) SetTime(locked_at, e.mutable_time());
+  return absl::OkStatus();
 }
 
 void OperationRunner::StartSlot(std::unique_ptr<Slot> slot, bool resumed) {
@@ -369,33 +416,31 @@ absl::Time OperationRunner::Adopt() {
       if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
     }
     if (!AcquireAll(keys, rec.op.name()).ok()) continue;
-    // Decide on the record as it is now, not as the cache last saw it: an
-    // operation that ended (its lock released after its final write) or
-    // persisted a checkpoint since must not be run again from an older one.
+    // The record names its runner before anything runs: the replica that
+    // had it, should it still be alive, can no longer write it. The
+    // operation goes on from the record as it was taken over, not as the
+    // cache or an earlier read saw it: one that ended (its lock released
+    // after its final write) or persisted a checkpoint since (its replica
+    // alive, its lease run out unnoticed) must not be run again from an
+    // older one.
     auto id = ParseOperationName(rec.op.name());
-    auto fresh = id.ok() ? store_.Fetch(*id) : absl::StatusOr<Record>(id.status());
-    if (!fresh.ok() || IsFinal(fresh->op.state())) {
-      if (!fresh.ok() && !absl::IsNotFound(fresh.status())) {
-        log::Warn("cannot read an operation to adopt; trying later", {{"op", rec.op.name()}, {"error", fresh.status()}});
+    std::string previous_owner;
+    auto taken = id.ok() ? store_.TakeOver(*id, locks_.identity(), &previous_owner) : absl::StatusOr<Record>(id.status());
+    if (!taken.ok()) {
+      if (!absl::IsNotFound(taken.status()) && !absl::IsFailedPrecondition(taken.status())) {
+        log::Warn("cannot take an operation's record over; trying later",
+                  {{"op", rec.op.name()}, {"error", taken.status()}});
       }
       ReleaseAll(keys, rec.op.name());
       continue;
     }
-    rec = *std::move(fresh);
-    // The record names its runner before anything runs: the replica that
-    // had it, should it still be alive, can no longer write it.
-    if (absl::Status st = store_.Save(rec.op, rec.checkpoint, locks_.identity(), OperationStore::Writer::kTakingOver);
-        !st.ok()) {
-      log::Warn("cannot take an operation's record over; trying later", {{"op", rec.op.name()}, {"error", st}});
-      ReleaseAll(keys, rec.op.name());
-      continue;
-    }
-    log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", rec.owner}});
+    rec = *std::move(taken);
+    log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", previous_owner}});
     auto slot = std::make_unique<Slot>();
     slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);
     slot->engine = std::move(*engine);
     slot->lock_keys = keys;
-    slot->op->AddEvent(absl::StrCat("adopted by ", locks_.identity(), " from ", rec.owner));
+    slot->op->AddEvent(absl::StrCat("adopted by ", locks_.identity(), " from ", previous_owner));
     if (!rec.cancel_reason.empty()) slot->op->RequestCancel(rec.cancel_reason);
     {
       absl::MutexLock lock(&mu_);

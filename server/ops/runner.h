@@ -59,8 +59,8 @@ struct RunnerOptions {
   absl::Duration gc_period = absl::Minutes(10);
   // When set, each operation's engine writes through the client this
   // returns for it (herdd --impersonate: one acting as the operation's
-  // principal), here and on the replica that adopts it. Its reads and the
-  // records and locks go through EngineEnv::kube as always.
+  // principal), here and on the replica that adopts it: its writes and the
+  // reads it makes itself; the caches, records and locks stay herd's own.
   std::function<absl::StatusOr<std::unique_ptr<kube::KubeClient>>(const v1::Operation& op)> client_for;
 };
 
@@ -78,6 +78,10 @@ class OperationRunner {
   // RUNNING, name, kind, target, principal… set). ABORTED when the target
   // is busy; ALREADY_EXISTS when a record with that name exists (a repeated
   // idempotent request), with nothing started.
+  // An engine that locks a workload is prepared again once its locks are
+  // held: the plan recorded, and the create time (and that of `initial`'s
+  // events), are of that moment, after whatever operation held the
+  // workload before; a Prepare that fails then is returned, nothing started.
   absl::StatusOr<v1::Operation> Launch(std::unique_ptr<Engine> engine, v1::Operation initial);
 
   // The live operation when it runs on this replica, else null.
@@ -115,6 +119,14 @@ class OperationRunner {
 
   // Whether the operation runs here, or Launch is starting it here.
   bool RunsHere(const std::string& name);
+  // The locks `engine` takes: `key` (its lock key, or its own name), then
+  // Engine::more_lock_keys as its InitialCheckpoint names them.
+  static std::vector<std::string> LockKeys(const Engine& engine, const std::string& key);
+  // With `keys` held: prepares `engine` again (a call's Prepare, made
+  // before, may have seen the workload in the middle of the operation that
+  // held it), takes or lets go of the locks its new plan needs, and sets
+  // `op`'s plan and times. On failure every lock is let go.
+  absl::Status PlanHoldingLocks(Engine& engine, v1::Operation& op, std::vector<std::string>& keys);
   // Puts `slot` in the table and starts its engine.
   void StartSlot(std::unique_ptr<Slot> slot, bool resumed);
   void RunSlot(Slot* slot, bool resumed);

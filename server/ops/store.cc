@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <utility>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -151,7 +152,7 @@ absl::Status OperationStore::Create(const Record& record) {
 }
 
 absl::Status OperationStore::Save(const v1::Operation& op, const std::map<std::string, std::string>& checkpoint,
-                                  const std::string& owner, Writer writer) {
+                                  const std::string& owner) {
   auto id = ParseOperationName(op.name());
   if (!id.ok()) return id.status();
   std::optional<Written> last;
@@ -185,7 +186,7 @@ absl::Status OperationStore::Save(const v1::Operation& op, const std::map<std::s
                                                         v1::OperationState_Name(rec->op.state()), ", by ", rec->owner,
                                                         "): not written again"));
     }
-    if (writer == Writer::kOwner && rec->owner != owner) {
+    if (rec->owner != owner) {
       Forget(op.name());
       return absl::FailedPreconditionError(
           absl::StrCat(op.name(), " is run by ", rec->owner, " now (its lease ran out): ", owner, " no longer writes it"));
@@ -203,6 +204,37 @@ absl::Status OperationStore::Save(const v1::Operation& op, const std::map<std::s
     if (!kube::IsConflict(updated.status())) return updated.status();
   }
   return absl::AbortedError(absl::StrCat("could not save ", op.name(), ": the record kept changing"));
+}
+
+absl::StatusOr<Record> OperationStore::TakeOver(const std::string& id, const std::string& owner,
+                                                std::string* previous_owner) {
+  // Guarded by the version read: a save of the previous owner in between
+  // makes the write conflict, and the record is read again with it.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    auto current = kube_.Get(kube::kConfigMaps, ns_, ConfigMapName(id));
+    if (!current.ok()) {
+      if (kube::IsNotFound(current.status())) return absl::NotFoundError(absl::StrCat("operations/", id, " not found"));
+      return current.status();
+    }
+    auto rec = Parse(*current);
+    if (!rec.ok()) return rec.status();
+    if (IsFinal(rec->op.state())) {
+      return absl::FailedPreconditionError(absl::StrCat(rec->op.name(), " has ended already (",
+                                                        v1::OperationState_Name(rec->op.state()), ", by ", rec->owner,
+                                                        ")"));
+    }
+    std::string previous = std::exchange(rec->owner, owner);
+    kube::Json cm = ToConfigMap(*rec);
+    cm["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
+    auto updated = kube_.Update(kube::kConfigMaps, ns_, cm);
+    if (updated.ok()) {
+      Remember(*rec, *updated);
+      if (previous_owner) *previous_owner = std::move(previous);
+      return *std::move(rec);
+    }
+    if (!kube::IsConflict(updated.status())) return updated.status();
+  }
+  return absl::AbortedError(absl::StrCat("could not take operations/", id, " over: the record kept changing"));
 }
 
 absl::Status OperationStore::RequestCancel(const std::string& id, const std::string& reason) {

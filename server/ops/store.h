@@ -61,18 +61,25 @@ class OperationStore {
   void Start();
   void Stop();
   absl::Status WaitForSync(absl::Time deadline);
+  // The records' informer: what it holds, how often it listed and watched.
+  kube::InformerStats Stats() const { return kube::StatsOf(*informer_); }
 
   // ALREADY_EXISTS when a record with this operation's id exists.
   absl::Status Create(const Record& record);
-  // Who may write a record: its owner, or a replica taking it over.
-  enum class Writer { kOwner, kTakingOver };
   // Writes the operation's current state, checkpoint and owner. The owner
   // is the record's fencing token: FAILED_PRECONDITION, with nothing
-  // written, when the record has ended or (kOwner) another replica has
-  // taken it over since, so a replica that lost its lease without knowing
+  // written, when the record has ended or another replica has taken it
+  // over since (TakeOver), so a replica that lost its lease without knowing
   // never overwrites what the one that adopted the operation wrote.
   absl::Status Save(const v1::Operation& op, const std::map<std::string, std::string>& checkpoint,
-                    const std::string& owner, Writer writer = Writer::kOwner);
+                    const std::string& owner);
+  // Makes `owner` the record's owner, changing nothing else, and returns
+  // the record as it was taken over: what its previous owner (set in
+  // `previous_owner` when given) persisted until then is in it, and
+  // nothing it saves after gets in (Save). FAILED_PRECONDITION when the
+  // operation has ended, NOT_FOUND when there is no record.
+  absl::StatusOr<Record> TakeOver(const std::string& id, const std::string& owner,
+                                  std::string* previous_owner = nullptr);
   // Asks for a cancel through the record (for operations run elsewhere).
   absl::Status RequestCancel(const std::string& id, const std::string& reason);
 

@@ -145,6 +145,24 @@ class ChartRenderTest(unittest.TestCase):
         self.assertEqual(sorted(ns for (k, _, ns) in objs if k == "Role"), ["batch", "herd", "shop"])
         self.assertEqual(objs[("RoleBinding", "herd", "shop")]["subjects"][0]["namespace"], "herd")
 
+    def test_impersonate_values(self):
+        # herdd --impersonate, and the impersonate verb on users and groups:
+        # cluster-scoped, so a ClusterRole also when herd acts in listed
+        # namespaces only.
+        for extra in ([], ["-f", os.path.join(CHART, "ci", "namespaced-values.yaml")]):
+            objs = render("--set", "herd.impersonate=true", *extra)
+            args, _ = self.check_pod_template(one(objs, "Deployment"), replicas=1 if extra else 2)
+            self.assertIn("--impersonate", args)
+            cr = objs[("ClusterRole", "herd-impersonate", None)]
+            self.assertEqual(cr["rules"], [{"apiGroups": [""], "resources": ["users", "groups"],
+                                            "verbs": ["impersonate"]}])
+            crb = objs[("ClusterRoleBinding", "herd-impersonate", None)]
+            self.assertEqual(crb["roleRef"]["name"], "herd-impersonate")
+            self.assertEqual(crb["subjects"], [{"kind": "ServiceAccount", "name": "herd", "namespace": "herd"}])
+        objs = render()
+        self.assertNotIn(("ClusterRole", "herd-impersonate", None), objs)
+        self.assertNotIn("--impersonate", self.check_pod_template(one(objs, "Deployment"), replicas=2)[0])
+
     def test_monitoring_values(self):
         objs = render("-f", os.path.join(CHART, "ci", "monitoring-values.yaml"))
         for k in ["ServiceMonitor", "PrometheusRule", "NetworkPolicy", "ConfigMap"]:

@@ -205,6 +205,52 @@ class CrashTestCase(WaitsForConditions, unittest.TestCase):
             time.sleep(0.05)
         self.fail(f"no audit line with result {want!r} for {final.name}:\n{herdd.read_log()}")
 
+    def cancel_and_adopt(self, point, call, app, replicas):
+        """crash_and_adopt for an operation on `app` (`replicas` Ready pods)
+        whose cancel reaches its record while no herdd runs it, as
+        CancelOperation writes it for an operation another replica runs: the
+        adopter carries it out. Returns watch_ready's fewest()."""
+        fewest = self.watch_ready(app, replicas)
+        self.wait_for(f"the watch to list {replicas} Ready pods", lambda: fewest() == replicas)
+        started = []
+
+        def recording(stub):
+            op = call(stub)
+            started.append(op.name)
+            return op
+
+        def cancel():
+            record = "herd-op-" + started[0].split("/", 1)[1]
+            self.cluster.kubectl("-n", "herd-system", "annotate", "configmap", record,
+                                 "herd.dev/cancel-requested=changed my mind")
+        self.crash_and_adopt(point, recording, S.OPERATION_STATE_CANCELLED, between=cancel)
+        return fewest
+
+    def watch_ready(self, app, replicas):
+        """Watches the pods of `app` from now on; returns a function that
+        gives the fewest Ready pods seen at any moment since `replicas` of
+        them were first seen Ready (None until then)."""
+        ready, low = set(), []
+        lock = threading.Lock()
+
+        def on_event(kind, uid, pod_app, deleting, is_ready):
+            if pod_app != app:
+                return
+            with lock:
+                if kind != "DELETED" and not deleting and is_ready:
+                    ready.add(uid)
+                else:
+                    ready.discard(uid)
+                if low or len(ready) >= replicas:
+                    low.append(len(ready))
+        sync = self.pod_watch(on_event)
+
+        def fewest():
+            sync()
+            with lock:
+                return min(low) if low else None
+        return fewest
+
     def assert_strategy_restored(self, name):
         d = self.get("deploy", name)
         self.assertEqual(d["spec"]["strategy"]["rollingUpdate"], {"maxSurge": "25%", "maxUnavailable": "25%"})
@@ -255,31 +301,6 @@ class RolloutCrashTest(CrashTestCase):
                 self.assertEqual(final.failure.reason, S.FAILURE_REASON_CRASH_LOOP_BACK_OFF, final)
                 self.assert_rolled_out("web", "web:1", 3)
 
-    def watch_ready(self, app, replicas):
-        """Watches the pods of `app` from now on; returns a function that
-        gives the fewest Ready pods seen at any moment since `replicas` of
-        them were first seen Ready (None until then)."""
-        ready, low = set(), []
-        lock = threading.Lock()
-
-        def on_event(kind, uid, pod_app, deleting, is_ready):
-            if pod_app != app:
-                return
-            with lock:
-                if kind != "DELETED" and not deleting and is_ready:
-                    ready.add(uid)
-                else:
-                    ready.discard(uid)
-                if low or len(ready) >= replicas:
-                    low.append(len(ready))
-        sync = self.pod_watch(on_event)
-
-        def fewest():
-            sync()
-            with lock:
-                return min(low) if low else None
-        return fewest
-
     def test_cancel_adopted_after_strategy_restore_keeps_availability(self):
         # herdd a rolled out, put the workload's own strategy back and died
         # before recording the end; a cancel reached the record meanwhile.
@@ -287,23 +308,7 @@ class RolloutCrashTest(CrashTestCase):
         # not with the workload's strategy (25 % of 4 pods: one down at a time).
         self.fresh()
         self.deploy("web", "web:1", replicas=4)
-        fewest = self.watch_ready("web", 4)
-        self.wait_for("the watch to list 4 Ready pods", lambda: fewest() == 4)
-        started = []
-
-        def call(stub):
-            op = self.rollout()(stub)
-            started.append(op.name)
-            return op
-
-        def cancel():
-            # What CancelOperation writes for an operation another replica
-            # runs: the cancel on its record, for the adopter to carry out.
-            record = "herd-op-" + started[0].split("/", 1)[1]
-            self.cluster.kubectl("-n", "herd-system", "annotate", "configmap", record,
-                                 "herd.dev/cancel-requested=changed my mind")
-
-        self.crash_and_adopt("rollout.restore-strategy:after", call, S.OPERATION_STATE_CANCELLED, between=cancel)
+        fewest = self.cancel_and_adopt("rollout.restore-strategy:after", self.rollout(), "web", 4)
         self.assert_rolled_out("web", "web:1", 4)
         self.assertEqual(fewest(), 4)
 
@@ -425,6 +430,28 @@ class PurgeCrashTest(CrashTestCase):
                 # The old pods kept serving; the replacements are gone.
                 self.wait_for("the old pods only", lambda: self.uids("web") == old)
                 self.assert_strategy_restored("web")
+
+    def test_cancel_adopted_at_the_end_keeps_availability(self):
+        # Cancelled once its replacements had replaced the old pods, a purge
+        # put the template back and, at once, the workload's own strategy
+        # (25 % of 4 pods: one down at a time), under which the controller
+        # went back: 4 Ready pods went to 3, as the soak saw of a ROLLING
+        # purge by selector. Here herdd a dies at the end of the restart,
+        # before or after putting the strategy back, with a cancel recorded
+        # meanwhile: the adopter goes back under maxUnavailable 0, and puts
+        # the strategy back once the old template's pods serve again.
+        for moment in ("before", "after"):
+            with self.subTest(moment=moment):
+                self.fresh()
+                self.deploy("web", "web:1", replicas=4)
+                fewest = self.cancel_and_adopt(f"purge.restore-strategy:{moment}",
+                                               self.purge("purge-3", namespace=NS, label_selector="app=web"), "web", 4)
+                self.kubectl("rollout", "status", "deploy/web", "--timeout=30s")
+                self.assertEqual(len(self.live_pods("web")), 4)
+                self.assertEqual(fewest(), 4)
+                self.assert_strategy_restored("web")
+                template = self.get("deploy", "web")["spec"]["template"]["metadata"]
+                self.assertNotIn("herd.dev/purgedAt", template.get("annotations", {}))
 
     def test_batches(self):
         # batch_size 1 over 3 pods: scale up, mark, scale down per batch; a

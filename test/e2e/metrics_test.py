@@ -2,6 +2,7 @@
 Prometheus (Debian's) that then answers queries about herd's calls."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -9,6 +10,8 @@ import tempfile
 import time
 import unittest
 import urllib.request
+
+import grpc
 
 from herdprocess import Herdd, herd_pb2, wait_for_end
 from simcluster import SimCluster, deployment
@@ -50,6 +53,24 @@ class MetricsTest(unittest.TestCase):
         self.assertRegex(text, r'herd_operations_total\{kind="rollout",result="succeeded"\} 1\n')
         p = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+
+    def test_caches_and_refusals_are_counted(self):
+        # A protected namespace refuses every mutation, even to a caller
+        # who may do everything else.
+        with self.assertRaises(grpc.RpcError) as ctx:
+            self.herdd.stub().Scale(herd_pb2.ScaleRequest(workload="namespaces/kube-system/deployments/dns",
+                                                          replicas=2), timeout=10)
+        self.assertEqual(ctx.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
+        text = fetch(f"http://{self.herdd.http_address}/metrics")
+        self.assertRegex(text, r'herd_auth_denials_total\{reason="protected_namespace"\} [1-9]')
+        # The Deployment's 2 pods (and whatever else runs) are in the cache,
+        # and the operation's record among the ConfigMaps.
+        pods = re.search(r'herd_cache_objects\{resource="pods"\} (\d+)', text)
+        self.assertIsNotNone(pods, text)
+        self.assertGreaterEqual(int(pods.group(1)), 2)
+        self.assertRegex(text, r'herd_cache_objects\{resource="configmaps"\} [1-9]')
+        self.assertRegex(text, r'# TYPE herd_watch_restarts_total counter\nherd_watch_restarts_total\{resource=')
+        self.assertRegex(text, r'# TYPE herd_cache_relists_total counter\nherd_cache_relists_total\{resource=')
 
     def test_health_and_readiness(self):
         self.assertEqual(fetch(f"http://{self.herdd.http_address}/healthz").strip(), "ok")

@@ -73,6 +73,7 @@ def tour_steps(ns):
         ("scale a StatefulSet", [*n, "scale", "sts/db", "--replicas=2", *w], 0),
         ("scale with an HPA held", [*n, "scale", "deploy/api", "--delta=+1", "--hpa-hold=10m", *w], 0),
         ("purge (rolling, budgets)", [*n, "purge", "deploy/web", *w], 0),
+        ("purge a pod at a time", [*n, "purge", "deploy/web", "--batch-size=1", *w], 0),
         ("purge (burn) by selector", [*n, "purge", "-l", "app=api", "--mode=burn", *w], 0),
         ("kill by eviction", [*n, "kill", "-l", "app=api", "--max-pods=3", *w], 0),
         ("kill by deletion", [*n, "kill", "-l", "app=web", "--force", "--max-pods=2", *w], 0),

@@ -221,6 +221,37 @@ TEST_F(RolloutPromisesTest, AnApiThatKeepsFailingTheWriteFailsTheRollout) {
   EXPECT_EQ(TemplateImage("web"), "web:1");
 }
 
+// A rollback carries out what failed: the reads it needs (the workload,
+// its revisions) are sent again on transient errors, as its writes are.
+// The soak saw a crash-looping rollout end FAILED ("cannot roll back") on
+// one 503 past the client's own tries, leaving the broken version running.
+class FlakyRollbackReadsTest : public RolloutPromisesTest {
+ protected:
+  void Configure(herdd::AppOptions& o) override {
+    o.write_hook = [this](const std::string& point, ops::WriteMoment moment) {
+      if (point != "rollout.template" || moment != ops::WriteMoment::kAfter) return;
+      // From the template's write on, herd lists nothing but the
+      // ReplicaSets the rollback goes back to (its caches watch): their
+      // list fails past the client's tries once, then twice more.
+      sim::Faults f;
+      f.error_code = 503;
+      f.fail_next["list"] = 7;
+      app_->simulator()->SetFaults(f);
+    };
+  }
+};
+
+TEST_F(FlakyRollbackReadsTest, ARollbackGoesOnThroughTransientReadErrors) {
+  CreateDeployment("web", "web:1", 2);
+  v1::Operation op;
+  ASSERT_GRPC_OK(Call(&Stub::Rollout, Request("web", "web", "web:2-crashloop"), &op));
+  v1::Operation done = Wait(op.name());
+  ASSERT_EQ(done.state(), v1::OPERATION_STATE_ROLLED_BACK) << done.DebugString();
+  EXPECT_EQ(done.failure().reason(), v1::FAILURE_REASON_CRASH_LOOP_BACK_OFF);
+  EXPECT_EQ(TemplateImage("web"), "web:1");
+  AwaitImages("web", {"web:1", "web:1"});
+}
+
 // Undo: "to_revision: the revision to go back to"; strategy as for Rollout.
 TEST_F(RolloutPromisesTest, UndoGoesBackToTheNamedRevisionOrTheOneBefore) {
   CreateDeployment("web", "web:1", 2);

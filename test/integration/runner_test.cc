@@ -7,9 +7,14 @@
 // User-Agent, so kubesim's faults can hit one and spare the other (a
 // replica whose record watch keeps failing has a cache that is behind).
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -56,6 +61,7 @@ class CountingEngine : public ops::Engine {
   std::string target() const override { return "namespaces/default/deployments/web"; }
   std::string lock_key() const override { return key_; }
   std::string request_json() const override { return "{}"; }
+  std::vector<v1::Permission> Writes() const override { return {}; }
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override { return v1::Plan(); }
   void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
     {
@@ -211,6 +217,40 @@ TEST_F(RunnerTest, AnAdoptedOperationResumesFromTheCheckpointPersistedLast) {
   EXPECT_EQ(runs_.Step(), "2");
 }
 
+TEST_F(RunnerTest, ATakeOverKeepsWhatThePreviousOwnerPersistedAndFencesIt) {
+  // The soak saw a purge replace its pods twice: its replica, alive but
+  // with its lease run out, persisted the selection and the restart it was
+  // about to write after the adopter had read the record and before the
+  // adopter named itself the owner; that write put the adopter's older
+  // copy back, and the adopter chose and restarted again. The take-over
+  // keeps what is in the record at that moment and changes only its owner.
+  Replica a(sim_->url(), "a", "namespaces/default/deployments/web", &runs_);
+  Replica b(sim_->url(), "b", "namespaces/default/deployments/web", &runs_);
+  v1::Operation op = Running("operations/taken-1");
+  ASSERT_TRUE(a.store->Create({.op = op, .request_json = "{}", .checkpoint = {{"step", "1"}}, .owner = "herdd-a"}).ok());
+  auto read = b.store->Fetch("taken-1");  // the adopter looks at the record…
+  ASSERT_TRUE(read.ok());
+  ASSERT_EQ(read->checkpoint.at("step"), "1");
+  ASSERT_TRUE(a.store->Save(op, {{"step", "2"}}, "herdd-a").ok());  // …a persists before its next write…
+  std::string previous;
+  auto taken = b.store->TakeOver("taken-1", "herdd-b", &previous);  // …and the adopter takes it over
+  ASSERT_TRUE(taken.ok()) << taken.status();
+  EXPECT_EQ(taken->checkpoint.at("step"), "2");
+  EXPECT_EQ(taken->owner, "herdd-b");
+  EXPECT_EQ(previous, "herdd-a");
+  // From now on a writes nothing more.
+  absl::Status late = a.store->Save(op, {{"step", "3"}}, "herdd-a");
+  EXPECT_EQ(late.code(), absl::StatusCode::kFailedPrecondition) << late;
+  auto rec = b.store->Fetch("taken-1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->checkpoint.at("step"), "2");
+  EXPECT_EQ(rec->owner, "herdd-b");
+  // An ended operation is not taken over.
+  op.set_state(v1::OPERATION_STATE_SUCCEEDED);
+  ASSERT_TRUE(b.store->Save(op, {{"step", "2"}}, "herdd-b").ok());
+  EXPECT_EQ(a.store->TakeOver("taken-1", "herdd-a").status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_F(RunnerTest, ARecordWithoutALeaseIsLeftToItsReplicaForALease) {
   // A launch writes the record and takes the lease at once (an operation
   // that locks no workload): another replica seeing the record first must
@@ -339,6 +379,7 @@ class FailsWhenTold : public ops::Engine {
   std::string target() const override { return "namespaces/default/deployments/web"; }
   std::string lock_key() const override { return "namespaces/default/deployments/web"; }
   std::string request_json() const override { return "{}"; }
+  std::vector<v1::Permission> Writes() const override { return {}; }
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override { return v1::Plan(); }
   void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
     go_->WaitForNotification();
@@ -434,6 +475,200 @@ TEST_F(RunnerTest, ALeaseThatRanOutIsTakenByANewOperationOnlyOnceItsOwnHasEnded)
   second = b.runner->Launch(std::make_unique<CountingEngine>(key, &runs_), Running("operations/second-1"));
   ASSERT_TRUE(second.ok()) << second.status();
   AwaitRuns(1);
+}
+
+// Ends SUCCEEDED when told; its Prepare says which operation held its
+// workload's lock at that moment, and names the workloads of `reach` as
+// more locks once prepared (a purge by selector's).
+class Planned : public ops::Engine {
+ public:
+  Planned(std::string key, ops::WorkloadLocks* locks, absl::Notification* go = nullptr,
+          std::vector<std::string> reach = {})
+      : key_(std::move(key)), locks_(locks), go_(go), reach_(std::move(reach)) {}
+  v1::OperationKind kind() const override { return v1::OPERATION_KIND_PURGE; }
+  std::string target() const override { return key_; }
+  std::string lock_key() const override { return key_; }
+  std::string request_json() const override { return "{}"; }
+  std::vector<v1::Permission> Writes() const override { return {}; }
+  absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override {
+    auto info = locks_->Inspect(key_);
+    v1::Plan plan;
+    plan.set_summary(absl::StrCat("planned while ", info.ok() ? info->operation : "nobody", " held ", key_));
+    prepared_ = true;
+    return plan;
+  }
+  std::map<std::string, std::string> InitialCheckpoint() const override {
+    return prepared_ ? std::map<std::string, std::string>{{"reach", absl::StrJoin(reach_, ",")}}
+                     : std::map<std::string, std::string>{};
+  }
+  std::vector<std::string> more_lock_keys(const std::map<std::string, std::string>& checkpoint) const override {
+    auto it = checkpoint.find("reach");
+    if (it == checkpoint.end() || it->second.empty()) return {};
+    return absl::StrSplit(it->second, ',');
+  }
+  void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
+    if (go_) {
+      while (!go_->WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+        if (op.hand_over_requested()) return;
+      }
+    }
+    op.Finish(v1::OPERATION_STATE_SUCCEEDED);
+  }
+
+ private:
+  std::string key_;
+  ops::WorkloadLocks* locks_;
+  absl::Notification* go_;
+  std::vector<std::string> reach_;
+  bool prepared_ = false;
+};
+
+TEST_F(RunnerTest, AnOperationIsPlannedAndStampedOnceItHoldsItsWorkload) {
+  // The soak's probe (a Scale sent while a rollout ran) was planned by
+  // its call while the rollout held the workload; its reads were slow
+  // under faults, the rollout ended meanwhile, and the Scale took the free
+  // lock: it ran after the rollout but showed a create time, and a plan,
+  // from the middle of it.
+  const std::string key = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  a.StartStore();
+  absl::Notification go;
+  ASSERT_TRUE(a.runner->Launch(std::make_unique<Planned>(key, a.locks.get(), &go), Running("operations/first-3")).ok());
+  // The second call, planned now (its Prepare, its create time)…
+  v1::Operation second = Running("operations/second-3");
+  second.mutable_plan()->set_summary("planned by the call");
+  auto* started = second.add_events();
+  ops::SetTime(absl::Now(), started->mutable_time());
+  started->set_message("purge started by someone");
+  // … is launched once the first has ended and let go.
+  go.Notify();
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  auto first = a.store->Fetch("first-3");
+  while ((!first.ok() || !ops::IsFinal(first->op.state()) || a.locks->Inspect(key).ok()) && absl::Now() < until) {
+    absl::SleepFor(absl::Milliseconds(10));
+    first = a.store->Fetch("first-3");
+  }
+  ASSERT_TRUE(first.ok() && first->op.state() == v1::OPERATION_STATE_SUCCEEDED);
+  ASSERT_TRUE(absl::IsNotFound(a.locks->Inspect(key).status())) << "the first still holds the workload";
+
+  auto launched = a.runner->Launch(std::make_unique<Planned>(key, a.locks.get()), second);
+  ASSERT_TRUE(launched.ok()) << launched.status();
+  const absl::Time ended = ops::FromProto(first->op.end_time());
+  EXPECT_GE(ops::FromProto(launched->create_time()), ended);
+  EXPECT_GE(ops::FromProto(launched->events(0).time()), ended);
+  EXPECT_EQ(launched->plan().summary(), absl::StrCat("planned while operations/second-3 held ", key));
+  auto rec = a.store->Fetch("second-3");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->op.create_time().seconds(), launched->create_time().seconds());
+  EXPECT_EQ(rec->op.plan().summary(), launched->plan().summary());
+}
+
+TEST_F(RunnerTest, APlanMadeHoldingTheLockTakesTheWorkloadsItNowReaches) {
+  // A purge by selector locks the workloads its pods belong to: planned
+  // again once its own lock is held, it locks those it reaches then, and
+  // records them for an adopter.
+  const std::string key = "namespaces/default/pods?labelSelector=app=web";
+  const std::string web = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  a.StartStore();
+  absl::Notification go;
+  ASSERT_TRUE(
+      a.runner->Launch(std::make_unique<Planned>(key, a.locks.get(), &go, std::vector<std::string>{web}),
+                       Running("operations/reach-1"))
+          .ok());
+  auto info = a.locks->Inspect(web);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->operation, "operations/reach-1");
+  auto rec = a.store->Fetch("reach-1");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->checkpoint["reach"], web);
+  go.Notify();
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (a.locks->Inspect(web).ok() && absl::Now() < until) absl::SleepFor(absl::Milliseconds(10));
+  EXPECT_TRUE(absl::IsNotFound(a.locks->Inspect(web).status())) << "the workload stays locked after the end";
+}
+
+// Passes every request on to `inner`, but before the first update of a
+// Lease deletes that Lease (what its holder's release does when it comes
+// between another replica's read of the Lease and its write).
+class ReleasedBeforeTheUpdate : public kube::KubeClient {
+ public:
+  explicit ReleasedBeforeTheUpdate(kube::KubeClient& inner) : inner_(inner) {}
+  absl::StatusOr<kube::Json> Get(const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                                 absl::string_view sub) override {
+    return inner_.Get(r, ns, name, sub);
+  }
+  absl::StatusOr<kube::ObjectList> List(const kube::Resource& r, absl::string_view ns,
+                                        const kube::ListOptions& o) override {
+    return inner_.List(r, ns, o);
+  }
+  absl::StatusOr<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource& r, absl::string_view ns,
+                                                           const kube::WatchOptions& o) override {
+    return inner_.Watch(r, ns, o);
+  }
+  absl::StatusOr<kube::Json> Create(const kube::Resource& r, absl::string_view ns, const kube::Json& obj,
+                                    const kube::WriteOptions& o) override {
+    return inner_.Create(r, ns, obj, o);
+  }
+  absl::StatusOr<kube::Json> Update(const kube::Resource& r, absl::string_view ns, const kube::Json& obj,
+                                    const kube::WriteOptions& o) override {
+    if (&r == &kube::kLeases && !released_) {
+      released_ = true;
+      (void)inner_.Delete(r, ns, obj["metadata"].value("name", ""), {});
+    }
+    return inner_.Update(r, ns, obj, o);
+  }
+  absl::StatusOr<kube::Json> Patch(const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                                   kube::PatchType type, absl::string_view patch,
+                                   const kube::WriteOptions& o) override {
+    return inner_.Patch(r, ns, name, type, patch, o);
+  }
+  absl::StatusOr<kube::Json> Delete(const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                                    const kube::DeleteOptions& o) override {
+    return inner_.Delete(r, ns, name, o);
+  }
+  absl::Status DeleteCollection(const kube::Resource& r, absl::string_view ns, const kube::ListOptions& sel,
+                                const kube::DeleteOptions& o) override {
+    return inner_.DeleteCollection(r, ns, sel, o);
+  }
+  absl::Status Evict(absl::string_view ns, absl::string_view pod, const kube::DeleteOptions& o) override {
+    return inner_.Evict(ns, pod, o);
+  }
+  absl::StatusOr<kube::Scale> GetScale(const kube::Resource& r, absl::string_view ns,
+                                       absl::string_view name) override {
+    return inner_.GetScale(r, ns, name);
+  }
+  absl::StatusOr<kube::Scale> UpdateScale(const kube::Resource& r, absl::string_view ns, absl::string_view name,
+                                          int32_t replicas, absl::string_view rv) override {
+    return inner_.UpdateScale(r, ns, name, replicas, rv);
+  }
+
+ private:
+  kube::KubeClient& inner_;
+  bool released_ = false;
+};
+
+TEST_F(RunnerTest, ALeaseReleasedWhileItIsTakenOverIsTakenAfresh) {
+  // The soak's CronJob suspend was refused with NOT_FOUND naming a Lease:
+  // its launch read the expired Lease of an operation that had ended, and
+  // that operation's replica released it before the launch's write.
+  const std::string key = "namespaces/default/cronjobs/nightly";
+  Replica a(sim_->url(), "a", key, &runs_);
+  ASSERT_TRUE(a.locks->Acquire(key, "operations/ended-2").ok());
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < until) {
+    auto info = a.locks->Inspect(key);
+    if (info.ok() && info->expired) break;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  ReleasedBeforeTheUpdate client(*a.client);
+  ops::WorkloadLocks locks(client, kNs, "herdd-b", kLease);
+  absl::Status taken = locks.Acquire(key, "operations/next-2", [](const std::string&) { return true; });
+  ASSERT_TRUE(taken.ok()) << taken;
+  auto info = a.locks->Inspect(key);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_EQ(info->operation, "operations/next-2");
+  EXPECT_EQ(info->holder, "herdd-b");
 }
 
 TEST_F(RunnerTest, ALaunchTakesItsLeaseThroughTransientErrors) {
