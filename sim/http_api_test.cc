@@ -113,7 +113,10 @@ TEST_F(HttpApiTest, ServerSideApplyCreatesMergesAndReportsConflictsAsARealServer
   ASSERT_EQ(d["metadata"]["managedFields"].size(), 1u);
   EXPECT_EQ(d["metadata"]["managedFields"][0]["manager"], "team");
   EXPECT_EQ(d["metadata"]["managedFields"][0]["operation"], "Apply");
-  EXPECT_EQ(Call("PATCH", path + "?fieldManager=team", yaml, apply).status, 200);
+  FetchResponse again = Call("PATCH", path + "?fieldManager=team", yaml, apply);
+  ASSERT_EQ(again.status, 200);
+  EXPECT_EQ(nlohmann::json::parse(again.body)["metadata"]["resourceVersion"], d["metadata"]["resourceVersion"])
+      << "an apply that changes nothing writes nothing";
 
   // A merge patch without fieldManager: the manager is the User-Agent's product.
   r = Call("PATCH", path, R"({"spec":{"replicas":4}})",

@@ -4,7 +4,6 @@
 #include <chrono>
 #include <set>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -92,10 +91,7 @@ absl::StatusOr<auth::PrincipalRef> HerdService::Authenticate(grpc::ServerContext
 }
 
 absl::Status HerdService::Refused(absl::Status st) {
-  if (absl::IsPermissionDenied(st) && deps_.denied) {
-    // The authorizer's wording for a rule that matched but lacks allowProtected.
-    deps_.denied(absl::StrContains(st.message(), " is protected: ") ? "protected_namespace" : "rules");
-  }
+  if (absl::string_view why = auth::Authorizer::RefusalReason(st); !why.empty() && deps_.denied) deps_.denied(why);
   return st;
 }
 

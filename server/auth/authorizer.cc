@@ -2,9 +2,21 @@
 
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace herd::auth {
+
+namespace {
+// Marks the refusals of a protected namespace (RefusalReason).
+constexpr char kRefusalPayload[] = "herd.dev/refusal";
+constexpr char kProtectedNamespace[] = "protected_namespace";
+}  // namespace
+
+absl::string_view Authorizer::RefusalReason(const absl::Status& st) {
+  if (!absl::IsPermissionDenied(st)) return "";
+  return st.GetPayload(kRefusalPayload).has_value() ? kProtectedNamespace : "rules";
+}
 namespace {
 
 std::string Where(absl::string_view ns) {
@@ -49,9 +61,11 @@ absl::Status Authorizer::Check(const Principal& principal, Verb verb, absl::stri
     if (!guarded || rule.allow_protected) return absl::OkStatus();
   }
   if (matched) {
-    return absl::PermissionDeniedError(
+    absl::Status refused = absl::PermissionDeniedError(
         absl::StrCat("namespace ", ns, " is protected: principal ", principal.name, " may not ",
                      VerbName(verb), " there (it takes a rule with allowProtected: true)"));
+    refused.SetPayload(kRefusalPayload, absl::Cord(kProtectedNamespace));
+    return refused;
   }
   if (namespace_allowed && workload != nullptr) {
     return absl::PermissionDeniedError(absl::StrCat(

@@ -50,6 +50,11 @@ class Authorizer {
 
   bool IsProtected(absl::string_view ns) const;
 
+  // Why Authorize refused: "protected_namespace" when a rule allowed the
+  // call but the namespace is protected (and the rule lacks
+  // allowProtected), else "rules"; "" for a status that is not its refusal.
+  static absl::string_view RefusalReason(const absl::Status& st);
+
  private:
   absl::Status Check(const Principal& principal, Verb verb, absl::string_view ns,
                      const absl::string_view* workload) const;

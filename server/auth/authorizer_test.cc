@@ -91,6 +91,7 @@ TEST_F(AuthorizerTest, ProtectedNamespacesRefuseMutationsButNotReads) {
       ExpectDenied(st, std::string("namespace ") + ns + " is protected: principal admin may not " +
                            std::string(VerbName(v)) +
                            " there (it takes a rule with allowProtected: true)");
+      EXPECT_EQ(Authorizer::RefusalReason(st), "protected_namespace");
     }
     EXPECT_TRUE(authz_.Authorize(admin, Verb::kRead, ns, "coredns").ok());
   }
@@ -135,8 +136,10 @@ TEST_F(AuthorizerTest, ProtectedNamespacesAreConfigurableWithGlobs) {
 TEST_F(AuthorizerTest, OrdinaryRefusalWinsOverProtectedWhenNoRuleMatches) {
   // A principal with no rule there at all hears it has no rule, not that
   // the namespace is protected (which would suggest allowProtected helps).
-  ExpectDenied(authz_.Authorize(ci_, Verb::kRollout, "kube-system", "web-x"),
-               "principal ci-shop may not rollout in namespace kube-system");
+  absl::Status st = authz_.Authorize(ci_, Verb::kRollout, "kube-system", "web-x");
+  ExpectDenied(st, "principal ci-shop may not rollout in namespace kube-system");
+  EXPECT_EQ(Authorizer::RefusalReason(st), "rules");
+  EXPECT_EQ(Authorizer::RefusalReason(absl::OkStatus()), "");
 }
 
 TEST(InsecureModeTest, AnonymousMayDoAnythingOutsideProtectedNamespaces) {

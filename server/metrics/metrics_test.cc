@@ -22,6 +22,15 @@
 namespace herd::metrics {
 namespace {
 
+// Every refusal reason, exported from 0 before the first.
+constexpr char kAuthDenialsAtZero[] = R"(# HELP herd_auth_denials_total Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing it (rules), a protected namespace, or the cluster's RBAC (cluster_rbac, herdd --impersonate).
+# TYPE herd_auth_denials_total counter
+herd_auth_denials_total{reason="cluster_rbac"} 0
+herd_auth_denials_total{reason="protected_namespace"} 0
+herd_auth_denials_total{reason="rules"} 0
+herd_auth_denials_total{reason="unauthenticated"} 0
+)";
+
 using ::testing::HasSubstr;
 
 MetricsOptions SmallBuckets() {
@@ -52,7 +61,7 @@ void Populate(Metrics& m) {
 TEST(MetricsTest, ExpositionOfKnownIncrements) {
   Metrics m(SmallBuckets());
   Populate(m);
-  EXPECT_EQ(m.Exposition(), R"(# HELP grpc_server_handled_total Total number of RPCs completed on the server, regardless of success or failure.
+  EXPECT_EQ(m.Exposition(), std::string(R"(# HELP grpc_server_handled_total Total number of RPCs completed on the server, regardless of success or failure.
 # TYPE grpc_server_handled_total counter
 grpc_server_handled_total{grpc_code="PermissionDenied",grpc_method="Scale",grpc_service="herd.v1.Herd",grpc_type="unary"} 1
 # HELP grpc_server_handling_seconds Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.
@@ -71,13 +80,8 @@ grpc_server_msg_sent_total{grpc_method="Scale",grpc_service="herd.v1.Herd",grpc_
 # HELP grpc_server_started_total Total number of RPCs started on the server.
 # TYPE grpc_server_started_total counter
 grpc_server_started_total{grpc_method="Scale",grpc_service="herd.v1.Herd",grpc_type="unary"} 1
-# HELP herd_auth_denials_total Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing it (rules), a protected namespace, or the cluster's RBAC (cluster_rbac, herdd --impersonate).
-# TYPE herd_auth_denials_total counter
-herd_auth_denials_total{reason="cluster_rbac"} 0
-herd_auth_denials_total{reason="protected_namespace"} 0
-herd_auth_denials_total{reason="rules"} 0
-herd_auth_denials_total{reason="unauthenticated"} 0
-# HELP herd_build_info Always 1; the labels tell which herd is running.
+)") + kAuthDenialsAtZero +
+                                R"(# HELP herd_build_info Always 1; the labels tell which herd is running.
 # TYPE herd_build_info gauge
 herd_build_info{version="1.2.3"} 1
 # HELP herd_kube_request_duration_seconds Latency of requests to the Kubernetes API, by verb.
@@ -122,13 +126,7 @@ herd_operations_total{kind="scale",result="failed"} 1
 
 TEST(MetricsTest, FreshMetricsExposeOnlyTheBuild) {
   Metrics m({.version = "0.1.0"});
-  EXPECT_EQ(m.Exposition(), R"(# HELP herd_auth_denials_total Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing it (rules), a protected namespace, or the cluster's RBAC (cluster_rbac, herdd --impersonate).
-# TYPE herd_auth_denials_total counter
-herd_auth_denials_total{reason="cluster_rbac"} 0
-herd_auth_denials_total{reason="protected_namespace"} 0
-herd_auth_denials_total{reason="rules"} 0
-herd_auth_denials_total{reason="unauthenticated"} 0
-# HELP herd_build_info Always 1; the labels tell which herd is running.
+  EXPECT_EQ(m.Exposition(), std::string(kAuthDenialsAtZero) + R"(# HELP herd_build_info Always 1; the labels tell which herd is running.
 # TYPE herd_build_info gauge
 herd_build_info{version="0.1.0"} 1
 )");

@@ -137,9 +137,12 @@ class ReplicasTest(unittest.TestCase):
         *_, final = [first, *watch]
         self.assertIn(final.state, (S.OPERATION_STATE_CANCELLED, S.OPERATION_STATE_ROLLED_BACK), final)
         self.assertIn("from the other replica", final.error.message + " ".join(e.message for e in final.events))
-        # Both replicas tell the same end.
-        again = start.GetOperation(S.GetOperationRequest(name=op.name), timeout=10)
+        # Both replicas tell the same end. The one that ran it shows the end
+        # once it has also let go of the workload, a moment after the
+        # record the other one read: its own watch ends there.
+        *_, again = start.WatchOperation(S.WatchOperationRequest(name=op.name), timeout=30)
         self.assertEqual(again.state, final.state)
+        self.assertEqual(start.GetOperation(S.GetOperationRequest(name=op.name), timeout=10).state, final.state)
         self.assertEqual(self.cluster.kubectl("-n", NS, "get", "deploy/web", "-o",
                                               "jsonpath={.spec.template.spec.containers[0].image}"), "web:1")
 

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gtest/gtest.h"
+#include "server/kube/testing/forwarding_client.h"
 #include "test/integration/herdd_fixture.h"
 
 namespace herd::testing {
@@ -25,63 +26,45 @@ struct Write {
   }
 };
 
-// Passes everything to `base`, noting each write under the operation.
-class RecordingClient : public kube::KubeClient {
+// Passes everything on, noting each write under the operation.
+class RecordingClient : public kube::ForwardingClient {
  public:
   RecordingClient(std::unique_ptr<kube::KubeClient> base, std::function<void(Write)> note)
-      : base_(std::move(base)), note_(std::move(note)) {}
+      : ForwardingClient(std::move(base)), note_(std::move(note)) {}
 
-  absl::StatusOr<Json> Get(const kube::Resource& r, absl::string_view ns, absl::string_view name,
-                           absl::string_view sub) override {
-    return base_->Get(r, ns, name, sub);
-  }
-  absl::StatusOr<kube::ObjectList> List(const kube::Resource& r, absl::string_view ns,
-                                        const kube::ListOptions& o) override {
-    return base_->List(r, ns, o);
-  }
-  absl::StatusOr<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource& r, absl::string_view ns,
-                                                           const kube::WatchOptions& o) override {
-    return base_->Watch(r, ns, o);
-  }
   absl::StatusOr<Json> Create(const kube::Resource& r, absl::string_view ns, const Json& obj,
                               const kube::WriteOptions& o) override {
     Note("create", r, ns, obj["metadata"].value("name", ""));
-    return base_->Create(r, ns, obj, o);
+    return ForwardingClient::Create(r, ns, obj, o);
   }
   absl::StatusOr<Json> Update(const kube::Resource& r, absl::string_view ns, const Json& obj,
                               const kube::WriteOptions& o) override {
     Note("update", r, ns, obj["metadata"].value("name", ""));
-    return base_->Update(r, ns, obj, o);
+    return ForwardingClient::Update(r, ns, obj, o);
   }
   absl::StatusOr<Json> Patch(const kube::Resource& r, absl::string_view ns, absl::string_view name,
                              kube::PatchType type, absl::string_view patch, const kube::WriteOptions& o) override {
     Note("patch", r, ns, name);
-    return base_->Patch(r, ns, name, type, patch, o);
+    return ForwardingClient::Patch(r, ns, name, type, patch, o);
   }
   absl::StatusOr<Json> Delete(const kube::Resource& r, absl::string_view ns, absl::string_view name,
                               const kube::DeleteOptions& o) override {
     Note("delete", r, ns, name);
-    return base_->Delete(r, ns, name, o);
+    return ForwardingClient::Delete(r, ns, name, o);
   }
   absl::Status DeleteCollection(const kube::Resource& r, absl::string_view ns, const kube::ListOptions& sel,
                                 const kube::DeleteOptions& o) override {
     Note("deletecollection", r, ns, "");
-    return base_->DeleteCollection(r, ns, sel, o);
+    return ForwardingClient::DeleteCollection(r, ns, sel, o);
   }
   absl::Status Evict(absl::string_view ns, absl::string_view pod, const kube::DeleteOptions& o) override {
     Note("create", kube::kPods, ns, pod, "eviction");
-    return base_->Evict(ns, pod, o);
-  }
-  absl::StatusOr<kube::Scale> GetScale(const kube::Resource& r, absl::string_view ns, absl::string_view name) override {
-    return base_->GetScale(r, ns, name);
+    return ForwardingClient::Evict(ns, pod, o);
   }
   absl::StatusOr<kube::Scale> UpdateScale(const kube::Resource& r, absl::string_view ns, absl::string_view name,
                                           int32_t replicas, absl::string_view rv) override {
     Note("update", r, ns, name, "scale");
-    return base_->UpdateScale(r, ns, name, replicas, rv);
-  }
-  absl::StatusOr<std::string> Logs(absl::string_view ns, absl::string_view pod, const kube::LogOptions& o) override {
-    return base_->Logs(ns, pod, o);
+    return ForwardingClient::UpdateScale(r, ns, name, replicas, rv);
   }
 
  private:
@@ -89,7 +72,6 @@ class RecordingClient : public kube::KubeClient {
             const std::string& sub = "") {
     note_({verb, std::string(r.group), std::string(r.plural), sub, std::string(ns), std::string(name)});
   }
-  std::unique_ptr<kube::KubeClient> base_;
   std::function<void(Write)> note_;
 };
 

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "server/kube/informer.h"
 #include "server/kube/rest_client.h"
+#include "server/kube/testing/forwarding_client.h"
 #include "server/ops/engine.h"
 #include "server/ops/lock.h"
 #include "server/ops/names.h"
@@ -591,60 +592,19 @@ TEST_F(RunnerTest, APlanMadeHoldingTheLockTakesTheWorkloadsItNowReaches) {
 // Passes every request on to `inner`, but before the first update of a
 // Lease deletes that Lease (what its holder's release does when it comes
 // between another replica's read of the Lease and its write).
-class ReleasedBeforeTheUpdate : public kube::KubeClient {
+class ReleasedBeforeTheUpdate : public kube::ForwardingClient {
  public:
-  explicit ReleasedBeforeTheUpdate(kube::KubeClient& inner) : inner_(inner) {}
-  absl::StatusOr<kube::Json> Get(const kube::Resource& r, absl::string_view ns, absl::string_view name,
-                                 absl::string_view sub) override {
-    return inner_.Get(r, ns, name, sub);
-  }
-  absl::StatusOr<kube::ObjectList> List(const kube::Resource& r, absl::string_view ns,
-                                        const kube::ListOptions& o) override {
-    return inner_.List(r, ns, o);
-  }
-  absl::StatusOr<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource& r, absl::string_view ns,
-                                                           const kube::WatchOptions& o) override {
-    return inner_.Watch(r, ns, o);
-  }
-  absl::StatusOr<kube::Json> Create(const kube::Resource& r, absl::string_view ns, const kube::Json& obj,
-                                    const kube::WriteOptions& o) override {
-    return inner_.Create(r, ns, obj, o);
-  }
+  using ForwardingClient::ForwardingClient;
   absl::StatusOr<kube::Json> Update(const kube::Resource& r, absl::string_view ns, const kube::Json& obj,
                                     const kube::WriteOptions& o) override {
     if (&r == &kube::kLeases && !released_) {
       released_ = true;
-      (void)inner_.Delete(r, ns, obj["metadata"].value("name", ""), {});
+      (void)ForwardingClient::Delete(r, ns, obj["metadata"].value("name", ""), {});
     }
-    return inner_.Update(r, ns, obj, o);
-  }
-  absl::StatusOr<kube::Json> Patch(const kube::Resource& r, absl::string_view ns, absl::string_view name,
-                                   kube::PatchType type, absl::string_view patch,
-                                   const kube::WriteOptions& o) override {
-    return inner_.Patch(r, ns, name, type, patch, o);
-  }
-  absl::StatusOr<kube::Json> Delete(const kube::Resource& r, absl::string_view ns, absl::string_view name,
-                                    const kube::DeleteOptions& o) override {
-    return inner_.Delete(r, ns, name, o);
-  }
-  absl::Status DeleteCollection(const kube::Resource& r, absl::string_view ns, const kube::ListOptions& sel,
-                                const kube::DeleteOptions& o) override {
-    return inner_.DeleteCollection(r, ns, sel, o);
-  }
-  absl::Status Evict(absl::string_view ns, absl::string_view pod, const kube::DeleteOptions& o) override {
-    return inner_.Evict(ns, pod, o);
-  }
-  absl::StatusOr<kube::Scale> GetScale(const kube::Resource& r, absl::string_view ns,
-                                       absl::string_view name) override {
-    return inner_.GetScale(r, ns, name);
-  }
-  absl::StatusOr<kube::Scale> UpdateScale(const kube::Resource& r, absl::string_view ns, absl::string_view name,
-                                          int32_t replicas, absl::string_view rv) override {
-    return inner_.UpdateScale(r, ns, name, replicas, rv);
+    return ForwardingClient::Update(r, ns, obj, o);
   }
 
  private:
-  kube::KubeClient& inner_;
   bool released_ = false;
 };
 
