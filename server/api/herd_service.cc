@@ -118,6 +118,9 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   if (options.reason().size() > 1024) return absl::InvalidArgumentError("reason is longer than 1024 characters");
   if (options.request_id().size() > 256) return absl::InvalidArgumentError("request_id is longer than 256 characters");
   if (auto st = deps_.authorizer->Authorize(**who, verb, ns, workload); !st.ok()) return Refused(st);
+  if (!ns.empty()) {
+    if (auto st = engines::CheckCovered(*deps_.env, ns); !st.ok()) return st;
+  }
   if (deps_.draining && deps_.draining() && !options.dry_run()) {
     return absl::UnavailableError("herdd is shutting down; try again (another replica will take the call)");
   }

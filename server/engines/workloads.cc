@@ -21,33 +21,37 @@ namespace {
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
 
-// What the summaries of one namespace's workloads need, listed once.
-struct NamespaceData {
-  std::vector<Json> pods;
-  std::vector<Json> replicasets;
-  std::vector<Json> revisions;
-  std::vector<Json> autoscalers;
-  std::vector<Json> jobs;
+// The caches a summary reads, for one namespace or all: the objects of a
+// workload are found by owner (uids are unique across namespaces).
+struct Caches {
+  kube::Informer* pods = nullptr;
+  kube::Informer* replicasets = nullptr;
+  kube::Informer* revisions = nullptr;
+  kube::Informer* autoscalers = nullptr;
+  kube::Informer* jobs = nullptr;
 };
 
-absl::StatusOr<NamespaceData> LoadNamespace(ops::EngineEnv& env, const std::string& ns) {
-  NamespaceData d;
-  struct Want {
-    const kube::Resource* r;
-    std::vector<Json>* out;
-    bool optional;  // a cluster may not serve it
-  };
-  for (const Want& w : {Want{&kube::kPods, &d.pods, false}, Want{&kube::kReplicaSets, &d.replicasets, false},
-                        Want{&kube::kControllerRevisions, &d.revisions, true},
-                        Want{&kube::kHorizontalPodAutoscalers, &d.autoscalers, true}, Want{&kube::kJobs, &d.jobs, true}}) {
-    auto list = env.kube.ListAll(*w.r, ns);
-    if (!list.ok()) {
-      if (w.optional && absl::IsNotFound(list.status())) continue;
-      return list.status();
-    }
-    *w.out = std::move(list->items);
+// The informer of `r` for `ns`, synced; UNAVAILABLE while it is not (at
+// boot, before /readyz says ready; or an informer of a namespace outside
+// the cover, listing for the first time).
+absl::StatusOr<kube::Informer*> Synced(ops::EngineEnv& env, const kube::Resource& r, const std::string& ns) {
+  kube::Informer& informer = env.informers.For(r, ns);
+  if (absl::Status st = informer.WaitForSync(env.clock.Now() + absl::Seconds(10)); !st.ok()) {
+    return absl::UnavailableError(absl::StrCat("herdd's cache has not synced yet (", st.message(), "); /readyz says when"));
   }
-  return d;
+  return &informer;
+}
+
+absl::StatusOr<Caches> CachesFor(ops::EngineEnv& env, const std::string& ns) {
+  Caches c;
+  for (auto [r, out] : {std::pair{&kube::kPods, &c.pods}, std::pair{&kube::kReplicaSets, &c.replicasets},
+                        std::pair{&kube::kControllerRevisions, &c.revisions},
+                        std::pair{&kube::kHorizontalPodAutoscalers, &c.autoscalers}, std::pair{&kube::kJobs, &c.jobs}}) {
+    auto informer = Synced(env, *r, ns);
+    if (!informer.ok()) return informer.status();
+    *out = *informer;
+  }
+  return c;
 }
 
 bool ControlledBy(const Json& obj, const std::string& uid) {
@@ -86,11 +90,11 @@ v1::PodSummary SummarizePod(const Json& pod) {
   return s;
 }
 
-void AddPods(const std::vector<const Json*>& pods, absl::Time now, v1::Workload* out) {
-  std::vector<const Json*> sorted = pods;
-  std::sort(sorted.begin(), sorted.end(), [](const Json* a, const Json* b) { return PodName(*a) < PodName(*b); });
+void AddPods(std::vector<kube::ObjectPtr> pods, absl::Time now, v1::Workload* out) {
+  std::sort(pods.begin(), pods.end(),
+            [](const kube::ObjectPtr& a, const kube::ObjectPtr& b) { return PodName(*a) < PodName(*b); });
   absl::Time oldest = absl::InfiniteFuture(), newest = absl::InfinitePast();
-  for (const Json* p : sorted) {
+  for (const kube::ObjectPtr& p : pods) {
     *out->add_pods() = SummarizePod(*p);
     if (PodTerminating(*p) || PodFinished(*p)) continue;
     absl::Time created = PodCreated(*p);
@@ -112,16 +116,23 @@ void AddContainers(const Json& pod_template, v1::Workload* out) {
   }
 }
 
-v1::Workload Summarize(const Json& obj, const kube::Resource* r, const NamespaceData& data, absl::Time now) {
+v1::Workload Summarize(const Json& obj, const kube::Resource* r, const Caches& caches, absl::Time now) {
   kube::Object o(obj);
   v1::Workload w;
   w.set_name(o.name());
   w.set_namespace_(o.ns());
   w.set_kind(std::string(r->kind));
+  w.set_resource_version(o.resource_version());
   for (const auto& [k, v] : o.labels()) (*w.mutable_labels())[k] = v;
   const Json spec = obj.value("spec", Json::object());
   const Json status = obj.value("status", Json::object());
-  std::vector<const Json*> pods;
+  std::vector<kube::ObjectPtr> pods;
+  // The pods an owner (a ReplicaSet, a StatefulSet, a Job) controls.
+  auto add_pods_of = [&](const std::string& uid) {
+    for (kube::ObjectPtr& p : caches.pods->ByOwner(uid)) {
+      if (ControlledBy(*p, uid)) pods.push_back(std::move(p));
+    }
+  };
   if (r == &kube::kCronJobs) {
     kube::CronJob cj(obj);
     w.set_schedule(cj.schedule());
@@ -130,25 +141,22 @@ v1::Workload Summarize(const Json& obj, const kube::Resource* r, const Namespace
     AddContainers(spec.value("jobTemplate", Json::object()).value("spec", Json::object()).value("template", Json::object()), &w);
     // Running Jobs: those the CronJob lists as active and those it owns
     // (a Job started by hand, as RunCronJob does, is never in its list).
-    std::set<std::string> listed;
-    for (const auto& ref : cj.active()) listed.insert(ref.name);
-    std::set<std::string> job_uids;
-    int32_t active = 0;
-    for (const Json& j : data.jobs) {
-      const bool owned = ControlledBy(j, o.uid());
-      if (owned) job_uids.insert(j["metadata"].value("uid", ""));
-      kube::Job job(j);
-      if ((owned || listed.count(job.name())) && !job.finished() && !job.terminating()) ++active;
-    }
-    w.set_active_jobs(active);
-    for (const Json& p : data.pods) {
-      for (const auto& ref : p["metadata"].value("ownerReferences", Json::array())) {
-        if (job_uids.count(ref.value("uid", ""))) {
-          pods.push_back(&p);
-          break;
-        }
+    std::map<std::string, kube::ObjectPtr> jobs;  // by name
+    for (kube::ObjectPtr& j : caches.jobs->ByOwner(o.uid())) {
+      if (ControlledBy(*j, o.uid())) {
+        add_pods_of(kube::Object(j).uid());
+        jobs.emplace(kube::Object(j).name(), std::move(j));
       }
     }
+    for (const auto& ref : cj.active()) {
+      if (kube::ObjectPtr j = caches.jobs->Get(o.ns(), ref.name)) jobs.emplace(ref.name, std::move(j));
+    }
+    int32_t active = 0;
+    for (const auto& [name, j] : jobs) {
+      kube::Job job(j);
+      if (!job.finished() && !job.terminating()) ++active;
+    }
+    w.set_active_jobs(active);
     AddPods(pods, now, &w);
     return w;
   }
@@ -159,29 +167,18 @@ v1::Workload Summarize(const Json& obj, const kube::Resource* r, const Namespace
   w.set_updated_replicas(status.value("updatedReplicas", 0));
   if (r == &kube::kDeployments) {
     w.set_revision(RevisionOf(obj));
-    std::set<std::string> rs_uids;
-    for (const Json& rs : data.replicasets) {
-      if (ControlledBy(rs, o.uid())) rs_uids.insert(rs["metadata"].value("uid", ""));
-    }
-    for (const Json& p : data.pods) {
-      for (const auto& ref : p["metadata"].value("ownerReferences", Json::array())) {
-        if (ref.value("controller", false) && rs_uids.count(ref.value("uid", ""))) {
-          pods.push_back(&p);
-          break;
-        }
-      }
+    for (const kube::ObjectPtr& rs : caches.replicasets->ByOwner(o.uid())) {
+      if (ControlledBy(*rs, o.uid())) add_pods_of(kube::Object(rs).uid());
     }
   } else {
     std::string update = status.value("updateRevision", "");
-    for (const Json& cr : data.revisions) {
-      if (cr["metadata"].value("name", "") == update) w.set_revision(cr.value("revision", int64_t{0}));
+    if (kube::ObjectPtr cr = update.empty() ? nullptr : caches.revisions->Get(o.ns(), update)) {
+      w.set_revision(cr->value("revision", int64_t{0}));
     }
-    for (const Json& p : data.pods) {
-      if (ControlledBy(p, o.uid())) pods.push_back(&p);
-    }
+    add_pods_of(o.uid());
   }
   AddPods(pods, now, &w);
-  for (const Json& h : data.autoscalers) {
+  for (const kube::ObjectPtr& h : caches.autoscalers->List(o.ns())) {
     kube::HorizontalPodAutoscaler hpa(h);
     if (hpa.target_kind() != r->kind || hpa.target_name() != o.name()) continue;
     w.set_autoscaler(hpa.name());
@@ -198,15 +195,33 @@ std::string OrderKey(const std::string& ns, int kind, const std::string& name) {
 
 }  // namespace
 
+const std::vector<const kube::Resource*>& CachedResources() {
+  static const auto* all = new std::vector<const kube::Resource*>{
+      &kube::kDeployments,         &kube::kReplicaSets, &kube::kStatefulSets,
+      &kube::kControllerRevisions, &kube::kCronJobs,    &kube::kJobs,
+      &kube::kPods,                &kube::kPodDisruptionBudgets, &kube::kHorizontalPodAutoscalers};
+  return *all;
+}
+
+absl::Status CheckCovered(ops::EngineEnv& env, const std::string& ns) {
+  std::string cover = env.informers.CoverDescription();
+  if (cover.empty() || env.informers.Covers(ns)) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("herdd caches and acts in ", cover, " (--namespaces), not in namespace \"", ns, "\""));
+}
+
 absl::StatusOr<v1::Workload> DescribeWorkload(ops::EngineEnv& env, const ops::WorkloadName& w) {
   if (w.resource != &kube::kDeployments && w.resource != &kube::kStatefulSets && w.resource != &kube::kCronJobs) {
     return absl::InvalidArgumentError(absl::StrCat(w.ToString(), " is not a Deployment, StatefulSet or CronJob"));
   }
-  auto obj = GetWorkload(env, w);
-  if (!obj.ok()) return obj.status();
-  auto data = LoadNamespace(env, w.ns);
-  if (!data.ok()) return data.status();
-  return Summarize(*obj, w.resource, *data, env.clock.Now());
+  if (absl::Status st = CheckCovered(env, w.ns); !st.ok()) return st;
+  auto workloads = Synced(env, *w.resource, w.ns);
+  if (!workloads.ok()) return workloads.status();
+  auto caches = CachesFor(env, w.ns);
+  if (!caches.ok()) return caches.status();
+  kube::ObjectPtr obj = (*workloads)->Get(w.ns, w.name);
+  if (obj == nullptr) return absl::NotFoundError(absl::StrCat(w.ToString(), " not found"));
+  return Summarize(*obj, w.resource, *caches, env.clock.Now());
 }
 
 absl::StatusOr<v1::ListWorkloadsResponse> ListWorkloads(ops::EngineEnv& env, const v1::ListWorkloadsRequest& request) {
@@ -235,38 +250,43 @@ absl::StatusOr<v1::ListWorkloadsResponse> ListWorkloads(ops::EngineEnv& env, con
     return absl::InvalidArgumentError("page_token is not one ListWorkloads returned");
   }
 
+  if (!request.namespace_().empty()) {
+    if (absl::Status st = CheckCovered(env, request.namespace_()); !st.ok()) return st;
+  }
+  k8s::LabelSelector selector;
+  if (!request.label_selector().empty()) selector = *k8s::LabelSelector::Parse(request.label_selector());
+
+  // A snapshot of the cache, sorted: pages continue after the last key
+  // returned whatever came and went since.
   struct Entry {
     std::string key;
     const kube::Resource* r;
-    Json obj;
+    kube::ObjectPtr obj;
+    const Caches* caches;
   };
   std::vector<Entry> entries;
-  for (const kube::Resource* r : kinds) {
-    auto list = env.kube.ListAll(*r, request.namespace_(), {.label_selector = request.label_selector()});
-    if (!list.ok()) return list.status();
-    for (Json& item : list->items) {
-      std::string key = OrderKey(item["metadata"].value("namespace", ""), KindOrder(r), item["metadata"].value("name", ""));
-      if (!after.empty() && key <= after) continue;
-      entries.push_back({std::move(key), r, std::move(item)});
+  std::map<std::string, Caches> caches;  // by the namespace For was asked
+  for (const std::string& ns : env.informers.NamespacesFor(request.namespace_())) {
+    auto c = CachesFor(env, ns);
+    if (!c.ok()) return c.status();
+    const Caches* cached = &caches.emplace(ns, *c).first->second;
+    for (const kube::Resource* r : kinds) {
+      auto informer = Synced(env, *r, ns);
+      if (!informer.ok()) return informer.status();
+      for (kube::ObjectPtr& obj : (*informer)->List(request.namespace_(), selector)) {
+        kube::Object o(obj);
+        std::string key = OrderKey(o.ns(), KindOrder(r), o.name());
+        if (!after.empty() && key <= after) continue;
+        entries.push_back({std::move(key), r, std::move(obj), cached});
+      }
     }
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.key < b.key; });
   v1::ListWorkloadsResponse out;
   bool more = static_cast<int>(entries.size()) > page_size;
   if (more) entries.resize(static_cast<size_t>(page_size));
-  // Pods and the rest are listed only for the namespaces on this page.
-  std::map<std::string, NamespaceData> data;
   absl::Time now = env.clock.Now();
-  for (const Entry& e : entries) {
-    std::string ns = e.obj["metadata"].value("namespace", "");
-    auto it = data.find(ns);
-    if (it == data.end()) {
-      auto loaded = LoadNamespace(env, ns);
-      if (!loaded.ok()) return loaded.status();
-      it = data.emplace(ns, *std::move(loaded)).first;
-    }
-    *out.add_workloads() = Summarize(e.obj, e.r, it->second, now);
-  }
+  for (const Entry& e : entries) *out.add_workloads() = Summarize(*e.obj, e.r, *e.caches, now);
   if (more && !entries.empty()) out.set_next_page_token(absl::WebSafeBase64Escape(entries.back().key));
   return out;
 }

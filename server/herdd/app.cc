@@ -23,12 +23,14 @@
 #include "server/api/herd_service.h"
 #include "server/audit/audit.h"
 #include "server/auth/authenticator.h"
+#include "server/engines/workloads.h"
 #include "server/herdd/demo.h"
 #include "server/herdd/timed_work.h"
 #include "server/kube/config.h"
 #include "server/kube/errors.h"
 #include "server/kube/informer.h"
 #include "server/kube/rest_client.h"
+#include "server/kube/trim.h"
 #include "server/metrics/grpc_interceptor.h"
 #include "server/metrics/handlers.h"
 #include "server/metrics/metrics.h"
@@ -224,7 +226,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     im.authenticator = std::move(*authn);
   }
   im.auditor = std::make_unique<audit::Auditor>(im.kube.get(), audit::AuditorOptions{.reporting_instance = o.identity});
-  im.informers = std::make_unique<kube::InformerSet>(*im.kube);
+  // One cache for the process, trimmed on the way in: reads and engines
+  // share it.
+  im.informers = std::make_unique<kube::InformerSet>(*im.kube, kube::InformerOptions{.transform = kube::TrimForCache});
+  im.informers->Cover(o.namespaces);
+  for (const kube::Resource* r : engines::CachedResources()) {
+    for (const std::string& covered : im.informers->NamespacesFor("")) im.informers->For(*r, covered);
+  }
   im.informers->Start();
   im.store = std::make_unique<ops::OperationStore>(*im.kube, o.ns);
   im.store->Start();
@@ -433,6 +441,7 @@ int App::grpc_port() const { return impl_->grpc_port; }
 std::string App::http_address() const { return impl_->http_server ? impl_->http_server->address() : ""; }
 const std::string& App::identity() const { return impl_->options.identity; }
 sim::Simulator* App::simulator() { return impl_->sim.get(); }
+kube::InformerSet& App::cache() { return *impl_->informers; }
 std::string App::kubeconfig_path() const { return impl_->kubeconfig_path; }
 
 void App::Shutdown(absl::Duration grace) {

@@ -56,6 +56,10 @@ struct AppOptions {
   // Impersonate-Group); needs tokens_file.
   bool impersonate = false;
   std::vector<std::string> protected_namespaces = auth::DefaultProtectedNamespaces();
+  // The namespaces herdd caches, reads and acts in; empty: the whole
+  // cluster. The cache (every resource of engines::CachedResources) is
+  // started at boot; /readyz is ready once it has synced.
+  std::vector<std::string> namespaces;
 
   // Where operation records and locks live.
   std::string ns = "herd-system";
@@ -86,6 +90,9 @@ class App {
   const std::string& identity() const;
   // The in-process kubesim with --sim, else null.
   sim::Simulator* simulator();
+  // herdd's shared cache of the cluster: what reads answer from (tests
+  // wait on it).
+  kube::InformerSet& cache();
   // A kubeconfig for the cluster herd talks to (--sim: the simulator's).
   std::string kubeconfig_path() const;
 

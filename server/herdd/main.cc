@@ -38,6 +38,8 @@ ABSL_FLAG(bool, impersonate, false,
           "account needs the impersonate verb on users and groups");
 ABSL_FLAG(std::string, protected_namespaces, "kube-system,kube-public,kube-node-lease",
           "Comma-separated namespace globs no mutation may touch");
+ABSL_FLAG(std::string, namespaces, "",
+          "Comma-separated namespaces herdd caches, reads and acts in (default: the whole cluster)");
 ABSL_FLAG(std::string, namespace, "herd-system", "Namespace for herd's operation records and locks");
 ABSL_FLAG(std::string, identity, "", "This replica's name in locks (default: hostname-pid)");
 ABSL_FLAG(double, kube_qps, 200, "Kubernetes API requests per second (0: unlimited)");
@@ -108,6 +110,7 @@ int main(int argc, char** argv) {
   o.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
   o.impersonate = absl::GetFlag(FLAGS_impersonate);
   o.protected_namespaces = absl::StrSplit(absl::GetFlag(FLAGS_protected_namespaces), ',', absl::SkipEmpty());
+  o.namespaces = absl::StrSplit(absl::GetFlag(FLAGS_namespaces), ',', absl::SkipEmpty());
   o.ns = absl::GetFlag(FLAGS_namespace);
   o.identity = absl::GetFlag(FLAGS_identity);
   o.kube_qps = absl::GetFlag(FLAGS_kube_qps);

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
 
@@ -116,6 +117,7 @@ Informer::Informer(KubeClient& client, const Resource& resource, std::string ns,
                    ChangeNotifier* notifier)
     : resource_(resource),
       ns_(std::move(ns)),
+      transform_(std::move(options.transform)),
       notifier_(notifier),
       reflector_(client, resource,
                  ReflectorOptions{.ns = ns_,
@@ -273,6 +275,7 @@ void Informer::Replace(std::vector<Json> items, const std::string& resource_vers
       fresh.reserve(items.size());
       std::vector<std::string> order;
       for (Json& item : items) {
+        if (transform_) transform_(resource_, item);
         std::string key = KeyOf(item);
         if (key.empty()) {
           log::Warn("kube informer: listed object without a name", {{"resource", resource_.GroupResource()}});
@@ -313,6 +316,7 @@ void Informer::Replace(std::vector<Json> items, const std::string& resource_vers
 }
 
 void Informer::Apply(WatchEvent event) {
+  if (transform_) transform_(resource_, event.object);
   std::string key = KeyOf(event.object);
   if (key.empty()) {
     log::Warn("kube informer: watch event for an object without a name", {{"resource", resource_.GroupResource()}});
@@ -351,6 +355,7 @@ InformerSet::~InformerSet() { Stop(); }
 
 Informer& InformerSet::For(const Resource& resource, absl::string_view ns) {
   absl::MutexLock lock(&mu_);
+  if (!resource.namespaced || (covered_ && cover_.empty())) ns = "";
   std::string key = absl::StrCat(resource.ApiVersion(), "/", resource.plural, "@", resource.namespaced ? ns : "");
   auto it = informers_.find(key);
   if (it != informers_.end()) return *it->second;
@@ -358,6 +363,32 @@ Informer& InformerSet::For(const Resource& resource, absl::string_view ns) {
                                              options_, &notifier_);
   if (started_) informer->Start();
   return *informers_.emplace(std::move(key), std::move(informer)).first->second;
+}
+
+void InformerSet::Cover(std::vector<std::string> namespaces) {
+  absl::MutexLock lock(&mu_);
+  covered_ = true;
+  cover_ = std::set<std::string>(namespaces.begin(), namespaces.end());
+  cover_.erase("");
+}
+
+bool InformerSet::Covers(absl::string_view ns) {
+  absl::MutexLock lock(&mu_);
+  return covered_ && (cover_.empty() || (!ns.empty() && cover_.count(std::string(ns)) > 0));
+}
+
+std::vector<std::string> InformerSet::NamespacesFor(absl::string_view ns) {
+  absl::MutexLock lock(&mu_);
+  if (covered_ && cover_.empty()) return {""};
+  if (ns.empty() && covered_) return {cover_.begin(), cover_.end()};
+  return {std::string(ns)};
+}
+
+std::string InformerSet::CoverDescription() {
+  absl::MutexLock lock(&mu_);
+  if (!covered_) return "";
+  if (cover_.empty()) return "all namespaces";
+  return absl::StrJoin(cover_, ", ");
 }
 
 void InformerSet::Start() {

@@ -77,6 +77,9 @@ struct EventHandlers {
 };
 
 struct InformerOptions {
+  // Applied to every object before it is cached (e.g. TrimForCache of
+  // server/kube/trim.h); may be empty.
+  std::function<void(const Resource& r, Json& obj)> transform;
   std::string label_selector;
   std::string field_selector;
   int64_t page_size = 500;
@@ -147,6 +150,7 @@ class Informer : private ReflectorStore {
 
   const Resource resource_;  // a copy: callers may pass temporaries
   const std::string ns_;
+  const std::function<void(const Resource&, Json&)> transform_;
   ChangeNotifier* const notifier_;
 
   // Held while handlers run, so events reach them in order; taken before mu_.
@@ -178,6 +182,11 @@ InformerStats StatsOf(const Informer& informer);
 
 // One informer per (resource, namespace), sharing a ChangeNotifier, started
 // and stopped together. Thread-safe.
+//
+// A set may cover namespaces: then one informer per resource answers for
+// all of them (the whole cluster), or one per covered namespace, whichever
+// namespace the caller asks For. herdd covers what it may see at boot, so
+// every engine and every read shares one cache.
 class InformerSet {
  public:
   // `client` must outlive the set. `options` apply to every informer.
@@ -190,6 +199,21 @@ class InformerSet {
   // first use and started at once when the set already runs. The reference
   // stays valid for the set's lifetime.
   Informer& For(const Resource& resource, absl::string_view ns = "");
+
+  // Covers `namespaces`, or the whole cluster when it is empty. Call it
+  // once, before the first For. After it, For(r, ns) of a namespaced `r`
+  // gives the cluster-wide informer when the whole cluster is covered, the
+  // namespace's own when `ns` is covered, and for any other namespace an
+  // informer of its own as without a cover.
+  void Cover(std::vector<std::string> namespaces);
+  // Whether `ns` ("" for all namespaces) is covered.
+  bool Covers(absl::string_view ns);
+  // What For needs to be asked to read `ns` ("" for all namespaces) from
+  // covering informers: {""} when the whole cluster is covered, the covered
+  // namespaces when `ns` is "", {ns} otherwise.
+  std::vector<std::string> NamespacesFor(absl::string_view ns);
+  // "all namespaces", or the covered ones ("a, b"); "" without a cover.
+  std::string CoverDescription();
 
   void Start();
   void Stop();
@@ -210,6 +234,8 @@ class InformerSet {
   ChangeNotifier notifier_;
   absl::Mutex mu_;
   bool started_ ABSL_GUARDED_BY(mu_) = false;
+  bool covered_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::string> cover_ ABSL_GUARDED_BY(mu_);  // empty with covered_: the whole cluster
   std::map<std::string, std::unique_ptr<Informer>> informers_ ABSL_GUARDED_BY(mu_);
 };
 

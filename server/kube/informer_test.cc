@@ -462,5 +462,64 @@ TEST_F(InformerTest, InformerSetSharesOneNotifierAndStartsLateInformers) {
   set.Stop();
 }
 
+TEST_F(InformerTest, TheTransformShapesListedAndWatchedObjects) {
+  SetList({Pod("ns", "a", "1")}, "1");
+  InformerOptions o = FastOptions();
+  o.transform = [](const Resource& r, Json& obj) {
+    obj["metadata"]["annotations"]["seen-as"] = std::string(r.plural);
+    obj["metadata"]["labels"]["trimmed"] = "yes";
+  };
+  Informer pods(*client_, kPods, "ns", o, &notifier_);
+  pods.Start();
+  ASSERT_TRUE(pods.WaitForSync(absl::Now() + kWait).ok());
+  EXPECT_EQ((*pods.Get("ns", "a"))["metadata"]["annotations"]["seen-as"], "pods");
+  auto w = NextWatch();
+  w.stream->Write(EventLine("ADDED", Pod("ns", "b", "2")));
+  ASSERT_TRUE(notifier_.WaitUntil([&] { return pods.size() == 2; }, absl::Now() + kWait).ok());
+  // Indexed as transformed.
+  auto trimmed = k8s::LabelSelector::Parse("trimmed=yes");
+  EXPECT_THAT(Names(pods.List("ns", *trimmed)), ElementsAre("a", "b"));
+  pods.Stop();
+}
+
+TEST_F(InformerTest, ACoverOfTheClusterAnswersEveryNamespaceFromOneInformer) {
+  SetList({Pod("a", "web-1", "1", {}, "rs-1"), Pod("b", "web-2", "2", {}, "rs-2")}, "5");
+  InformerSet set(*client_, FastOptions());
+  EXPECT_EQ(set.CoverDescription(), "");
+  EXPECT_FALSE(set.Covers("a"));
+  set.Cover({});
+  EXPECT_EQ(set.CoverDescription(), "all namespaces");
+  EXPECT_TRUE(set.Covers("a"));
+  EXPECT_TRUE(set.Covers(""));
+  EXPECT_THAT(set.NamespacesFor("a"), ElementsAre(""));
+  Informer& all = set.For(kPods, "");
+  EXPECT_EQ(&set.For(kPods, "a"), &all);
+  EXPECT_EQ(&set.For(kPods, "b"), &all);
+  set.Start();
+  ASSERT_TRUE(set.WaitForSync(absl::Now() + kWait).ok());
+  EXPECT_THAT(Names(set.For(kPods, "a").List("a")), ElementsAre("web-1"));
+  EXPECT_THAT(Names(set.For(kPods, "a").ByOwner("rs-2")), ElementsAre("web-2"));
+  auto lists = Lists();
+  ASSERT_EQ(lists.size(), 1u);
+  EXPECT_EQ(lists[0].path, "/api/v1/pods");
+  EXPECT_EQ(set.Stats().size(), 1u);
+  set.Stop();
+}
+
+TEST_F(InformerTest, ACoverOfSomeNamespacesKeepsOneInformerForEach) {
+  SetList({}, "5");
+  InformerSet set(*client_, FastOptions());
+  set.Cover({"b", "a", ""});
+  EXPECT_EQ(set.CoverDescription(), "a, b");
+  EXPECT_TRUE(set.Covers("a"));
+  EXPECT_FALSE(set.Covers("c"));
+  EXPECT_FALSE(set.Covers(""));  // not the whole cluster
+  EXPECT_THAT(set.NamespacesFor(""), ElementsAre("a", "b"));
+  EXPECT_THAT(set.NamespacesFor("c"), ElementsAre("c"));
+  EXPECT_NE(&set.For(kPods, "a"), &set.For(kPods, "b"));
+  EXPECT_EQ(set.For(kPods, "a").ns(), "a");
+  set.Stop();
+}
+
 }  // namespace
 }  // namespace herd::kube

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
@@ -32,6 +33,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "server/engines/workloads.h"
 #include "server/herdd/app.h"
 #include "server/kube/informer.h"
 #include "server/kube/rest_client.h"
@@ -187,6 +189,33 @@ class HerddFixture : public ::testing::Test {
              absl::Duration timeout = absl::Seconds(30)) {
     absl::Status st = informers_->WaitUntil(predicate, absl::Now() + timeout);
     ASSERT_TRUE(st.ok()) << "waiting for " << what << ": " << st;
+  }
+
+  // Waits until herdd's own cache (what GetWorkload and ListWorkloads read)
+  // holds every object of `ns` at least as new as the API server has it
+  // now: reads answered after it show every write made before it.
+  void AwaitHerdCache(const std::string& ns = kNs) {
+    kube::InformerSet& cache = app_->cache();
+    auto version = [](const Json& o) {
+      uint64_t v = 0;
+      (void)absl::SimpleAtoi(o["metadata"].value("resourceVersion", ""), &v);
+      return v;
+    };
+    for (const kube::Resource* r : engines::CachedResources()) {
+      auto now = kube_->ListAll(*r, ns);
+      ASSERT_TRUE(now.ok()) << now.status();
+      kube::Informer& herd = cache.For(*r, ns);
+      absl::Status st = cache.WaitUntil(
+          [&] {
+            for (const Json& item : now->items) {
+              kube::ObjectPtr held = herd.Get(ns, NameOf(item));
+              if (held == nullptr || version(*held) < version(item)) return false;
+            }
+            return true;
+          },
+          absl::Now() + absl::Seconds(30));
+      ASSERT_TRUE(st.ok()) << "herdd's cache of " << r->GroupResource() << " did not catch up: " << st;
+    }
   }
 
   // Pods of `app` (label app=APP), terminating ones too unless `live`.

@@ -36,6 +36,7 @@ class ReadsTest : public HerddFixture {
     return op;
   }
   v1::Workload GetWorkload(const std::string& name, const std::string& plural = "deployments") {
+    AwaitHerdCache();
     v1::GetWorkloadRequest req;
     req.set_name(Workload(name, plural));
     v1::Workload w;
@@ -226,6 +227,8 @@ TEST_F(ReadsTest, ListWorkloadsFiltersAndPages) {
   Json other = DeploymentJson("worker", "worker:1", 1);
   other["metadata"]["namespace"] = "batch";
   ASSERT_TRUE(kube_->Create(kube::kDeployments, "batch", other).ok());
+  AwaitHerdCache();
+  AwaitHerdCache("batch");
 
   v1::ListWorkloadsRequest req;
   v1::ListWorkloadsResponse resp;
@@ -496,6 +499,130 @@ TEST_F(ReadsTest, EveryMutationLeavesAnEventOnItsTargetWithWhoWhatWhyAndResult) 
   }
   EXPECT_THAT(messages, ::testing::Contains(HasSubstr("started")));
   EXPECT_THAT(messages, ::testing::Contains(HasSubstr("succeeded")));
+}
+
+// "Reads come from herdd's cache": with the API server answering nothing
+// but errors, GetWorkload and ListWorkloads still answer, from the last
+// state the watches brought.
+TEST_F(ReadsTest, ReadsAreAnsweredFromTheCacheWhileTheClusterIsUnreachable) {
+  CreateDeployment("web", "web:1", 2);
+  CreateStatefulSet("db", "db:1", 1);
+  v1::Workload before = GetWorkload("web");  // waits for herdd's cache
+  sim::Faults faults;
+  faults.error_rate["*"] = 1.0;
+  faults.error_code = 503;
+  app_->simulator()->SetFaults(faults);
+  EXPECT_FALSE(kube_->Get(kube::kDeployments, kNs, "web").ok()) << "the cluster still answers";
+
+  v1::GetWorkloadRequest get;
+  get.set_name(Workload("web"));
+  v1::Workload w;
+  grpc::Status st = Call(&Stub::GetWorkload, get, &w);
+  v1::ListWorkloadsRequest list;
+  list.set_namespace_(kNs);
+  v1::ListWorkloadsResponse listed;
+  grpc::Status list_st = Call(&Stub::ListWorkloads, list, &listed);
+  app_->simulator()->SetFaults({});
+  ASSERT_GRPC_OK(st);
+  for (v1::Workload* x : {&w, &before}) {  // ages grow with the clock
+    x->clear_oldest_pod_age();
+    x->clear_newest_pod_age();
+  }
+  EXPECT_EQ(w.SerializeAsString(), before.SerializeAsString());
+  EXPECT_EQ(w.ready_replicas(), 2);
+  EXPECT_EQ(w.pods_size(), 2);
+  ASSERT_GRPC_OK(list_st);
+  EXPECT_THAT(Names(listed), ElementsAre("shop/Deployment/web", "shop/StatefulSet/db"));
+}
+
+// A read shows a change as soon as the change's watch event has reached
+// herdd: the summary carries the resourceVersion the cache holds.
+TEST_F(ReadsTest, AReadReflectsAChangeOnceItsWatchEventHasArrived) {
+  CreateDeployment("web", "web:1", 2);
+  auto scaled = kube_->Patch(kube::kDeployments, kNs, "web", kube::PatchType::kMerge, R"({"spec": {"replicas": 5}})");
+  ASSERT_TRUE(scaled.ok()) << scaled.status();
+  const std::string written = (*scaled)["metadata"].value("resourceVersion", "");
+  // The one event that carries the write, and nothing more, is waited for.
+  kube::InformerSet& cache = app_->cache();
+  ASSERT_TRUE(cache
+                  .WaitUntil(
+                      [&] {
+                        kube::ObjectPtr d = cache.For(kube::kDeployments, kNs).Get(kNs, "web");
+                        return d && (*d)["metadata"].value("resourceVersion", "") == written;
+                      },
+                      absl::Now() + absl::Seconds(30))
+                  .ok());
+  v1::GetWorkloadRequest get;
+  get.set_name(Workload("web"));
+  v1::Workload w;
+  ASSERT_GRPC_OK(Call(&Stub::GetWorkload, get, &w));
+  EXPECT_EQ(w.desired_replicas(), 5);
+  EXPECT_EQ(w.resource_version(), written);
+}
+
+// The cache keeps what herd reads: no managedFields, no last-applied copy,
+// a pod's spec cut to its node, containers and grace period.
+TEST_F(ReadsTest, TheCacheHoldsTrimmedObjects) {
+  Json d = DeploymentJson("web", "web:1", 1);
+  d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = d.dump();
+  d["spec"]["template"]["spec"]["containers"][0]["env"] = {{{"name", "A"}, {"value", "1"}}};
+  Create(kube::kDeployments, d);
+  AwaitRolledOut("web", 1);
+  AwaitHerdCache();
+  ASSERT_EQ(Pods("web").size(), 1u);
+  const std::string pod = NameOf(Pods("web")[0]);
+  Json full = Get(kube::kPods, pod);
+  ASSERT_TRUE(full["metadata"].contains("managedFields")) << "kubesim writes managedFields";
+  ASSERT_TRUE(full["spec"]["containers"][0].contains("env"));
+  kube::ObjectPtr held = app_->cache().For(kube::kPods, kNs).Get(kNs, pod);
+  ASSERT_NE(held, nullptr);
+  EXPECT_FALSE((*held)["metadata"].contains("managedFields"));
+  EXPECT_EQ((*held)["spec"]["containers"], Json::array({{{"name", "web"}, {"image", "web:1"}}}));
+  EXPECT_EQ((*held)["status"], full["status"]);
+  kube::ObjectPtr dep = app_->cache().For(kube::kDeployments, kNs).Get(kNs, "web");
+  ASSERT_NE(dep, nullptr);
+  EXPECT_FALSE((*dep)["metadata"].value("annotations", Json::object()).contains(
+      "kubectl.kubernetes.io/last-applied-configuration"));
+  EXPECT_TRUE((*dep)["spec"]["template"]["spec"]["containers"][0].contains("env"));
+}
+
+// herdd --namespaces=shop: it caches, reads and acts in shop only, with one
+// informer per resource there, and says so for any other namespace.
+class NamespacedReadsTest : public ReadsTest {
+ protected:
+  void Configure(herdd::AppOptions& o) override { o.namespaces = {kNs}; }
+};
+
+TEST_F(NamespacedReadsTest, OnlyTheNamedNamespacesAreReadAndActedIn) {
+  ASSERT_TRUE(kube_->Create(kube::kNamespaces, "", {{"metadata", {{"name", "batch"}}}}).ok());
+  CreateDeployment("web", "web:1", 1);
+  Json other = DeploymentJson("worker", "worker:1", 1);
+  other["metadata"]["namespace"] = "batch";
+  ASSERT_TRUE(kube_->Create(kube::kDeployments, "batch", other).ok());
+  AwaitHerdCache();
+
+  v1::ListWorkloadsRequest all;
+  v1::ListWorkloadsResponse listed;
+  ASSERT_GRPC_OK(Call(&Stub::ListWorkloads, all, &listed));
+  EXPECT_THAT(Names(listed), ElementsAre("shop/Deployment/web"));
+
+  v1::GetWorkloadRequest get;
+  get.set_name("namespaces/batch/deployments/worker");
+  v1::Workload w;
+  grpc::Status st = Call(&Stub::GetWorkload, get, &w);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_THAT(st.error_message(), HasSubstr("--namespaces"));
+  EXPECT_THAT(st.error_message(), HasSubstr("batch"));
+  v1::ScaleRequest scale;
+  scale.set_workload("namespaces/batch/deployments/worker");
+  scale.set_replicas(2);
+  v1::Operation op;
+  st = Call(&Stub::Scale, scale, &op);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << st.error_message();
+  EXPECT_EQ(Get(kube::kDeployments, "web")["spec"]["replicas"], 1);
+
+  // No informer of herdd's looks at the whole cluster or at batch.
+  for (const kube::InformerStats& s : app_->cache().Stats()) EXPECT_EQ(s.ns, kNs) << s.resource;
 }
 
 // UNAVAILABLE: when the Kubernetes API does not answer, the call says so

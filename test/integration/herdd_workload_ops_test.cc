@@ -113,6 +113,7 @@ TEST_F(WorkloadOpsTest, AnAutoscalerIsHeldAtTheNewCountForAnHourByDefault) {
   EXPECT_LE(*until, absl::Now() + absl::Hours(1) + absl::Seconds(1));
 
   // GetWorkload shows the autoscaler and its (held) bounds.
+  AwaitHerdCache();
   v1::GetWorkloadRequest get;
   get.set_name(Workload("api"));
   v1::Workload w;
