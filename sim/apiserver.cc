@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/k8s/selector.h"
 #include "common/k8s/time.h"
@@ -34,6 +35,22 @@ bool SameExceptVersion(Json a, Json b) {
 Json& Meta(Json& obj) {
   if (!obj.contains("metadata") || !obj["metadata"].is_object()) obj["metadata"] = Json::object();
   return obj["metadata"];
+}
+
+// A string member of an object as Go's unstructured accessors read it: ""
+// when absent or not a string.
+std::string StringAt(const Json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// An apiVersion and kind as schema.GroupVersionKind prints them:
+// "apps/v1, Kind=Deployment", "/v1, Kind=Pod" (an apiVersion that does not
+// parse leaves it all empty).
+std::string GvkString(const std::string& api_version, const std::string& kind) {
+  std::vector<std::string> parts = absl::StrSplit(api_version, '/');
+  if (parts.size() > 2) return "/, Kind=";
+  return absl::StrCat(parts.size() == 2 ? parts[0] : "", "/", parts.back(), ", Kind=", kind);
 }
 
 // The schema message of a resource's objects (nullptr: not tracked).
@@ -356,7 +373,7 @@ absl::StatusOr<ObjectPtr> ApiServer::Patch(ResourceId r, const std::string& ns, 
     case PatchType::kStrategicMerge:
       patched = ApplyStrategicMergePatch((*old)->object, patch, Resource(r).kind);
       break;
-    case PatchType::kApply: return Apply(r, ns, name, patch, false, o);
+    case PatchType::kApply: return UnsupportedMediaType();  // applies go to Apply
   }
   if (!patched.ok()) {
     if (type == PatchType::kJson) return ApiError(422, "Invalid", patched.status().message());
@@ -378,20 +395,14 @@ absl::StatusOr<ObjectPtr> ApiServer::Apply(ResourceId r, const std::string& ns, 
   const schema::Message* kind = KindMessage(rt);
   if (kind == nullptr) return UnsupportedMediaType();
   if (!config.is_object()) return BadRequest("the body of the request was in an unknown format");
-  std::string av = config.value("apiVersion", ""), k = config.value("kind", "");
-  if (av.empty() || k.empty()) {
-    return BadRequest(absl::StrCat("Object 'Kind' is missing in '", JsonText(config), "'"));
-  }
-  if (av != rt.ApiVersion() || k != rt.kind) {
-    return BadRequest(absl::StrCat("the API version in the data (", av, ") does not match the expected API version (",
-                                   rt.ApiVersion(), ")"));
-  }
-  const Json meta = config.value("metadata", Json::object());
-  std::string body_name = meta.is_object() ? meta.value("name", "") : "";
-  if (body_name != name) {
-    return BadRequest(absl::StrCat("the name of the object (", body_name, ") does not match the name on the URL (",
-                                   name, ")"));
-  }
+  // In upstream's order: the field manager checks the applied object's type,
+  // types it (an undeclared field is a plain error there: a 500 without a
+  // reason) and merges it; then the merged object's namespace and name are
+  // checked against the URL's.
+  const Json no_meta = Json::object();
+  const Json& meta = config.contains("metadata") && config["metadata"].is_object() ? config["metadata"] : no_meta;
+  std::string av = StringAt(config, "apiVersion"), k = StringAt(config, "kind");
+  if (av != rt.ApiVersion() || k != rt.kind) return BadRequest(absl::StrCat("invalid object type: ", GvkString(av, k)));
   const managedfields::Writer writer{o.field_manager, rt.ApiVersion(), ""};
   ObjectPtr live = store_.Get(r, rt.namespaced ? ns : "", name);
   managedfields::Entries entries;
@@ -399,12 +410,27 @@ absl::StatusOr<ObjectPtr> ApiServer::Apply(ResourceId r, const std::string& ns, 
   std::vector<managedfields::Conflict> conflicts;
   auto merged = managedfields::Apply(live ? &live->object : nullptr, config, *kind, writer, force, Now(), entries,
                                      &conflicts);
+  if (absl::IsInvalidArgument(merged.status())) {
+    return ApiError(500, "", absl::StrCat("failed to create typed patch object (", StringAt(meta, "namespace"), "/",
+                                          StringAt(meta, "name"), "; ", GvkString(av, k), "): ",
+                                          merged.status().message()));
+  }
   if (!merged.ok()) {
     Json causes = Json::array();
     for (const auto& c : conflicts) {
       causes.push_back({{"reason", "FieldManagerConflict"}, {"message", "conflict with " + c.manager}, {"field", c.path}});
     }
     return ApiError(409, "Conflict", merged.status().message(), {{"causes", causes}});
+  }
+  Json& merged_meta = Meta(*merged);
+  if (!rt.namespaced) {
+    merged_meta.erase("namespace");
+  } else if (std::string merged_ns = StringAt(merged_meta, "namespace"); !merged_ns.empty() && merged_ns != ns) {
+    return BadRequest("the namespace of the provided object does not match the namespace sent on the request");
+  }
+  if (std::string merged_name = StringAt(merged_meta, "name"); merged_name != name) {
+    return BadRequest(absl::StrCat("the name of the object (", merged_name, ") does not match the name on the URL (",
+                                   name, ")"));
   }
   if (!live) {
     auto made = CreateObject(r, ns, *std::move(merged), o, &entries);

@@ -51,7 +51,8 @@ struct DeleteOptions {
   bool dry_run = false;
 };
 
-// kApply (application/apply-patch+yaml) goes to ApiServer::Apply, not Patch.
+// kApply (application/apply-patch+yaml) goes to ApiServer::Apply, not Patch
+// (which answers it 415).
 enum class PatchType { kJson, kMerge, kStrategicMerge, kApply };
 
 // What a delete did: the object's state afterwards and whether it is gone
@@ -78,7 +79,11 @@ class ApiServer {
   // Server-side apply of `config` by o.field_manager (managedfields.h):
   // creates the object when it does not exist (`*created` set), else merges
   // it; fields another manager owns with another value are a 409 Conflict
-  // (causes of type FieldManagerConflict) unless `force`.
+  // (causes of type FieldManagerConflict) unless `force`. Refused as a real
+  // server refuses them: a `config` of another kind or version (400 "invalid
+  // object type: apps/v1, Kind=…"), with a field its kind does not declare
+  // (500 "failed to create typed patch object (…): .spec.x: field not
+  // declared in schema"), in another namespace or with another name than the URL's (400).
   absl::StatusOr<ObjectPtr> Apply(ResourceId r, const std::string& ns, const std::string& name, const Json& config,
                                   bool force, const WriteOptions& o, bool* created = nullptr);
   // Read-modify-write for in-process callers: `edit` changes a copy of the

@@ -37,9 +37,9 @@ absl::Status ApiError(int code, absl::string_view reason, absl::string_view mess
       {"metadata", nlohmann::json::object()},
       {"status", "Failure"},
       {"message", std::string(message)},
-      {"reason", std::string(reason)},
       {"code", code},
   };
+  if (!reason.empty()) obj["reason"] = std::string(reason);  // metav1.Status omits an unknown reason
   if (!details.is_null()) obj["details"] = std::move(details);
   absl::Status st(CodeFor(code), message);
   st.SetPayload(kPayloadUrl, absl::Cord(JsonText(obj)));

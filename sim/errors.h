@@ -17,7 +17,8 @@ namespace herd::sim {
 struct ResourceType;
 
 // A failure with the given HTTP code, reason and message; `details` is the
-// Status "details" object (omitted when null).
+// Status "details" object (omitted when null). An empty reason is omitted,
+// as upstream's for errors that are not API statuses.
 absl::Status ApiError(int code, absl::string_view reason, absl::string_view message,
                       nlohmann::json details = nullptr);
 

@@ -1,12 +1,15 @@
 #include "sim/http_body.h"
-#include "sim/json_text.h"
+
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/numbers.h"
 #include "yaml-cpp/yaml.h"
 #include "sim/errors.h"
 #include "sim/fieldvalidation/field_validation.h"
+#include "sim/json_text.h"
 #include "sim/protobuf/protobuf.h"
 
 namespace herd::sim {
@@ -66,6 +69,36 @@ Json YamlToJson(const YAML::Node& n) {
     return d;
   }
   return v;
+}
+
+// The strict decoding errors of an apply patch's duplicate keys, as the API
+// server's YAML decoder (go-yaml, which reads JSON too) reports them: "line
+// 3: key \"replicas\" already set in map", numbered by the duplicate's value
+// and, as it decodes a value before setting its key, inner ones first.
+void FindDuplicateKeys(const YAML::Node& n, std::vector<std::string>* out) {
+  if (n.IsSequence()) {
+    for (const auto& item : n) FindDuplicateKeys(item, out);
+    return;
+  }
+  if (!n.IsMap()) return;
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    FindDuplicateKeys(kv.second, out);
+    if (!seen.insert(kv.first.Scalar()).second) {
+      out->push_back(absl::StrCat("line ", kv.second.Mark().line + 1, ": key ", JsonText(kv.first.Scalar()),
+                                  " already set in map"));
+    }
+  }
+}
+
+std::vector<std::string> DuplicateKeys(const std::string& body) {
+  std::vector<std::string> out;
+  try {
+    FindDuplicateKeys(YAML::Load(body), &out);
+  } catch (const YAML::Exception&) {
+    // Not YAML (JSON that yaml-cpp does not read): no duplicates to report.
+  }
+  return out;
 }
 
 // An apply patch: JSON (what kubectl sends) or YAML.
@@ -129,10 +162,21 @@ absl::StatusOr<PatchBody> DecodePatch(const http::Request& req, const BodyType& 
   } else if (media == "application/strategic-merge-patch+json") {
     out.type = PatchType::kStrategicMerge;
   } else if (media == "application/apply-patch+yaml") {
+    // Unknown fields are the field manager's to refuse (ApiServer::Apply);
+    // field validation here is of duplicate keys only, as upstream's.
     out.type = PatchType::kApply;
+    auto directive = ParseFieldValidation(req.Query("fieldValidation"));
+    if (!directive.ok()) return BadRequest(directive.status().message());
     auto parsed = ParseApplyPatch(req.body);
     if (!parsed.ok()) return parsed.status();
     out.patch = *std::move(parsed);
+    if (*directive == FieldValidation::kIgnore) return out;
+    std::vector<std::string> duplicates = DuplicateKeys(req.body);
+    if (!duplicates.empty() && *directive == FieldValidation::kStrict) {
+      return BadRequest(absl::StrCat("error strict decoding YAML: error converting YAML to JSON: ",
+                                     "yaml: unmarshal errors:\n  ", absl::StrJoin(duplicates, "\n  ")));
+    }
+    for (const auto& d : duplicates) out.warnings.push_back(WarningHeader(d));
     return out;
   } else {
     return UnsupportedMediaType();

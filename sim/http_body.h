@@ -50,7 +50,12 @@ struct PatchBody {
 
 // PATCH bodies: 415 for an unknown patch type, 400 for one that does not
 // parse; merge and strategic merge patches are field-validated. Apply
-// patches (application/apply-patch+yaml) are JSON or YAML, not field-validated.
+// patches (application/apply-patch+yaml) are JSON or YAML; their field
+// validation is upstream's: duplicate keys worded as its YAML decoder words
+// them (Strict: a 400 "error strict decoding YAML: …"; Warn: a warning
+// each), unknown fields left to ApiServer::Apply, which refuses them under
+// every directive. A refused duplicate is answered before the apply's own
+// errors (upstream checks it after the merge).
 absl::StatusOr<PatchBody> DecodePatch(const http::Request& req, const BodyType& type);
 
 }  // namespace herd::sim

@@ -198,6 +198,49 @@ void CollectFields(const Json& v, const Type& t, Path& path, FieldSet& out) {
   }
 }
 
+// ---- Typing an applied configuration ----
+
+// What structured-merge-diff's validation finds while it types an applied
+// configuration: in each struct the first key its schema does not declare
+// (which ends the walk of that struct; upstream walks a Go map, so of
+// several the one it names varies, here it is the first in key order).
+// Atomic structs and lists are walked too; items of associative lists are
+// named by their keys, of other lists by their index.
+void FindUndeclared(const Json& v, const Message& m, bool root, Path& path, std::vector<std::string>& out) {
+  if (!v.is_object()) return;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    const Message* owner = nullptr;
+    const Field* f = schema::FindJsonField(m, it.key(), &owner);
+    if (f == nullptr && root && (it.key() == "apiVersion" || it.key() == "kind")) continue;
+    path.push_back("f:" + it.key());
+    if (f == nullptr) {
+      out.push_back(absl::StrCat(PathString(path), ": field not declared in schema"));
+      path.pop_back();
+      return;
+    }
+    const Message* sub = f->kind == schema::Kind::kMessage ? schema::FindMessage(f->message) : nullptr;
+    if (sub != nullptr && f->map() && it->is_object()) {
+      for (auto e = it->begin(); e != it->end(); ++e) {
+        path.push_back("f:" + e.key());
+        FindUndeclared(*e, *sub, false, path, out);
+        path.pop_back();
+      }
+    } else if (sub != nullptr && f->repeated() && it->is_array()) {
+      Type t = owner != nullptr ? OfField(*owner, *f) : Type{};
+      for (size_t i = 0; i < it->size(); ++i) {
+        const Json& item = (*it)[i];
+        bool keyed = t.shape == Type::kList && t.list_type == ListType::kAssociative;
+        path.push_back(keyed ? ItemElement(t, item) : absl::StrCat("i:", i));
+        FindUndeclared(item, *sub, false, path, out);
+        path.pop_back();
+      }
+    } else if (sub != nullptr && !f->map() && !f->repeated()) {
+      FindUndeclared(*it, *sub, false, path, out);
+    }
+    path.pop_back();
+  }
+}
+
 // ---- Zero values ----
 
 // Value (non-pointer) struct fields, and fields without omitempty, that Go's
@@ -445,6 +488,13 @@ void RecordUpdate(const Json* live, const Json& next, const schema::Message& kin
 
 absl::StatusOr<Json> Apply(const Json* live, const Json& config, const schema::Message& kind, const Writer& w,
                            bool force, const std::string& now, Entries& entries, std::vector<Conflict>* conflicts) {
+  std::vector<std::string> undeclared;
+  Path at;
+  FindUndeclared(config, kind, /*root=*/true, at, undeclared);
+  if (undeclared.size() == 1) return absl::InvalidArgumentError(undeclared[0]);
+  if (!undeclared.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("errors:\n  ", absl::StrJoin(undeclared, "\n  ")));
+  }
   Type root = OfMessage(&kind);
   Json merged = MergeNode(live, config, root);
   if (merged.is_object() && merged.contains("metadata") && merged["metadata"].is_object()) {

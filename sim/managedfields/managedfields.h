@@ -20,10 +20,9 @@
 // and its migration between client- and server-side apply; unions
 // (discriminated fields); converting entries between API versions (each
 // kind has one); list items lacking a key field other than `protocol` (the
-// one key with a default); unknown fields in an applied configuration
-// (upstream refuses them, here they are atomic leaves); an applied `null`
-// unsets the field; merged associative lists keep the live order and append
-// new items.
+// one key with a default); values of the wrong type in an applied
+// configuration; an applied `null` unsets the field; merged associative
+// lists keep the live order and append new items.
 #ifndef HERD_SIM_MANAGEDFIELDS_MANAGEDFIELDS_H_
 #define HERD_SIM_MANAGEDFIELDS_MANAGEDFIELDS_H_
 
@@ -134,8 +133,11 @@ void RecordUpdate(const Json* live, const Json& next, const schema::Message& kin
 // conflicts: ABORTED whose message is the API server's ("Apply failed with 1
 // conflict: conflict with \"kubectl\" using apps/v1: .spec.replicas") unless
 // `force`, which takes them. `conflicts`, when given, receives each
-// conflict as {manager as printed, path}. Returns the merged object (without
-// managedFields); `entries` gets the new ownership.
+// conflict as {manager as printed, path}. A field of `config` that `kind`
+// does not declare is INVALID_ARGUMENT, worded as structured-merge-diff
+// words it (".spec.replicass: field not declared in schema"; several are
+// listed after "errors:"), before any conflict. Returns the merged object
+// (without managedFields); `entries` gets the new ownership.
 struct Conflict {
   std::string manager;  // printed: "\"kubectl\" with subresource \"scale\" using apps/v1"
   std::string path;     // ".spec.replicas"

@@ -189,5 +189,32 @@ TEST(ManagedFields, AssociativeListsMergeByKeyAndPathsPrintLikeUpstream) {
   EXPECT_EQ(PathString({"f:metadata", "f:finalizers", "v:\"x\""}), ".metadata.finalizers[=\"x\"]");
 }
 
+
+TEST(ManagedFields, ApplyRefusesFieldsTheSchemaDoesNotDeclareAsStructuredMergeDiffDoes) {
+  Entries entries;
+  Json config = Applied(3);
+  config["spec"]["replicass"] = 2;
+  auto refused = Apply(nullptr, config, DeploymentKind(), By("kubectl"), false, "t", entries);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(), ".spec.replicass: field not declared in schema");
+  EXPECT_TRUE(entries.empty());
+
+  // Items of an associative list are named by their keys, of an atomic one
+  // by their index; one undeclared field a struct, each on its own line.
+  config = Applied(3);
+  config["spec"]["template"]["spec"]["containers"][0]["imagePullPolicyy"] = "Always";
+  config["spec"]["template"]["spec"]["containers"][0]["command"] = {"run"};
+  config["spec"]["template"]["spec"]["tolerations"] = {{{"key", "k"}, {"effectt", "NoSchedule"}}};
+  config["metadata"]["labelz"] = {{"a", "b"}};
+  config["metadata"]["zzz"] = 1;
+  refused = Apply(nullptr, config, DeploymentKind(), By("kubectl"), false, "t", entries);
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.status().message(),
+            "errors:\n"
+            "  .metadata.labelz: field not declared in schema\n"
+            "  .spec.template.spec.containers[name=\"web\"].imagePullPolicyy: field not declared in schema\n"
+            "  .spec.template.spec.tolerations[0].effectt: field not declared in schema");
+}
+
 }  // namespace
 }  // namespace herd::sim::managedfields

@@ -10,6 +10,14 @@ import subprocess
 from simcluster import SimTestCase, bin_dir, deployment, kubectl_path
 
 
+def typo_deployment(ns):
+    """A Deployment whose spec has the typo replicass."""
+    d = deployment("typo", "t:1", replicas=1)
+    d["metadata"]["namespace"] = ns
+    d["spec"]["replicass"] = 2
+    return d
+
+
 class KubectlSchemaTest(SimTestCase):
     def test_apply_of_a_v1_list_validates_against_the_openapi_document(self):
         c = self.cluster
@@ -41,9 +49,7 @@ class KubectlSchemaTest(SimTestCase):
     def test_a_typo_is_refused_under_strict_field_validation(self):
         c = self.cluster
         ns = self.namespace("strict")
-        d = deployment("typo", "t:1", replicas=1)
-        d["metadata"]["namespace"] = ns
-        d["spec"]["replicass"] = 2
+        d = typo_deployment(ns)
         p = c.run("create", "-f", "-", input=json.dumps(d), check=False)
         self.assertEqual(p.returncode, 1)
         self.assertIn('Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: '
@@ -119,7 +125,8 @@ class KubectlLogsTest(SimTestCase):
 class KubectlServerSideApplyTest(SimTestCase):
     """kubectl apply --server-side: managedFields by field manager, a second
     apply that changes nothing, a conflict with kubectl scale's ownership of
-    .spec.replicas worded as a real server words it, --force-conflicts."""
+    .spec.replicas worded as a real server words it, --force-conflicts, a
+    typo refused with the field named."""
 
     def test_server_side_apply_records_managers_and_reports_conflicts(self):
         c = self.cluster
@@ -178,6 +185,15 @@ class KubectlServerSideApplyTest(SimTestCase):
         self.assertEqual([(e["manager"], e["operation"]) for e in got["metadata"]["managedFields"]],
                          [("team", "Apply")])
 
+
+    def test_a_typo_is_refused_naming_the_field_as_a_real_server_does(self):
+        c = self.cluster
+        ns = self.namespace("ssa-typo")
+        p = c.run("apply", "--server-side", "-f", "-", input=json.dumps(typo_deployment(ns)), check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("failed to create typed patch object (%s/typo; apps/v1, Kind=Deployment): "
+                      ".spec.replicass: field not declared in schema" % ns, p.stderr)
+        self.assertEqual(c.run("-n", ns, "get", "deploy", "typo", check=False).returncode, 1)
 
 if __name__ == "__main__":
     import unittest
