@@ -21,3 +21,6 @@ if [[ -x bench/herd_vs_kubectl.py ]]; then
   echo "== herd vs kubectl on the same kubesim"
   /usr/bin/python3 bench/herd_vs_kubectl.py
 fi
+echo
+echo "== herdd under load on 1,000 Deployments / 10,000 pods; kills and first answers at 40 ms API latency"
+/usr/bin/python3 bench/loadgen.py --duration=5s --runs=3 --latency=40ms
