@@ -365,7 +365,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   http::Handler readyz = metrics::ReadyzHandler([raw]() -> absl::Status {
     if (raw->draining.load()) return absl::UnavailableError("shutting down");
     if (!raw->ready.load()) return absl::UnavailableError("starting");
-    return raw->store->WaitForSync(absl::Now());
+    if (absl::Status st = raw->store->WaitForSync(absl::Now()); !st.ok()) return st;
+    return raw->informers->WaitForSync(absl::Now());  // the shared cache reads answer from
   });
   im.metrics.AddCollectable(std::make_shared<metrics::CallbackGauge>(
       "herd_cache_synced", "1 when herd's caches (operation records and watched objects) are synced, else 0.",

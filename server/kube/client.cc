@@ -12,7 +12,8 @@ absl::StatusOr<std::unique_ptr<KubeClient>> KubeClient::Impersonate(const Impers
   return absl::UnimplementedError("this Kubernetes client does not impersonate");
 }
 
-absl::StatusOr<ObjectList> KubeClient::ListAll(const Resource& r, absl::string_view ns, ListOptions options) {
+absl::StatusOr<ObjectList> KubeClient::ListAll(const Resource& r, absl::string_view ns, ListOptions options,
+                                               const std::function<void(Json&)>& each) {
   ObjectList all;
   options.continue_token.clear();
   while (true) {
@@ -21,7 +22,10 @@ absl::StatusOr<ObjectList> KubeClient::ListAll(const Resource& r, absl::string_v
     // The first page fixes the snapshot; later pages are read at its version.
     if (all.resource_version.empty()) all.resource_version = page->resource_version;
     all.items.reserve(all.items.size() + page->items.size());
-    for (Json& item : page->items) all.items.push_back(std::move(item));
+    for (Json& item : page->items) {
+      if (each) each(item);
+      all.items.push_back(std::move(item));
+    }
     if (page->continue_token.empty()) break;
     options.continue_token = std::move(page->continue_token);
     // A continued list must not name a version: the token carries it.

@@ -16,6 +16,7 @@
 #define HERD_SERVER_KUBE_CLIENT_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -165,8 +166,11 @@ class KubeClient {
   // answers UNIMPLEMENTED.
   virtual absl::StatusOr<std::unique_ptr<KubeClient>> Impersonate(const Impersonation& who);
 
-  // Every page of a list, following continue tokens.
-  absl::StatusOr<ObjectList> ListAll(const Resource& r, absl::string_view ns, ListOptions options = {});
+  // Every page of a list, following continue tokens. `each` (may be empty)
+  // sees every item as its page arrives, before the next page is asked
+  // for: a cache that trims what it keeps never holds the list untrimmed.
+  absl::StatusOr<ObjectList> ListAll(const Resource& r, absl::string_view ns, ListOptions options = {},
+                                     const std::function<void(Json&)>& each = {});
 };
 
 }  // namespace herd::kube

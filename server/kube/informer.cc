@@ -1,5 +1,9 @@
 #include "server/kube/informer.h"
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include <algorithm>
 #include <utility>
 
@@ -67,6 +71,23 @@ const Json& Labels(const Json& obj) {
   return labels != nullptr ? *labels : *null;
 }
 
+// The transform, for the reflector to apply to each listed page.
+std::function<void(Json&)> EachListed(const Resource& r,
+                                      const std::function<void(const Resource&, Json&)>& transform) {
+  if (!transform) return {};
+  return [r, transform](Json& obj) { transform(r, obj); };
+}
+
+// Gives the memory a relist freed back to the system: the old cache and
+// the list's pages are gone, but glibc keeps freed pages of its heaps (one
+// per thread that allocated) until asked, and a cache's resident size would
+// keep the high-water mark of every relist.
+void ReleaseFreedMemory() {
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 void RemoveFromIndex(absl::flat_hash_map<std::string, std::set<std::string>>& index, const std::string& value,
                      const std::string& key) {
   auto it = index.find(value);
@@ -117,7 +138,7 @@ Informer::Informer(KubeClient& client, const Resource& resource, std::string ns,
                    ChangeNotifier* notifier)
     : resource_(resource),
       ns_(std::move(ns)),
-      transform_(std::move(options.transform)),
+      transform_(options.transform),
       notifier_(notifier),
       reflector_(client, resource,
                  ReflectorOptions{.ns = ns_,
@@ -126,7 +147,8 @@ Informer::Informer(KubeClient& client, const Resource& resource, std::string ns,
                                   .page_size = options.page_size,
                                   .watch_timeout = options.watch_timeout,
                                   .min_backoff = options.min_backoff,
-                                  .max_backoff = options.max_backoff},
+                                  .max_backoff = options.max_backoff,
+                                  .each_listed = EachListed(resource, options.transform)},
                  *this) {}
 
 Informer::~Informer() { Stop(); }
@@ -274,8 +296,7 @@ void Informer::Replace(std::vector<Json> items, const std::string& resource_vers
       absl::flat_hash_map<std::string, ObjectPtr> fresh;
       fresh.reserve(items.size());
       std::vector<std::string> order;
-      for (Json& item : items) {
-        if (transform_) transform_(resource_, item);
+      for (Json& item : items) {  // transformed page by page as listed
         std::string key = KeyOf(item);
         if (key.empty()) {
           log::Warn("kube informer: listed object without a name", {{"resource", resource_.GroupResource()}});
@@ -312,6 +333,7 @@ void Informer::Replace(std::vector<Json> items, const std::string& resource_vers
     }
     Dispatch(events);
   }
+  ReleaseFreedMemory();
   if (notifier_ != nullptr) notifier_->Notify();
 }
 

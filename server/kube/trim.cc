@@ -32,6 +32,26 @@ void TrimPodSpec(Json& spec) {
   spec = std::move(kept);
 }
 
+// What kubelets report that herd never reads: addresses, QoS class,
+// container and image ids, probe times.
+void TrimPodStatus(Json& status) {
+  for (const char* key : {"podIPs", "hostIP", "hostIPs", "qosClass"}) status.erase(key);
+  if (auto it = status.find("conditions"); it != status.end() && it->is_array()) {
+    for (Json& c : *it) {
+      if (c.is_object()) c.erase("lastProbeTime");
+    }
+  }
+  for (const char* list : {"containerStatuses", "initContainerStatuses"}) {
+    auto it = status.find(list);
+    if (it == status.end() || !it->is_array()) continue;
+    for (Json& cs : *it) {
+      if (!cs.is_object()) continue;
+      cs.erase("containerID");
+      cs.erase("imageID");
+    }
+  }
+}
+
 }  // namespace
 
 void TrimForCache(const Resource& r, Json& obj) {
@@ -45,6 +65,7 @@ void TrimForCache(const Resource& r, Json& obj) {
   }
   if (r.group.empty() && r.plural == "pods") {
     if (auto spec = obj.find("spec"); spec != obj.end() && spec->is_object()) TrimPodSpec(*spec);
+    if (auto status = obj.find("status"); status != obj.end() && status->is_object()) TrimPodStatus(*status);
   } else if (r.group == "apps" && r.plural == "controllerrevisions") {
     obj.erase("data");  // the whole pod template, again: herd reads the revision number
   }

@@ -7,8 +7,9 @@
 // Every object loses metadata.managedFields and kubectl's
 // last-applied-configuration annotation. Pods keep in their spec only the
 // node, the containers' and init containers' names and images and the
-// termination grace period: their status and the rest of their metadata
-// stay whole. ControllerRevisions lose their data (a copy of a template;
+// termination grace period, and their status loses what kubelets report
+// that herd never reads (pod and host addresses, QoS class, container and
+// image ids, probe times); their metadata stays whole. ControllerRevisions lose their data (a copy of a template;
 // herd reads their revision number). Other kinds keep their spec and
 // status: herd reads templates (ReplicaSets' too, to find a Deployment's
 // own), selectors and strategies there.

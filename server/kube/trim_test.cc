@@ -30,9 +30,12 @@ Json FullPod() {
       "initContainers": [{"name": "setup", "image": "setup:1", "command": ["sh"]}]
     },
     "status": {
-      "phase": "Running", "startTime": "2026-12-01T10:00:01Z",
-      "conditions": [{"type": "Ready", "status": "True"}],
+      "phase": "Running", "startTime": "2026-12-01T10:00:01Z", "podIP": "10.244.0.7",
+      "podIPs": [{"ip": "10.244.0.7"}], "hostIP": "10.0.0.3", "qosClass": "Burstable",
+      "conditions": [{"type": "Ready", "status": "True", "lastProbeTime": null,
+                      "lastTransitionTime": "2026-12-01T10:00:03Z"}],
       "containerStatuses": [{"name": "web", "ready": true, "restartCount": 2, "image": "web:1",
+                             "imageID": "docker-pullable://web@sha256:0123", "containerID": "containerd://abc",
                              "state": {"running": {"startedAt": "2026-12-01T10:00:02Z"}}}]
     }
   })");
@@ -54,12 +57,19 @@ TEST(TrimForCacheTest, APodKeepsWhatHerdReadsAndNothingElse) {
   EXPECT_EQ(pod["spec"], Json::parse(R"({"nodeName": "node-3", "terminationGracePeriodSeconds": 45,
                                           "containers": [{"name": "web", "image": "web:1"}],
                                           "initContainers": [{"name": "setup", "image": "setup:1"}]})"));
-  EXPECT_EQ(pod["status"], FullPod()["status"]);
+  EXPECT_EQ(pod["status"], Json::parse(R"({
+      "phase": "Running", "startTime": "2026-12-01T10:00:01Z", "podIP": "10.244.0.7",
+      "conditions": [{"type": "Ready", "status": "True", "lastTransitionTime": "2026-12-01T10:00:03Z"}],
+      "containerStatuses": [{"name": "web", "ready": true, "restartCount": 2, "image": "web:1",
+                             "state": {"running": {"startedAt": "2026-12-01T10:00:02Z"}}}]})"));
 
   // What herd's typed view reads is the same before and after.
   Pod full(FullPod()), trimmed(pod);
   EXPECT_EQ(trimmed.node_name(), full.node_name());
   EXPECT_EQ(trimmed.ready(), full.ready());
+  EXPECT_EQ(trimmed.phase(), full.phase());
+  EXPECT_EQ(trimmed.start_time(), full.start_time());
+  EXPECT_EQ(trimmed.ready_condition()->last_transition_time, full.ready_condition()->last_transition_time);
   EXPECT_EQ(trimmed.restart_count(), full.restart_count());
   ASSERT_EQ(trimmed.containers().size(), 1u);
   EXPECT_EQ(trimmed.containers()[0].image, "web:1");

@@ -77,7 +77,7 @@ bool Reflector::ListOnce() {
   ListOptions lo{.label_selector = options_.label_selector,
                  .field_selector = options_.field_selector,
                  .limit = options_.page_size};
-  absl::StatusOr<ObjectList> list = client_.ListAll(resource_, options_.ns, lo);
+  absl::StatusOr<ObjectList> list = client_.ListAll(resource_, options_.ns, lo, options_.each_listed);
   if (!list.ok()) {
     Backoff(list.status());
     return false;

@@ -14,6 +14,7 @@
 #define HERD_SERVER_KUBE_WATCH_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -48,6 +49,8 @@ struct ReflectorOptions {
   // a list succeeds or a watch delivers an event.
   absl::Duration min_backoff = absl::Milliseconds(200);
   absl::Duration max_backoff = absl::Seconds(30);
+  // Applied to each listed object as its page arrives (may be empty).
+  std::function<void(Json&)> each_listed;
 };
 
 class Reflector {

@@ -35,6 +35,8 @@ UNPROVEN = {
     # passes, only slower and at a cost to the API server a cluster notices.
     ("Role", "configmaps", "watch"): "the records' watch (relists without it)",
     ("ClusterRole", "jobs", "watch"): "the Jobs' watch (relists without it)",
+    ("ClusterRole", "cronjobs", "watch"): "the CronJobs' watch (relists without it)",
+    ("ClusterRole", "controllerrevisions", "watch"): "the ControllerRevisions' watch (relists without it)",
     ("ClusterRole", "horizontalpodautoscalers", "watch"): "the HPAs' watch (relists without it)",
     ("ClusterRole", "poddisruptionbudgets", "watch"): "the budgets' watch (relists without it; some runs fail)",
     # Reads and writes herd makes (seen in kubesim's request log during the

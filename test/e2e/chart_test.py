@@ -144,6 +144,8 @@ class ChartRenderTest(unittest.TestCase):
         self.assertEqual(secret, "herd-callers")
         self.assertEqual(sorted(ns for (k, _, ns) in objs if k == "Role"), ["batch", "herd", "shop"])
         self.assertEqual(objs[("RoleBinding", "herd", "shop")]["subjects"][0]["namespace"], "herd")
+        args, _ = self.check_pod_template(one(objs, "Deployment"), replicas=1)
+        self.assertIn("--namespaces=shop,batch", args)
 
     def test_impersonate_values(self):
         # herdd --impersonate, and the impersonate verb on users and groups:

@@ -578,7 +578,9 @@ TEST_F(ReadsTest, TheCacheHoldsTrimmedObjects) {
   ASSERT_NE(held, nullptr);
   EXPECT_FALSE((*held)["metadata"].contains("managedFields"));
   EXPECT_EQ((*held)["spec"]["containers"], Json::array({{{"name", "web"}, {"image", "web:1"}}}));
-  EXPECT_EQ((*held)["status"], full["status"]);
+  EXPECT_EQ((*held)["status"]["phase"], full["status"]["phase"]);
+  EXPECT_EQ((*held)["status"]["conditions"].size(), full["status"]["conditions"].size());
+  EXPECT_FALSE((*held)["status"].contains("podIPs"));
   kube::ObjectPtr dep = app_->cache().For(kube::kDeployments, kNs).Get(kNs, "web");
   ASSERT_NE(dep, nullptr);
   EXPECT_FALSE((*dep)["metadata"].value("annotations", Json::object()).contains(
