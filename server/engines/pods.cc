@@ -28,6 +28,18 @@ bool PodReady(const Json& pod) {
   return c && c->value("status", "") == "True";
 }
 
+const Json& JsonAt(const Json& obj, std::initializer_list<const char*> path) {
+  static const Json* empty = new Json(Json::object());
+  const Json* j = &obj;
+  for (const char* key : path) {
+    if (!j->is_object()) return *empty;
+    auto it = j->find(key);
+    if (it == j->end()) return *empty;
+    j = &*it;
+  }
+  return *j;
+}
+
 bool PodTerminating(const Json& pod) { return pod["metadata"].contains("deletionTimestamp"); }
 
 bool PodScheduled(const Json& pod) {
@@ -37,19 +49,19 @@ bool PodScheduled(const Json& pod) {
 std::string PodName(const Json& pod) { return pod["metadata"].value("name", ""); }
 
 bool PodStarted(const Json& pod) {
-  const Json status = pod.value("status", Json::object());
-  const Json statuses = status.value("containerStatuses", Json::array());
-  size_t want = pod["spec"].value("containers", Json::array()).size();
+  const Json& status = JsonAt(pod, {"status"});
+  const Json& statuses = JsonAt(status, {"containerStatuses"});
+  size_t want = JsonAt(pod["spec"], {"containers"}).size();
   if (statuses.size() < want || want == 0) return false;
   for (const auto& cs : statuses) {
-    if (!cs.value("state", Json::object()).contains("running")) return false;
+    if (!JsonAt(cs, {"state"}).contains("running")) return false;
   }
   return true;
 }
 
 int PodRestarts(const Json& pod) {
   int n = 0;
-  for (const auto& cs : pod.value("status", Json::object()).value("containerStatuses", Json::array())) {
+  for (const auto& cs : JsonAt(pod, {"status", "containerStatuses"})) {
     n += cs.value("restartCount", 0);
   }
   return n;
@@ -57,11 +69,11 @@ int PodRestarts(const Json& pod) {
 
 std::optional<v1::PodProblem> PodFailure(const Json& pod, const ops::EngineSettings& settings, absl::Time now) {
   if (PodTerminating(pod)) return std::nullopt;
-  const Json status = pod.value("status", Json::object());
-  for (const auto& cs : status.value("containerStatuses", Json::array())) {
-    const Json state = cs.value("state", Json::object());
-    std::string waiting = state.value("waiting", Json::object()).value("reason", "");
-    std::string message = state.value("waiting", Json::object()).value("message", "");
+  const Json& status = JsonAt(pod, {"status"});
+  for (const auto& cs : JsonAt(status, {"containerStatuses"})) {
+    const Json& state = JsonAt(cs, {"state"});
+    std::string waiting = JsonAt(state, {"waiting"}).value("reason", "");
+    std::string message = JsonAt(state, {"waiting"}).value("message", "");
     int restarts = cs.value("restartCount", 0);
     v1::PodProblem p;
     p.set_pod(PodName(pod));
@@ -70,7 +82,7 @@ std::optional<v1::PodProblem> PodFailure(const Json& pod, const ops::EngineSetti
     if (waiting == "CrashLoopBackOff" ||
         (restarts >= settings.crash_loop_restarts && !cs.value("ready", false))) {
       p.set_reason("CrashLoopBackOff");
-      std::string last = cs.value("lastState", Json::object()).value("terminated", Json::object()).value("reason", "");
+      std::string last = JsonAt(cs, {"lastState", "terminated"}).value("reason", "");
       p.set_message(message.empty() ? absl::StrCat("restarted ", restarts, " times", last.empty() ? "" : ", last: " + last)
                                     : message);
       return p;
@@ -137,9 +149,9 @@ std::string TellingLine(const std::vector<std::string>& tail) {
 std::string PodWaitingReason(const Json& pod) {
   if (PodTerminating(pod)) return "Terminating";
   if (PodReady(pod)) return "";
-  const Json status = pod.value("status", Json::object());
-  for (const auto& cs : status.value("containerStatuses", Json::array())) {
-    std::string w = cs.value("state", Json::object()).value("waiting", Json::object()).value("reason", "");
+  const Json& status = JsonAt(pod, {"status"});
+  for (const auto& cs : JsonAt(status, {"containerStatuses"})) {
+    std::string w = JsonAt(cs, {"state", "waiting"}).value("reason", "");
     if (!w.empty()) return w;
   }
   if (const Json* sched = Condition(pod, "PodScheduled"); sched && sched->value("status", "") == "False") {
@@ -165,7 +177,7 @@ absl::Duration TypicalStart(const std::vector<kube::ObjectPtr>& pods) {
   for (const auto& p : pods) {
     auto created = k8s::ParseTime((*p)["metadata"].value("creationTimestamp", ""));
     if (!created.ok()) continue;
-    for (const auto& c : (*p).value("status", Json::object()).value("conditions", Json::array())) {
+    for (const auto& c : JsonAt(*p, {"status", "conditions"})) {
       if (c.value("type", "") == "Ready" && c.value("status", "") == "True") {
         auto t = k8s::ParseTime(c.value("lastTransitionTime", ""));
         if (t.ok() && *t >= *created) starts.push_back(*t - *created);
@@ -183,11 +195,11 @@ absl::Time PodCreated(const Json& pod) {
 }
 
 int64_t PodGracePeriod(const Json& pod) {
-  return pod.value("spec", Json::object()).value("terminationGracePeriodSeconds", int64_t{30});
+  return JsonAt(pod, {"spec"}).value("terminationGracePeriodSeconds", int64_t{30});
 }
 
 bool PodFinished(const Json& pod) {
-  std::string phase = pod.value("status", Json::object()).value("phase", "");
+  std::string phase = JsonAt(pod, {"status"}).value("phase", "");
   return phase == "Succeeded" || phase == "Failed";
 }
 

@@ -3,6 +3,7 @@
 #ifndef HERD_SERVER_ENGINES_PODS_H_
 #define HERD_SERVER_ENGINES_PODS_H_
 
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,12 @@ std::vector<std::string> CrashLogTail(kube::KubeClient& kube, const std::string&
 std::string TellingLine(const std::vector<std::string>& tail);
 // Why a pod is not ready yet, for reports (never null: "" when it is ready).
 std::string PodWaitingReason(const Json& pod);
+
+// The value at `path` (object keys) read in place, or an empty object when
+// a key is missing or a value on the way is not an object: cached objects
+// are read many times a second, and copying them (Json::value) would cost
+// more than the read.
+const Json& JsonAt(const Json& obj, std::initializer_list<const char*> path);
 
 // The failure reason that describes a set of pod problems.
 v1::FailureReason FailureReasonOf(const std::string& pod_reason);

@@ -55,7 +55,7 @@ absl::StatusOr<Caches> CachesFor(ops::EngineEnv& env, const std::string& ns) {
 }
 
 bool ControlledBy(const Json& obj, const std::string& uid) {
-  for (const auto& ref : obj["metadata"].value("ownerReferences", Json::array())) {
+  for (const auto& ref : JsonAt(obj, {"metadata", "ownerReferences"})) {
     if (ref.value("uid", "") == uid && ref.value("controller", false)) return true;
   }
   return false;
@@ -67,8 +67,9 @@ int KindOrder(const kube::Resource* r) {
   return 2;
 }
 
-v1::PodSummary SummarizePod(const Json& pod) {
-  kube::Pod p(pod);
+v1::PodSummary SummarizePod(const kube::ObjectPtr& ptr) {
+  const Json& pod = *ptr;
+  kube::Pod p(ptr);
   v1::PodSummary s;
   s.set_name(p.name());
   s.set_phase(p.phase());
@@ -95,7 +96,7 @@ void AddPods(std::vector<kube::ObjectPtr> pods, absl::Time now, v1::Workload* ou
             [](const kube::ObjectPtr& a, const kube::ObjectPtr& b) { return PodName(*a) < PodName(*b); });
   absl::Time oldest = absl::InfiniteFuture(), newest = absl::InfinitePast();
   for (const kube::ObjectPtr& p : pods) {
-    *out->add_pods() = SummarizePod(*p);
+    *out->add_pods() = SummarizePod(p);
     if (PodTerminating(*p) || PodFinished(*p)) continue;
     absl::Time created = PodCreated(*p);
     if (created == absl::InfinitePast()) continue;
@@ -109,23 +110,26 @@ void AddPods(std::vector<kube::ObjectPtr> pods, absl::Time now, v1::Workload* ou
 }
 
 void AddContainers(const Json& pod_template, v1::Workload* out) {
-  for (const auto& c : pod_template.value("spec", Json::object()).value("containers", Json::array())) {
+  const Json& containers = JsonAt(pod_template, {"spec", "containers"});
+  if (!containers.is_array()) return;
+  for (const auto& c : containers) {
     auto* container = out->add_containers();
     container->set_name(c.value("name", ""));
     container->set_image(c.value("image", ""));
   }
 }
 
-v1::Workload Summarize(const Json& obj, const kube::Resource* r, const Caches& caches, absl::Time now) {
-  kube::Object o(obj);
+v1::Workload Summarize(const kube::ObjectPtr& ptr, const kube::Resource* r, const Caches& caches, absl::Time now) {
+  const Json& obj = *ptr;
+  kube::Object o(ptr);
   v1::Workload w;
   w.set_name(o.name());
   w.set_namespace_(o.ns());
   w.set_kind(std::string(r->kind));
   w.set_resource_version(o.resource_version());
   for (const auto& [k, v] : o.labels()) (*w.mutable_labels())[k] = v;
-  const Json spec = obj.value("spec", Json::object());
-  const Json status = obj.value("status", Json::object());
+  const Json& spec = JsonAt(obj, {"spec"});
+  const Json& status = JsonAt(obj, {"status"});
   std::vector<kube::ObjectPtr> pods;
   // The pods an owner (a ReplicaSet, a StatefulSet, a Job) controls.
   auto add_pods_of = [&](const std::string& uid) {
@@ -134,11 +138,11 @@ v1::Workload Summarize(const Json& obj, const kube::Resource* r, const Caches& c
     }
   };
   if (r == &kube::kCronJobs) {
-    kube::CronJob cj(obj);
+    kube::CronJob cj(ptr);
     w.set_schedule(cj.schedule());
     w.set_suspended(cj.suspend());
     if (auto t = cj.last_schedule_time()) ops::SetTime(*t, w.mutable_last_schedule_time());
-    AddContainers(spec.value("jobTemplate", Json::object()).value("spec", Json::object()).value("template", Json::object()), &w);
+    AddContainers(JsonAt(spec, {"jobTemplate", "spec", "template"}), &w);
     // Running Jobs: those the CronJob lists as active and those it owns
     // (a Job started by hand, as RunCronJob does, is never in its list).
     std::map<std::string, kube::ObjectPtr> jobs;  // by name
@@ -160,7 +164,7 @@ v1::Workload Summarize(const Json& obj, const kube::Resource* r, const Caches& c
     AddPods(pods, now, &w);
     return w;
   }
-  AddContainers(spec.value("template", Json::object()), &w);
+  AddContainers(JsonAt(spec, {"template"}), &w);
   w.set_desired_replicas(spec.value("replicas", 1));
   w.set_ready_replicas(status.value("readyReplicas", 0));
   w.set_available_replicas(status.value("availableReplicas", 0));
@@ -221,7 +225,7 @@ absl::StatusOr<v1::Workload> DescribeWorkload(ops::EngineEnv& env, const ops::Wo
   if (!caches.ok()) return caches.status();
   kube::ObjectPtr obj = (*workloads)->Get(w.ns, w.name);
   if (obj == nullptr) return absl::NotFoundError(absl::StrCat(w.ToString(), " not found"));
-  return Summarize(*obj, w.resource, *caches, env.clock.Now());
+  return Summarize(obj, w.resource, *caches, env.clock.Now());
 }
 
 absl::StatusOr<v1::ListWorkloadsResponse> ListWorkloads(ops::EngineEnv& env, const v1::ListWorkloadsRequest& request) {
@@ -286,7 +290,7 @@ absl::StatusOr<v1::ListWorkloadsResponse> ListWorkloads(ops::EngineEnv& env, con
   bool more = static_cast<int>(entries.size()) > page_size;
   if (more) entries.resize(static_cast<size_t>(page_size));
   absl::Time now = env.clock.Now();
-  for (const Entry& e : entries) *out.add_workloads() = Summarize(*e.obj, e.r, *e.caches, now);
+  for (const Entry& e : entries) *out.add_workloads() = Summarize(e.obj, e.r, *e.caches, now);
   if (more && !entries.empty()) out.set_next_page_token(absl::WebSafeBase64Escape(entries.back().key));
   return out;
 }
