@@ -144,8 +144,10 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   }
 
   // Bad input (and, --impersonate, a caller the cluster refuses) is
-  // refused here, before anything is locked or written; the plan an
-  // operation runs with is made again once it holds its workload (Launch).
+  // refused here, before anything is locked or written. Engines plan from
+  // herd's cache, so this costs no round trip; the plan is made again once
+  // the operation holds its workload (Launch), and recorded again only if
+  // it changed.
   auto plan = PlanOf(**engine, (*who)->name);
   if (!plan.ok()) return plan.status();
   *op.mutable_plan() = *plan;
@@ -176,9 +178,12 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
   auto launched = deps_.runner->Launch(std::move(*engine), op);
   if (absl::IsAborted(launched.status()) && !key.empty() && AwaitEndedHolder(key)) {
     // The workload was busy with an operation that had just ended: start
-    // now (Launch plans again, against the cluster it left behind).
+    // now, planned against the cluster it left behind.
     engine = make_engine();
     if (!engine.ok()) return engine.status();
+    plan = PlanOf(**engine, (*who)->name);
+    if (!plan.ok()) return plan.status();
+    *op.mutable_plan() = *plan;
     launched = deps_.runner->Launch(std::move(*engine), op);
   }
   if (!launched.ok()) {

@@ -76,7 +76,8 @@ class CronJobEngine : public ops::Engine {
  private:
   // The Jobs of the CronJob that have not finished: those it lists as
   // active and those it owns.
-  absl::StatusOr<std::vector<kube::Job>> RunningJobs(ops::EngineEnv& env, const kube::CronJob& cj);
+  absl::StatusOr<std::vector<kube::Job>> RunningJobs(ops::EngineEnv& env, const kube::CronJob& cj,
+                                                     ReadFrom from = ReadFrom::kApi);
   void RunJob(ops::EngineEnv& env, LiveOperation& op);
   void SetSuspend(ops::EngineEnv& env, LiveOperation& op, bool suspend);
   void KillJobs(ops::EngineEnv& env, LiveOperation& op);
@@ -86,13 +87,15 @@ class CronJobEngine : public ops::Engine {
   v1::CronJobRequest req_;
 };
 
-absl::StatusOr<std::vector<kube::Job>> CronJobEngine::RunningJobs(ops::EngineEnv& env, const kube::CronJob& cj) {
-  auto jobs = kube::Api<kube::Job>(env.kube).List(w_.ns);
+absl::StatusOr<std::vector<kube::Job>> CronJobEngine::RunningJobs(ops::EngineEnv& env, const kube::CronJob& cj,
+                                                                  ReadFrom from) {
+  auto jobs = ListObjects(env, kube::kJobs, w_.ns, {}, from);
   if (!jobs.ok()) return jobs.status();
   std::set<std::string> active;
   for (const auto& ref : cj.active()) active.insert(ref.name);
   std::vector<kube::Job> out;
-  for (const auto& j : *jobs) {
+  for (auto& obj : *jobs) {
+    kube::Job j(std::move(obj));
     if (j.finished() || j.terminating()) continue;
     if (active.count(j.name()) || OwnedBy(j.json(), cj.uid())) out.push_back(j);
   }
@@ -101,7 +104,8 @@ absl::StatusOr<std::vector<kube::Job>> CronJobEngine::RunningJobs(ops::EngineEnv
 }
 
 absl::StatusOr<v1::Plan> CronJobEngine::Prepare(ops::EngineEnv& env) {
-  auto obj = GetWorkload(env, w_);
+  // Planned from the cache: Run decides on what the API answers.
+  auto obj = GetWorkload(env, w_, ReadFrom::kCache);
   if (!obj.ok()) return obj.status();
   kube::CronJob cj(*std::move(obj));
   v1::Plan plan;
@@ -115,10 +119,11 @@ absl::StatusOr<v1::Plan> CronJobEngine::Prepare(ops::EngineEnv& env) {
                                     w_.name, ") and wait until it completes"));
       plan.add_changes(absl::StrCat("create Job ", name, " (annotated ", kInstantiateAnnotation, ": manual)"));
       // The last finished run tells how long one takes.
-      auto jobs = kube::Api<kube::Job>(env.kube).List(w_.ns);
+      auto jobs = ListObjects(env, kube::kJobs, w_.ns, {}, ReadFrom::kCache);
       if (jobs.ok()) {
         absl::Time latest = absl::InfinitePast();
-        for (const auto& j : *jobs) {
+        for (auto& job : *jobs) {
+          kube::Job j(std::move(job));
           if (!OwnedBy(j.json(), cj.uid()) || !j.complete() || !j.start_time() || !j.completion_time()) continue;
           if (*j.completion_time() > latest) {
             latest = *j.completion_time();
@@ -141,13 +146,13 @@ absl::StatusOr<v1::Plan> CronJobEngine::Prepare(ops::EngineEnv& env) {
       break;
     }
     case v1::OPERATION_KIND_CRONJOB_KILL_JOBS: {
-      auto jobs = RunningJobs(env, cj);
+      auto jobs = RunningJobs(env, cj, ReadFrom::kCache);
       if (!jobs.ok()) return jobs.status();
-      auto pods = env.kube.ListAll(kube::kPods, w_.ns);
+      auto pods = ListObjects(env, kube::kPods, w_.ns, {}, ReadFrom::kCache);
       if (!pods.ok()) return pods.status();
       for (const auto& j : *jobs) {
         plan.add_changes(absl::StrCat("delete Job ", j.name(), " (propagationPolicy Background)"));
-        for (const Json& p : pods->items) {
+        for (const Json& p : *pods) {
           if (!OwnedBy(p, j.uid())) continue;
           auto* a = plan.add_pods();
           a->set_pod(PodName(p));

@@ -33,10 +33,28 @@ std::string OperationId(const ops::LiveOperation& op) {
   return name.substr(name.find('/') + 1);
 }
 
-absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w) {
+absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w, ReadFrom from) {
+  if (from == ReadFrom::kCache) {
+    kube::Informer& cache = env.informers.For(*w.resource, w.ns);
+    if (kube::ObjectPtr held = cache.HasSynced() ? cache.Get(w.ns, w.name) : nullptr) return *held;
+  }
   auto wl = env.kube.Get(*w.resource, w.ns, w.name);
   if (!wl.ok() && kube::IsNotFound(wl.status())) return absl::NotFoundError(absl::StrCat(w.ToString(), " not found"));
   return wl;
+}
+
+absl::StatusOr<std::vector<Json>> ListObjects(ops::EngineEnv& env, const kube::Resource& r, const std::string& ns,
+                                              const k8s::LabelSelector& selector, ReadFrom from) {
+  std::vector<Json> out;
+  if (from == ReadFrom::kCache) {
+    if (kube::Informer& cache = env.informers.For(r, ns); cache.HasSynced()) {
+      for (const kube::ObjectPtr& o : cache.List(ns, selector)) out.push_back(*o);
+      return out;
+    }
+  }
+  auto list = env.kube.ListAll(r, ns, {.label_selector = selector.ToString()});
+  if (!list.ok()) return list.status();
+  return std::move(list->items);
 }
 
 bool PersistBeforeWrite(ops::LiveOperation& op) {

@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/k8s/selector.h"
 #include "google/protobuf/message.h"
 #include "herd/v1/herd.pb.h"
 #include "server/kube/client.h"
@@ -44,10 +45,23 @@ std::string JsonPointerToken(const std::string& key);
 // "operations/20261125-113045-k3x9q" → "20261125-113045-k3x9q".
 std::string OperationId(const ops::LiveOperation& op);
 
-// The workload's current object from the API (not a cache: engines decide
-// on it). NOT_FOUND "namespaces/shop/deployments/web not found"; other
-// errors as the API gave them.
-absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w);
+// Where a read goes. Run decides on kApi (the API server's object as it
+// is now). Prepare, which only plans and checks, reads kCache: herd's
+// shared cache, no round trip, its answer as stale as the cache (harmless
+// there: Run reads again before it decides, and a request the cache
+// misjudged fails in Run the way Prepare would have refused it).
+enum class ReadFrom { kApi, kCache };
+
+// The workload's current object: from the API (engines decide on it), or,
+// kCache, from the cache when it holds it and else from the API (one
+// created a moment ago is still found). NOT_FOUND
+// "namespaces/shop/deployments/web not found"; other errors as the API
+// gave them.
+absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w, ReadFrom from = ReadFrom::kApi);
+// The objects of `r` in namespace `ns` that `selector` matches (all with
+// an empty one): kCache from the cache once it has synced, else from the API.
+absl::StatusOr<std::vector<Json>> ListObjects(ops::EngineEnv& env, const kube::Resource& r, const std::string& ns,
+                                              const k8s::LabelSelector& selector, ReadFrom from);
 
 // How often a write that failed for a transient reason (kube::IsTransient)
 // is sent again, with a doubling pause from 100 ms, before the operation

@@ -221,7 +221,9 @@ class PurgeEngine : public ops::Engine {
   }
   bool burn() const { return req_.mode() == v1::PURGE_MODE_BURN; }
   absl::Duration older_than() const { return req_.has_older_than() ? ops::FromProto(req_.older_than()) : absl::ZeroDuration(); }
-  absl::StatusOr<Selection> Select(ops::EngineEnv& env, absl::Time now) const;
+  // The pods to replace, by group, read `from` there (Prepare plans on the
+  // cache; Run decides, and records, on the API's answer).
+  absl::StatusOr<Selection> Select(ops::EngineEnv& env, absl::Time now, ReadFrom from) const;
   // FAST restart (every pod of a Deployment at once) rather than batches.
   bool FastRestart(const Group& g, const Json& deployment) const {
     return g.all_pods && older_than() <= absl::ZeroDuration() &&
@@ -252,15 +254,15 @@ class PurgeEngine : public ops::Engine {
   std::vector<v1::Permission> writes_;
 };
 
-absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time now) const {
+absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time now, ReadFrom from) const {
   const std::string ns = this->ns();
   const absl::Duration age = older_than();
   auto old_enough = [&](const Json& p) { return age <= absl::ZeroDuration() || PodCreated(p) <= now - age; };
   auto live = [](const Json& p) { return !PodTerminating(p) && !PodFinished(p); };
-  auto rs_list = env.kube.ListAll(kube::kReplicaSets, ns);
+  auto rs_list = ListObjects(env, kube::kReplicaSets, ns, {}, from);
   if (!rs_list.ok()) return rs_list.status();
   std::map<std::string, const Json*> rs_by_uid;
-  for (const Json& rs : rs_list->items) rs_by_uid[Uid(rs)] = &rs;
+  for (const Json& rs : *rs_list) rs_by_uid[Uid(rs)] = &rs;
 
   auto group_of = [&](const Json& pod) {
     Group g;
@@ -292,10 +294,10 @@ absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time no
   auto count_live = [&](const Group& g, const Json& workload) -> absl::StatusOr<int> {
     auto sel = k8s::LabelSelector::FromJson(workload["spec"].value("selector", Json()));
     if (!sel.ok()) return sel.status();
-    auto pods = env.kube.ListAll(kube::kPods, ns, {.label_selector = sel->ToString()});
+    auto pods = ListObjects(env, kube::kPods, ns, *sel, from);
     if (!pods.ok()) return pods.status();
     int n = 0;
-    for (const Json& p : pods->items) {
+    for (const Json& p : *pods) {
       Group pg = group_of(p);
       if (pg.kind == g.kind && pg.uid == g.uid && live(p)) ++n;
     }
@@ -305,7 +307,7 @@ absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time no
   Selection out;
   std::map<std::string, Group> groups;
   if (w_) {
-    auto wl = GetWorkload(env, *w_);
+    auto wl = GetWorkload(env, *w_, from);
     if (!wl.ok()) return wl.status();
     Group g;
     g.kind = w_->resource == &kube::kDeployments ? GroupKind::kDeployment : GroupKind::kStatefulSet;
@@ -313,9 +315,9 @@ absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time no
     g.uid = Uid(*wl);
     auto sel = k8s::LabelSelector::FromJson((*wl)["spec"].value("selector", Json()));
     if (!sel.ok()) return absl::FailedPreconditionError(absl::StrCat(w_->Short(), " has an unusable selector: ", sel.status().message()));
-    auto pods = env.kube.ListAll(kube::kPods, ns, {.label_selector = sel->ToString()});
+    auto pods = ListObjects(env, kube::kPods, ns, *sel, from);
     if (!pods.ok()) return pods.status();
-    for (const Json& p : pods->items) {
+    for (const Json& p : *pods) {
       Group pg = group_of(p);
       if (pg.kind != g.kind || pg.uid != g.uid || !live(p)) continue;
       ++out.matched;
@@ -324,9 +326,11 @@ absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time no
     g.all_pods = static_cast<int>(g.pods.size()) == out.matched;
     groups[g.key()] = std::move(g);
   } else {
-    auto pods = env.kube.ListAll(kube::kPods, ns, {.label_selector = req_.label_selector()});
+    auto sel = k8s::LabelSelector::Parse(req_.label_selector());
+    if (!sel.ok()) return absl::InvalidArgumentError(absl::StrCat("label_selector: ", sel.status().message()));
+    auto pods = ListObjects(env, kube::kPods, ns, *sel, from);
     if (!pods.ok()) return pods.status();
-    for (const Json& p : pods->items) {
+    for (const Json& p : *pods) {
       if (!live(p)) continue;
       ++out.matched;
       if (!old_enough(p)) continue;
@@ -339,7 +343,8 @@ absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time no
     }
     for (auto& [key, g] : groups) {
       if (g.kind != GroupKind::kDeployment && g.kind != GroupKind::kStatefulSet) continue;
-      auto wl = env.kube.Get(g.kind == GroupKind::kDeployment ? kube::kDeployments : kube::kStatefulSets, ns, g.name);
+      auto wl = GetWorkload(
+          env, {ns, g.kind == GroupKind::kDeployment ? &kube::kDeployments : &kube::kStatefulSets, g.name}, from);
       if (!wl.ok()) {
         if (kube::IsNotFound(wl.status())) continue;  // being deleted: its pods will not be all of it
         return wl.status();
@@ -369,7 +374,7 @@ absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time no
 }
 
 absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
-  auto sel = Select(env, env.clock.Now());
+  auto sel = Select(env, env.clock.Now(), ReadFrom::kCache);
   if (!sel.ok()) return sel.status();
   if (!w_) {
     std::vector<std::string> locks;
@@ -419,7 +424,7 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
     std::optional<Budgets> budgets;
     for (const auto& g : sel->groups) {
       if (g.kind == GroupKind::kDeployment) {
-        auto dep = env.kube.Get(kube::kDeployments, ns(), g.name);
+        auto dep = GetWorkload(env, {ns(), &kube::kDeployments, g.name}, ReadFrom::kCache);
         if (!dep.ok()) return dep.status();
         int32_t replicas = (*dep)["spec"].value("replicas", 1);
         for (const auto& p : g.pods) {
@@ -453,7 +458,7 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
         }
       } else if (g.kind == GroupKind::kStatefulSet) {
         if (!budgets) {
-          auto loaded = Budgets::Load(env.kube, ns());
+          auto loaded = Budgets::Cached(env.informers, env.kube, ns());
           if (!loaded.ok()) return loaded.status();
           budgets = *std::move(loaded);
         }
@@ -1177,7 +1182,7 @@ void PurgeEngine::Run(ops::EngineEnv& env, LiveOperation& op, bool /*resumed*/) 
     for (const auto& g : saved) all.push_back(Group::FromJson(g));
   } else {
     absl::Time t0 = ops::FromProto(op.Snapshot().create_time());
-    auto sel = Select(env, t0);
+    auto sel = Select(env, t0, ReadFrom::kApi);
     if (!sel.ok()) return Fail(op, ReasonForApiError(sel.status()), sel.status());
     Json list = Json::array();
     for (const auto& g : sel->groups) list.push_back(g.ToJson());

@@ -59,12 +59,13 @@ class RolloutEngine : public ops::Engine {
     return s == v1::ROLLOUT_STRATEGY_UNSPECIFIED ? v1::ROLLOUT_STRATEGY_FAST : s;
   }
   bool no_rollback() const { return !is_undo_ && req_.no_rollback(); }
-  // The template the rollout wants, given the workload as it is now.
-  absl::StatusOr<Json> DesiredTemplate(ops::EngineEnv& env, const Json& workload);
+  // The template the rollout wants, given the workload as it is now
+  // (an undo reads the revisions `from` there).
+  absl::StatusOr<Json> DesiredTemplate(ops::EngineEnv& env, const Json& workload, ReadFrom from = ReadFrom::kApi);
   // Undo: the template of the revision to go back to.
   // `found`: its number; `revision_name` (StatefulSets): its ControllerRevision.
   absl::StatusOr<Json> RevisionTemplate(ops::EngineEnv& env, const Json& workload, int64_t revision, int64_t* found,
-                                        std::string* revision_name = nullptr);
+                                        std::string* revision_name = nullptr, ReadFrom from = ReadFrom::kApi);
   // The request's deadline, else the workload's progressDeadlineSeconds,
   // else `fallback` (EngineSettings::default_deadline).
   absl::Duration Deadline(const Json& workload, absl::Duration fallback) const;
@@ -133,15 +134,15 @@ absl::Duration RolloutEngine::Deadline(const Json& workload, absl::Duration fall
 }
 
 absl::StatusOr<Json> RolloutEngine::RevisionTemplate(ops::EngineEnv& env, const Json& workload, int64_t revision,
-                                                     int64_t* found, std::string* revision_name) {
+                                                     int64_t* found, std::string* revision_name, ReadFrom from) {
   const std::string uid = workload["metadata"].value("uid", "");
   if (deployment()) {
-    auto rs = env.kube.List(kube::kReplicaSets, w_.ns);
+    auto rs = ListObjects(env, kube::kReplicaSets, w_.ns, {}, from);
     if (!rs.ok()) return rs.status();
     int64_t current = RevisionOf(workload);
     const Json* best = nullptr;
     int64_t best_rev = 0;
-    for (const Json& r : rs->items) {
+    for (const Json& r : *rs) {
       bool owned = false;
       for (const auto& ref : r["metadata"].value("ownerReferences", Json::array())) {
         if (ref.value("uid", "") == uid && ref.value("controller", false)) owned = true;
@@ -160,7 +161,8 @@ absl::StatusOr<Json> RolloutEngine::RevisionTemplate(ops::EngineEnv& env, const 
     *found = best_rev;
     return StripHash((*best)["spec"]["template"]);
   }
-  // StatefulSets keep their history in ControllerRevisions.
+  // StatefulSets keep their history in ControllerRevisions, whose
+  // templates the cache does not keep: always from the API.
   auto crs = env.kube.List(kube::kControllerRevisions, w_.ns);
   if (!crs.ok()) return crs.status();
   std::string update = workload.value("status", Json::object()).value("updateRevision", "");
@@ -195,10 +197,10 @@ absl::StatusOr<Json> RolloutEngine::RevisionTemplate(ops::EngineEnv& env, const 
   return tmpl;
 }
 
-absl::StatusOr<Json> RolloutEngine::DesiredTemplate(ops::EngineEnv& env, const Json& workload) {
+absl::StatusOr<Json> RolloutEngine::DesiredTemplate(ops::EngineEnv& env, const Json& workload, ReadFrom from) {
   if (is_undo_) {
     int64_t found = 0;
-    return RevisionTemplate(env, workload, undo_.to_revision(), &found);
+    return RevisionTemplate(env, workload, undo_.to_revision(), &found, nullptr, from);
   }
   Json tmpl = workload["spec"]["template"];
   if (deployment()) tmpl = StripHash(tmpl);
@@ -237,12 +239,10 @@ absl::StatusOr<v1::Plan> RolloutEngine::Prepare(ops::EngineEnv& env) {
   } else if (undo_.to_revision() < 0) {
     return absl::InvalidArgumentError("to_revision must be 0 (the previous revision) or a revision number");
   }
-  auto wl = env.kube.Get(*w_.resource, w_.ns, w_.name);
-  if (!wl.ok()) {
-    if (kube::IsNotFound(wl.status())) return absl::NotFoundError(absl::StrCat(w_.ToString(), " not found"));
-    return wl.status();
-  }
-  auto tmpl = DesiredTemplate(env, *wl);
+  // Planned from the cache: Run decides on the workload as the API has it.
+  auto wl = GetWorkload(env, w_, ReadFrom::kCache);
+  if (!wl.ok()) return wl.status();
+  auto tmpl = DesiredTemplate(env, *wl, ReadFrom::kCache);
   if (!tmpl.ok()) return tmpl.status();
   v1::Plan plan;
   Json current = (*wl)["spec"]["template"];
@@ -259,17 +259,16 @@ absl::StatusOr<v1::Plan> RolloutEngine::Prepare(ops::EngineEnv& env) {
   bool recreate = deployment() && IsRecreate(*wl);
   bool fast = deployment() && strategy() == v1::ROLLOUT_STRATEGY_FAST && !recreate;
   if (fast) plan.add_changes("during the rollout: maxSurge 100%, maxUnavailable 0 (the workload's strategy is restored after)");
-  auto pods = env.kube.List(kube::kPods, w_.ns);
   std::vector<kube::ObjectPtr> own;
+  auto sel = k8s::LabelSelector::FromJson((*wl)["spec"].value("selector", Json()));
+  auto pods = sel.ok() ? ListObjects(env, kube::kPods, w_.ns, *sel, ReadFrom::kCache)
+                       : absl::StatusOr<std::vector<Json>>(sel.status());
   if (pods.ok()) {
-    auto sel = k8s::LabelSelector::FromJson((*wl)["spec"].value("selector", Json()));
-    for (const Json& p : pods->items) {
-      if (sel.ok() && sel->Matches(p["metadata"].value("labels", Json::object()))) {
-        own.push_back(std::make_shared<const Json>(p));
-        auto* a = plan.add_pods();
-        a->set_pod(PodName(p));
-        a->set_action("replace");
-      }
+    for (Json& p : *pods) {
+      auto* a = plan.add_pods();
+      a->set_pod(PodName(p));
+      a->set_action("replace");
+      own.push_back(std::make_shared<const Json>(std::move(p)));
     }
   }
   absl::Duration start = TypicalStart(own);

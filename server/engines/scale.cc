@@ -66,7 +66,8 @@ class ScaleEngine : public ops::Engine {
     return d > absl::ZeroDuration() ? d : s.default_hpa_hold;
   }
   // The HPAs whose scaleTargetRef is the workload.
-  absl::StatusOr<std::vector<kube::HorizontalPodAutoscaler>> Autoscalers(ops::EngineEnv& env) const;
+  absl::StatusOr<std::vector<kube::HorizontalPodAutoscaler>> Autoscalers(ops::EngineEnv& env,
+                                                                         ReadFrom from = ReadFrom::kApi) const;
   // Moves one HPA's bounds to `replicas` until `until`, remembering the
   // original bounds unless an earlier hold already did.
   absl::Status HoldAutoscaler(ops::EngineEnv& env, LiveOperation& op, const std::string& name, int32_t replicas,
@@ -99,15 +100,17 @@ absl::StatusOr<int32_t> ScaleEngine::TargetFor(int32_t current) const {
   return static_cast<int32_t>(t);
 }
 
-absl::StatusOr<std::vector<kube::HorizontalPodAutoscaler>> ScaleEngine::Autoscalers(ops::EngineEnv& env) const {
-  auto all = kube::Api<kube::HorizontalPodAutoscaler>(env.kube).List(w_.ns);
+absl::StatusOr<std::vector<kube::HorizontalPodAutoscaler>> ScaleEngine::Autoscalers(ops::EngineEnv& env,
+                                                                                      ReadFrom from) const {
+  auto all = ListObjects(env, kube::kHorizontalPodAutoscalers, w_.ns, {}, from);
   if (!all.ok()) {
     // A cluster without autoscaling/v2 has no HPAs to respect.
     if (absl::IsNotFound(all.status())) return std::vector<kube::HorizontalPodAutoscaler>{};
     return all.status();
   }
   std::vector<kube::HorizontalPodAutoscaler> out;
-  for (auto& h : *all) {
+  for (auto& obj : *all) {
+    kube::HorizontalPodAutoscaler h(std::move(obj));
     if (h.target_kind() == w_.resource->kind && h.target_name() == w_.name) out.push_back(std::move(h));
   }
   return out;
@@ -193,12 +196,14 @@ ScaleObservation ScaleEngine::Observe(ops::EngineEnv& env, int32_t target, int32
 }
 
 absl::StatusOr<v1::Plan> ScaleEngine::Prepare(ops::EngineEnv& env) {
-  auto wl = GetWorkload(env, w_);
+  // Planned from the cache: Run fixes the counts on the workload as the
+  // API has it, and finds the autoscalers to hold again.
+  auto wl = GetWorkload(env, w_, ReadFrom::kCache);
   if (!wl.ok()) return wl.status();
   int32_t current = (*wl)["spec"].value("replicas", 1);
   auto target = TargetFor(current);
   if (!target.ok()) return target.status();
-  auto hpas = Autoscalers(env);
+  auto hpas = Autoscalers(env, ReadFrom::kCache);
   if (!hpas.ok()) return hpas.status();
   v1::Plan plan;
   plan.add_changes(absl::StrCat("spec.replicas: ", current, " → ", *target, " (scale subresource)"));
@@ -224,15 +229,12 @@ absl::StatusOr<v1::Plan> ScaleEngine::Prepare(ops::EngineEnv& env) {
                                   k8s::FormatTime(until), " (then back to ", min, "..", max, ")"));
   }
   // Pods: what the controller will create or remove, where it can be told.
-  auto pods = env.kube.ListAll(kube::kPods, w_.ns);
   std::vector<kube::ObjectPtr> own;
+  auto sel = k8s::LabelSelector::FromJson((*wl)["spec"].value("selector", Json()));
+  auto pods = sel.ok() ? ListObjects(env, kube::kPods, w_.ns, *sel, ReadFrom::kCache)
+                       : absl::StatusOr<std::vector<Json>>(sel.status());
   if (pods.ok()) {
-    auto sel = k8s::LabelSelector::FromJson((*wl)["spec"].value("selector", Json()));
-    for (Json& p : pods->items) {
-      if (sel.ok() && sel->Matches(p["metadata"].value("labels", Json::object()))) {
-        own.push_back(std::make_shared<const Json>(std::move(p)));
-      }
-    }
+    for (Json& p : *pods) own.push_back(std::make_shared<const Json>(std::move(p)));
   }
   std::string how;
   absl::Duration start = TypicalStart(own);

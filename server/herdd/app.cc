@@ -197,7 +197,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   rco.on_request = [m](absl::string_view method, int code, absl::Duration took) { m->KubeRequest(method, code, took); };
   auto client = kube::NewRestClient(rest, rco);
   if (!client.ok()) return client.status();
-  im.kube = std::move(*client);
+  im.kube = o.wrap_kube ? o.wrap_kube(std::move(*client)) : std::move(*client);
 
   // herd's namespace holds its records and locks.
   auto ns = im.kube->Create(kube::kNamespaces, "", {{"metadata", {{"name", o.ns}}}});

@@ -12,6 +12,7 @@
 #ifndef HERD_SERVER_HERDD_APP_H_
 #define HERD_SERVER_HERDD_APP_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -77,6 +78,10 @@ struct AppOptions {
   absl::Duration lease_duration = absl::Seconds(10);
   // Tests: called at every engine write point (herdd --crash-at).
   ops::WriteHook write_hook;
+  // Tests: wraps the client herdd reaches the cluster with (its caches,
+  // records, locks and engines use it), e.g. to count the requests a call
+  // makes.
+  std::function<std::unique_ptr<kube::KubeClient>(std::unique_ptr<kube::KubeClient>)> wrap_kube;
 };
 
 class App {

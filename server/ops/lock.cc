@@ -49,10 +49,14 @@ absl::StatusOr<LockInfo> WorkloadLocks::InfoOf(const kube::Json& lease) const {
 }
 
 absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& operation,
-                                    const MayTakeOver& may_take_over) {
+                                    const MayTakeOver& may_take_over, bool* found_free) {
+  if (found_free) *found_free = false;
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto created = kube_.Create(kube::kLeases, ns_, NewLease(key, operation));
-    if (created.ok()) return absl::OkStatus();
+    if (created.ok()) {
+      if (found_free) *found_free = attempt == 0;
+      return absl::OkStatus();
+    }
     if (!kube::IsAlreadyExists(created.status())) return created.status();
     auto current = kube_.Get(kube::kLeases, ns_, LeaseName(key));
     if (!current.ok()) {

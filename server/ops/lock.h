@@ -49,8 +49,10 @@ class WorkloadLocks {
   // operation `may_take_over` (if given) says has not ended; else an
   // expired lease is taken over. A lease this identity holds for the same
   // operation is renewed and OK (this process, or one of the same name
-  // before a restart).
-  absl::Status Acquire(const std::string& key, const std::string& operation, const MayTakeOver& may_take_over = {});
+  // before a restart). `found_free` (if given) says whether the Lease was
+  // created by the first request: no lease was there when it was asked for.
+  absl::Status Acquire(const std::string& key, const std::string& operation, const MayTakeOver& may_take_over = {},
+                       bool* found_free = nullptr);
   // Extends the lease. FAILED_PRECONDITION when it is no longer ours.
   absl::Status Renew(const std::string& key, const std::string& operation);
   // Gives the lock up (if still ours).

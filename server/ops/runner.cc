@@ -69,51 +69,49 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
   };
   std::string key = engine->lock_key();
   // An engine that locks no workload still holds a Lease (on its own name,
-  // which no one else can want) so that it can be adopted: take it while the
-  // record is written, one round trip to the API server instead of two.
+  // which no one else can want) so that it can be adopted.
   const bool own_name = key.empty();
-  if (own_name) key = initial.name();
+  if (own_name) {
+    key = initial.name();
+  } else {
+    // An operation that runs on a workload is of the moment it takes it
+    // (the call may have waited for the operation before it to end).
+    const absl::Time now = env_.clock.Now();
+    SetTime(now, initial.mutable_create_time());
+    SetTime(now, initial.mutable_update_time());
+    for (auto& e : *initial.mutable_events()) SetTime(now, e.mutable_time());
+  }
   std::vector<std::string> keys = LockKeys(*engine, key);
+  // The locks are taken while the record is written: one round trip to the
+  // API server instead of two. A record is adopted only once its lease can
+  // be had, and one whose locks cannot be taken goes again (Withdraw).
   Record record;
   record.request_json = engine->request_json();
   record.owner = locks_.identity();
+  record.op = initial;
+  record.checkpoint = engine->InitialCheckpoint();
   absl::Status locked, created;
-  if (own_name && keys.size() == 1) {
-    record.op = initial;
-    record.checkpoint = engine->InitialCheckpoint();
-    std::thread lease([&] { locked = AcquireAll(keys, initial.name()); });
+  bool found_free = false;
+  {
+    std::thread lease([&] { locked = AcquireAll(keys, initial.name(), &found_free); });
     created = store_.Create(record);
     lease.join();
-  } else {
-    locked = AcquireAll(keys, initial.name());
-    if (locked.ok()) locked = PlanHoldingLocks(*engine, initial, keys);
-    if (locked.ok()) {
-      record.op = initial;
-      record.checkpoint = engine->InitialCheckpoint();
-      created = store_.Create(record);
-    }
   }
   if (!locked.ok()) {
-    if (own_name && created.ok()) {
-      // Nobody may adopt and run what the caller is told did not start.
-      // The record goes, so that the same request id, sent again, starts
-      // the operation; if it cannot go, it says the operation failed.
-      absl::Status removed = store_.Delete(ParseOperationName(initial.name()).value_or(""));
-      if (!removed.ok()) {
-        v1::Operation failed = initial;
-        failed.set_state(v1::OPERATION_STATE_FAILED);
-        failed.mutable_error()->set_code(static_cast<int>(locked.code()));
-        failed.mutable_error()->set_message(std::string(locked.message()));
-        if (auto st = store_.Save(failed, record.checkpoint, locks_.identity()); !st.ok()) {
-          log::Warn("marking an operation that could not start failed", {{"op", initial.name()}, {"error", st}});
-        }
-      }
-    }
+    if (created.ok()) Withdraw(record, locked);
     return locked;
   }
   if (!created.ok()) {
     ReleaseAll(keys, initial.name());
     return created;
+  }
+  if (!own_name) {
+    if (absl::Status st = PlanHoldingLocks(*engine, record, keys, found_free); !st.ok()) {
+      Withdraw(record, st);
+      ReleaseAll(keys, initial.name());
+      return st;
+    }
+    initial = record.op;
   }
   auto slot = std::make_unique<Slot>();
   slot->op = std::make_shared<LiveOperation>(initial, record.checkpoint);
@@ -138,13 +136,12 @@ std::vector<std::string> OperationRunner::LockKeys(const Engine& engine, const s
   return keys;
 }
 
-absl::Status OperationRunner::PlanHoldingLocks(Engine& engine, v1::Operation& op, std::vector<std::string>& keys) {
+absl::Status OperationRunner::PlanHoldingLocks(Engine& engine, Record& record, std::vector<std::string>& keys,
+                                               bool found_free) {
   const absl::Time locked_at = env_.clock.Now();
+  const std::string& name = record.op.name();
   auto plan = PlanOf(engine, env_);
-  if (!plan.ok()) {
-    ReleaseAll(keys, op.name());
-    return plan.status();
-  }
+  if (!plan.ok()) return plan.status();
   // A purge by selector locks the workloads its pods belong to now.
   std::vector<std::string> now = LockKeys(engine, keys.front());
   std::vector<std::string> more, spare;
@@ -154,29 +151,56 @@ absl::Status OperationRunner::PlanHoldingLocks(Engine& engine, v1::Operation& op
   for (const auto& k : keys) {
     if (std::find(now.begin(), now.end(), k) == now.end()) spare.push_back(k);
   }
-  if (absl::Status st = AcquireAll(more, op.name()); !st.ok()) {
-    ReleaseAll(keys, op.name());
-    return st;
-  }
-  ReleaseAll(spare, op.name());
-  keys = std::move(now);
+  if (absl::Status st = AcquireAll(more, name); !st.ok()) return st;
+  found_free = found_free && more.empty();
   // The leases are renewed only once the operation runs: one that may
   // have run out while the cluster was read must be ours still.
   if (env_.clock.Now() - locked_at > locks_.lease_duration() / 4) {
-    for (const auto& k : keys) {
-      absl::Status st = locks_.Renew(k, op.name());
+    for (const auto& k : now) {
+      absl::Status st = locks_.Renew(k, name);
       if (absl::IsFailedPrecondition(st)) st = absl::AbortedError(absl::StrCat(st.message(), " while it was planned; send it again"));
       if (!st.ok()) {
-        ReleaseAll(keys, op.name());
+        ReleaseAll(more, name);
         return st;
       }
     }
   }
-  *op.mutable_plan() = *std::move(plan);
-  SetTime(locked_at, op.mutable_create_time());
-  SetTime(locked_at, op.mutable_update_time());
-  for (auto& e : *op.mutable_events()) SetTime(locked_at, e.mutable_time());
-  return absl::OkStatus();
+  ReleaseAll(spare, name);
+  keys = std::move(now);
+  // Planned from the caches, the plan is the call's unless the workload
+  // changed in between (an operation that held it ended meanwhile): only
+  // then is the record written again, with the plan, locks and times of
+  // this moment. So it is when the locks were not free at once: the
+  // operation that held them may have ended after the record was dated. A
+  // lock free at once was let go, after its holder recorded its end (one
+  // round trip) and read it (another), before the request that took it
+  // arrived, sent after the record was dated.
+  std::map<std::string, std::string> checkpoint = engine.InitialCheckpoint();
+  if (found_free && plan->SerializeAsString() == record.op.plan().SerializeAsString() &&
+      checkpoint == record.checkpoint) {
+    return absl::OkStatus();
+  }
+  *record.op.mutable_plan() = *std::move(plan);
+  record.checkpoint = std::move(checkpoint);
+  SetTime(locked_at, record.op.mutable_create_time());
+  SetTime(locked_at, record.op.mutable_update_time());
+  for (auto& e : *record.op.mutable_events()) SetTime(locked_at, e.mutable_time());
+  return store_.Save(record.op, record.checkpoint, record.owner);
+}
+
+void OperationRunner::Withdraw(const Record& record, const absl::Status& why) {
+  // Nobody may adopt and run what the caller is told did not start. The
+  // record goes, so that the same request id, sent again, starts the
+  // operation; if it cannot go, it says the operation failed.
+  const std::string& name = record.op.name();
+  if (store_.Delete(ParseOperationName(name).value_or("")).ok()) return;
+  v1::Operation failed = record.op;
+  failed.set_state(v1::OPERATION_STATE_FAILED);
+  failed.mutable_error()->set_code(static_cast<int>(why.code()));
+  failed.mutable_error()->set_message(std::string(why.message()));
+  if (auto st = store_.Save(failed, record.checkpoint, locks_.identity()); !st.ok()) {
+    log::Warn("marking an operation that could not start failed", {{"op", name}, {"error", st}});
+  }
 }
 
 void OperationRunner::StartSlot(std::unique_ptr<Slot> slot, bool resumed) {
@@ -332,7 +356,8 @@ void OperationRunner::RenewLocks() {
   }
 }
 
-absl::Status OperationRunner::AcquireAll(const std::vector<std::string>& keys, const std::string& operation) {
+absl::Status OperationRunner::AcquireAll(const std::vector<std::string>& keys, const std::string& operation,
+                                         bool* found_free) {
   // A lock refused for a transient reason (the API server's 5xx or 429) is
   // asked for again: taking it is idempotent for the same operation. The
   // tries end well within a lease, the time a record without one is left
@@ -348,14 +373,17 @@ absl::Status OperationRunner::AcquireAll(const std::vector<std::string>& keys, c
     return rec.ok() && IsFinal(rec->op.state());
   };
   absl::Time give_up = absl::Now() + locks_.lease_duration() / 2;
+  if (found_free) *found_free = true;
   for (size_t i = 0; i < keys.size(); ++i) {
     absl::Duration pause = absl::Milliseconds(50);
-    absl::Status st = locks_.Acquire(keys[i], operation, ended);
+    bool at_once = false;
+    absl::Status st = locks_.Acquire(keys[i], operation, ended, &at_once);
     while (!st.ok() && kube::IsTransient(st) && absl::Now() + pause < give_up) {
       env_.clock.SleepFor(pause);
       pause *= 2;
       st = locks_.Acquire(keys[i], operation, ended);
     }
+    if (found_free) *found_free = *found_free && at_once;
     if (!st.ok()) {
       ReleaseAll(std::vector<std::string>(keys.begin(), keys.begin() + static_cast<long>(i)), operation);
       return st;

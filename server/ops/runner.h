@@ -75,13 +75,16 @@ class OperationRunner {
   void Start();
 
   // Locks the target, records and starts `engine` with `initial` (state
-  // RUNNING, name, kind, target, principal… set). ABORTED when the target
-  // is busy; ALREADY_EXISTS when a record with that name exists (a repeated
-  // idempotent request), with nothing started.
+  // RUNNING, name, kind, target, principal, the plan of the call's
+  // Prepare… set): the locks and the record are written at once. ABORTED
+  // when the target is busy; ALREADY_EXISTS when a record with that name
+  // exists (a repeated idempotent request), with nothing started.
   // An engine that locks a workload is prepared again once its locks are
   // held: the plan recorded, and the create time (and that of `initial`'s
   // events), are of that moment, after whatever operation held the
-  // workload before; a Prepare that fails then is returned, nothing started.
+  // workload before (the record is written again only when that plan
+  // differs from the call's); a Prepare that fails then is returned,
+  // nothing started.
   absl::StatusOr<v1::Operation> Launch(std::unique_ptr<Engine> engine, v1::Operation initial);
 
   // The live operation when it runs on this replica, else null.
@@ -122,11 +125,21 @@ class OperationRunner {
   // The locks `engine` takes: `key` (its lock key, or its own name), then
   // Engine::more_lock_keys as its InitialCheckpoint names them.
   static std::vector<std::string> LockKeys(const Engine& engine, const std::string& key);
-  // With `keys` held: prepares `engine` again (a call's Prepare, made
-  // before, may have seen the workload in the middle of the operation that
-  // held it), takes or lets go of the locks its new plan needs, and sets
-  // `op`'s plan and times. On failure every lock is let go.
-  absl::Status PlanHoldingLocks(Engine& engine, v1::Operation& op, std::vector<std::string>& keys);
+  // With `keys` held and `record` written: prepares `engine` again (a
+  // call's Prepare, made before, may have seen the workload in the middle
+  // of the operation that held it), takes or lets go of the locks its new
+  // plan needs, and, when the plan or the locks differ from the record's,
+  // sets the record's plan, checkpoint and times and writes it again. On
+  // failure `keys` are still held, and no others.
+  // `found_free`: the locks were free when asked for, so the record's
+  // times (of the moment before they were) are after the end of whatever
+  // held them before; else they are set anew in any case.
+  absl::Status PlanHoldingLocks(Engine& engine, Record& record, std::vector<std::string>& keys, bool found_free);
+  // The record of an operation that did not start (its locks could not be
+  // taken, or its plan failed once they were) is deleted, or, failing
+  // that, ended FAILED with `why`: nobody adopts what the caller is told
+  // did not start.
+  void Withdraw(const Record& record, const absl::Status& why);
   // Puts `slot` in the table and starts its engine.
   void StartSlot(std::unique_ptr<Slot> slot, bool resumed);
   void RunSlot(Slot* slot, bool resumed);
@@ -140,8 +153,10 @@ class OperationRunner {
   // runs out (InfiniteFuture when none is waiting).
   absl::Time Adopt();
   // Takes `keys` for `operation`, each retried on transient errors; on
-  // failure none stays taken.
-  absl::Status AcquireAll(const std::vector<std::string>& keys, const std::string& operation);
+  // failure none stays taken. `found_free` (if given): whether each was
+  // free at once (WorkloadLocks::Acquire), none taken over or asked again.
+  absl::Status AcquireAll(const std::vector<std::string>& keys, const std::string& operation,
+                          bool* found_free = nullptr);
   void ReleaseAll(const std::vector<std::string>& keys, const std::string& operation);
 
   EngineEnv env_;

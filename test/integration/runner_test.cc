@@ -469,6 +469,8 @@ TEST_F(RunnerTest, ALeaseThatRanOutIsTakenByANewOperationOnlyOnceItsOwnHasEnded)
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.status().code(), absl::StatusCode::kAborted) << second.status();
   EXPECT_THAT(std::string(second.status().message()), ::testing::HasSubstr("first-1"));
+  // Its record, written while the lease was asked for, is gone again.
+  EXPECT_TRUE(absl::IsNotFound(b.store->Fetch("second-1").status()));
   // Ended (its replica died after writing the end, before letting go):
   // then the lease is free to take.
   first.set_state(v1::OPERATION_STATE_SUCCEEDED);
