@@ -335,7 +335,7 @@ grpc::Status HerdService::GetWorkload(grpc::ServerContext* ctx, const v1::GetWor
   }
   auto wl = engines::DescribeWorkload(*deps_.env, *w);
   if (!wl.ok()) return ToGrpcStatus(wl.status());
-  auto lock = deps_.locks->Inspect(w->ToString());
+  auto lock = deps_.locks->Peek(w->ToString());
   if (lock.ok() && !lock->expired) wl->set_running_operation(lock->operation);
   *out = std::move(*wl);
   return grpc::Status::OK;
@@ -356,7 +356,7 @@ grpc::Status HerdService::ListWorkloads(grpc::ServerContext* ctx, const v1::List
   if (!list.ok()) return ToGrpcStatus(list.status());
   for (auto& wl : *list->mutable_workloads()) {
     if (!deps_.authorizer->Authorize(**who, auth::Verb::kRead, wl.namespace_(), wl.name()).ok()) continue;
-    auto lock = deps_.locks->Inspect(ResourceNameOf(wl));
+    auto lock = deps_.locks->Peek(ResourceNameOf(wl));
     if (lock.ok() && !lock->expired) wl.set_running_operation(lock->operation);
     *out->add_workloads() = std::move(wl);
   }

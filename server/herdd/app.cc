@@ -238,6 +238,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   im.store->Start();
   if (auto st = im.store->WaitForSync(absl::Now() + absl::Seconds(30)); !st.ok()) return st;
   im.locks = std::make_unique<ops::WorkloadLocks>(*im.kube, o.ns, o.identity, o.lease_duration);
+  im.locks->StartCache(&im.informers->notifier());  // reads show running operations from it
   im.env = std::make_unique<ops::EngineEnv>(
       ops::EngineEnv{*im.kube, *im.informers, *kube::Clock::Real(), o.engine, o.write_hook});
   ops::RunnerOptions ro = o.runner;
@@ -366,6 +367,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     if (raw->draining.load()) return absl::UnavailableError("shutting down");
     if (!raw->ready.load()) return absl::UnavailableError("starting");
     if (absl::Status st = raw->store->WaitForSync(absl::Now()); !st.ok()) return st;
+    if (absl::Status st = raw->locks->WaitForCacheSync(absl::Now()); !st.ok()) return st;
     return raw->informers->WaitForSync(absl::Now());  // the shared cache reads answer from
   });
   im.metrics.AddCollectable(std::make_shared<metrics::CallbackGauge>(
@@ -443,6 +445,7 @@ std::string App::http_address() const { return impl_->http_server ? impl_->http_
 const std::string& App::identity() const { return impl_->options.identity; }
 sim::Simulator* App::simulator() { return impl_->sim.get(); }
 kube::InformerSet& App::cache() { return *impl_->informers; }
+ops::WorkloadLocks& App::locks() { return *impl_->locks; }
 std::string App::kubeconfig_path() const { return impl_->kubeconfig_path; }
 
 void App::Shutdown(absl::Duration grace) {

@@ -21,6 +21,7 @@
 #include "absl/time/time.h"
 #include "server/auth/authorizer.h"
 #include "server/ops/engine.h"
+#include "server/ops/lock.h"
 #include "server/ops/runner.h"
 #include "sim/kubesim.h"
 
@@ -98,6 +99,8 @@ class App {
   // herdd's shared cache of the cluster: what reads answer from (tests
   // wait on it).
   kube::InformerSet& cache();
+  // The workloads' locks (their cache shows reads the running operation).
+  ops::WorkloadLocks& locks();
   // A kubeconfig for the cluster herd talks to (--sim: the simulator's).
   std::string kubeconfig_path() const;
 

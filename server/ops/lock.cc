@@ -123,6 +123,22 @@ void WorkloadLocks::Release(const std::string& key, const std::string& operation
   (void)kube_.Delete(kube::kLeases, ns_, LeaseName(key), o);
 }
 
+void WorkloadLocks::StartCache(kube::ChangeNotifier* notifier) {
+  cache_ = std::make_unique<kube::Informer>(kube_, kube::kLeases, ns_, kube::InformerOptions{}, notifier);
+  cache_->Start();
+}
+
+absl::Status WorkloadLocks::WaitForCacheSync(absl::Time deadline) const {
+  return cache_ ? cache_->WaitForSync(deadline) : absl::OkStatus();
+}
+
+absl::StatusOr<LockInfo> WorkloadLocks::Peek(const std::string& key) {
+  if (!cache_ || !cache_->HasSynced()) return Inspect(key);
+  kube::ObjectPtr lease = cache_->Get(ns_, LeaseName(key));
+  if (lease == nullptr) return absl::NotFoundError(absl::StrCat(key, " is not locked"));
+  return InfoOf(*lease);
+}
+
 absl::StatusOr<LockInfo> WorkloadLocks::Inspect(const std::string& key) {
   auto current = kube_.Get(kube::kLeases, ns_, LeaseName(key));
   if (!current.ok()) {

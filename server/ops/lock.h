@@ -13,12 +13,14 @@
 #define HERD_SERVER_OPS_LOCK_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "server/kube/client.h"
 #include "server/kube/clock.h"
+#include "server/kube/informer.h"
 
 namespace herd::ops {
 
@@ -60,11 +62,26 @@ class WorkloadLocks {
   // The current holder; NOT_FOUND when unlocked.
   absl::StatusOr<LockInfo> Inspect(const std::string& key);
 
+  // Starts a cache of the locks (a watch on the Leases of the namespace)
+  // for Peek; `notifier` (may be null) hears of its changes. Call once.
+  void StartCache(kube::ChangeNotifier* notifier = nullptr);
+  // OK once the cache has synced (readiness).
+  absl::Status WaitForCacheSync(absl::Time deadline) const;
+  // The cache (null before StartCache), and the namespace of the Leases.
+  const kube::Informer* cache() const { return cache_.get(); }
+  const std::string& ns() const { return ns_; }
+  // Inspect answered from the cache, for reads (a workload's running
+  // operation): no request to the API server. Before the cache has synced
+  // (or without one), Inspect.
+  absl::StatusOr<LockInfo> Peek(const std::string& key);
+
   // The Lease's name for a lock key.
   static std::string LeaseName(const std::string& key);
 
  private:
   absl::StatusOr<LockInfo> InfoOf(const kube::Json& lease) const;
+
+  std::unique_ptr<kube::Informer> cache_;
   kube::Json NewLease(const std::string& key, const std::string& operation) const;
 
   kube::KubeClient& kube_;

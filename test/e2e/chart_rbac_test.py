@@ -34,6 +34,8 @@ UNPROVEN = {
     # Watches: without them herd falls back to relisting, so the tour still
     # passes, only slower and at a cost to the API server a cluster notices.
     ("Role", "configmaps", "watch"): "the records' watch (relists without it)",
+    ("Role", "leases", "list"): "the locks' cache for reads (a GET of the Lease per workload read without it)",
+    ("Role", "leases", "watch"): "the locks' cache for reads (relists without it)",
     ("ClusterRole", "jobs", "watch"): "the Jobs' watch (relists without it)",
     ("ClusterRole", "cronjobs", "watch"): "the CronJobs' watch (relists without it)",
     ("ClusterRole", "controllerrevisions", "watch"): "the ControllerRevisions' watch (relists without it)",

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -216,6 +217,27 @@ class HerddFixture : public ::testing::Test {
           absl::Now() + absl::Seconds(30));
       ASSERT_TRUE(st.ok()) << "herdd's cache of " << r->GroupResource() << " did not catch up: " << st;
     }
+    // The locks, whose cache shows the running operation: the same Leases,
+    // none gone missing or left over, each at least as new.
+    const kube::Informer* locks = app_->locks().cache();
+    ASSERT_NE(locks, nullptr);
+    const std::string& herd_ns = app_->locks().ns();
+    auto leases = kube_->ListAll(kube::kLeases, herd_ns);
+    ASSERT_TRUE(leases.ok()) << leases.status();
+    std::map<std::string, uint64_t> want;
+    for (const Json& l : leases->items) want[NameOf(l)] = version(l);
+    absl::Status st = cache.WaitUntil(
+        [&] {
+          std::vector<kube::ObjectPtr> held = locks->List(herd_ns);
+          if (held.size() != want.size()) return false;
+          for (const kube::ObjectPtr& l : held) {
+            auto it = want.find(NameOf(*l));
+            if (it == want.end() || version(*l) < it->second) return false;
+          }
+          return true;
+        },
+        absl::Now() + absl::Seconds(30));
+    ASSERT_TRUE(st.ok()) << "herdd's cache of its locks did not catch up: " << st;
   }
 
   // Pods of `app` (label app=APP), terminating ones too unless `live`.
