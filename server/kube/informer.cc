@@ -1,6 +1,15 @@
 #include "server/kube/informer.h"
 
-#ifdef __GLIBC__
+// malloc_trim belongs to glibc's allocator: not with a sanitizer's own.
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define HERD_MALLOC_TRIM 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#undef HERD_MALLOC_TRIM
+#endif
+#endif
+#ifdef HERD_MALLOC_TRIM
 #include <malloc.h>
 #endif
 
@@ -83,7 +92,7 @@ std::function<void(Json&)> EachListed(const Resource& r,
 // per thread that allocated) until asked, and a cache's resident size would
 // keep the high-water mark of every relist.
 void ReleaseFreedMemory() {
-#ifdef __GLIBC__
+#ifdef HERD_MALLOC_TRIM
   malloc_trim(0);
 #endif
 }
