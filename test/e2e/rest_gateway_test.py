@@ -311,11 +311,10 @@ class RestSuite:
         Cluster.deploy(self.cluster, "errs", "many", "many:1", 2)
         self.error(400, 9, "POST", "/v1/namespaces/errs/pods:kill", {"labelSelector": "app=many", "maxPods": 1},
                    says="max_pods")
-        # DEADLINE_EXCEEDED 504: Grpc-Timeout is the call's deadline.
-        r = self.rest("GET", "/v1/namespaces/errs/deployments/web", headers={"Grpc-Timeout": "1n"})
-        self.assertEqual(r.status, 504, r)
-        self.assertEqual(r.json()["code"], 4)
-        # A stream that has begun says so on its last line.
+        # DEADLINE_EXCEEDED: Grpc-Timeout is the call's deadline. A read is
+        # answered from herdd's cache faster than any deadline can pass, so
+        # a stream that outlives its deadline proves it; it has begun, so it
+        # says so on its last line (the 504 of a unary call is gateway_test's).
         op = self.ok("POST", "/v1/namespaces/errs/deployments/web:rollout", {"images": {"web": "web:3-slow2s"}})
         r = self.rest("GET", f"/v1/{op['name']}:watch", headers={"Grpc-Timeout": "300m"})
         self.assertEqual(r.status, 200, r)
