@@ -2,16 +2,14 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "common/k8s/selector.h"
 #include "server/engines/deployment_util.h"
-#include "server/engines/engine_util.h"
 #include "server/engines/pods.h"
 #include "server/kube/types.h"
 
