@@ -375,6 +375,9 @@ absl::StatusOr<v1::Operation> HerdService::FindOperation(const std::string& name
   }
   auto rec = deps_.store->Get(*id);
   if (!rec.ok()) return rec.status();
+  // Its call's replica stopped before it took its workload: it starts
+  // once another replica finds the workload free.
+  if (deps_.runner->AwaitsItsWorkload(*rec)) rec->op.set_state(v1::OPERATION_STATE_PENDING);
   return rec->op;
 }
 
@@ -401,7 +404,11 @@ grpc::Status HerdService::ListOperations(grpc::ServerContext* ctx, const v1::Lis
   std::set<std::string> listed;
   for (auto& rec : deps_.store->List()) {
     // The live state of operations running here is fresher than the record.
-    if (auto live = deps_.runner->Find(rec.op.name())) rec.op = live->Published();
+    if (auto live = deps_.runner->Find(rec.op.name())) {
+      rec.op = live->Published();
+    } else if (deps_.runner->AwaitsItsWorkload(rec)) {
+      rec.op.set_state(v1::OPERATION_STATE_PENDING);
+    }
     listed.insert(rec.op.name());
     all.push_back(std::move(rec.op));
   }

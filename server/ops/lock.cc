@@ -123,6 +123,19 @@ void WorkloadLocks::Release(const std::string& key, const std::string& operation
   (void)kube_.Delete(kube::kLeases, ns_, LeaseName(key), o);
 }
 
+void WorkloadLocks::LetGo(const std::string& key, const std::string& operation) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto current = kube_.Get(kube::kLeases, ns_, LeaseName(key));
+    if (!current.ok()) return;
+    auto info = InfoOf(*current);
+    if (!info.ok() || info->holder != identity_ || info->operation != operation) return;
+    kube::Json lease = *current;
+    lease["spec"]["holderIdentity"] = "";
+    auto updated = kube_.Update(kube::kLeases, ns_, lease);
+    if (updated.ok() || !kube::IsConflict(updated.status())) return;
+  }
+}
+
 void WorkloadLocks::StartCache(kube::ChangeNotifier* notifier) {
   cache_ = std::make_unique<kube::Informer>(kube_, kube::kLeases, ns_, kube::InformerOptions{}, notifier);
   cache_->Start();

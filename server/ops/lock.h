@@ -57,8 +57,13 @@ class WorkloadLocks {
                        bool* found_free = nullptr);
   // Extends the lease. FAILED_PRECONDITION when it is no longer ours.
   absl::Status Renew(const std::string& key, const std::string& operation);
-  // Gives the lock up (if still ours).
+  // Gives the lock up (if still ours): the operation has ended.
   void Release(const std::string& key, const std::string& operation);
+  // Lets the lock go (if still ours) without ending the operation: the
+  // Lease stays, expired and naming it, so that another replica adopts the
+  // operation at once and nothing else takes the workload before that
+  // operation has ended (Acquire's `may_take_over`).
+  void LetGo(const std::string& key, const std::string& operation);
   // The current holder; NOT_FOUND when unlocked.
   absl::StatusOr<LockInfo> Inspect(const std::string& key);
 

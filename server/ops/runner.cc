@@ -98,7 +98,9 @@ absl::StatusOr<v1::Operation> OperationRunner::Launch(std::unique_ptr<Engine> en
     lease.join();
   }
   if (!locked.ok()) {
-    if (created.ok()) Withdraw(record, locked);
+    if (created.ok()) {
+      if (auto adopted = Withdraw(record, locked)) return *std::move(adopted);
+    }
     return locked;
   }
   if (!created.ok()) {
@@ -188,19 +190,48 @@ absl::Status OperationRunner::PlanHoldingLocks(Engine& engine, Record& record, s
   return store_.Save(record.op, record.checkpoint, record.owner);
 }
 
-void OperationRunner::Withdraw(const Record& record, const absl::Status& why) {
+std::optional<v1::Operation> OperationRunner::Withdraw(const Record& record, const absl::Status& why) {
   // Nobody may adopt and run what the caller is told did not start. The
   // record goes, so that the same request id, sent again, starts the
-  // operation; if it cannot go, it says the operation failed.
+  // operation; if it cannot go, it says the operation failed. Both are
+  // refused (FAILED_PRECONDITION) once another replica took the record
+  // over: it runs the operation, which the caller is then told of.
   const std::string& name = record.op.name();
-  if (store_.Delete(ParseOperationName(name).value_or("")).ok()) return;
-  v1::Operation failed = record.op;
-  failed.set_state(v1::OPERATION_STATE_FAILED);
-  failed.mutable_error()->set_code(static_cast<int>(why.code()));
-  failed.mutable_error()->set_message(std::string(why.message()));
-  if (auto st = store_.Save(failed, record.checkpoint, locks_.identity()); !st.ok()) {
+  const std::string id = ParseOperationName(name).value_or("");
+  absl::Status st = store_.Withdraw(id, locks_.identity());
+  if (st.ok()) return std::nullopt;
+  if (!absl::IsFailedPrecondition(st)) {
+    v1::Operation failed = record.op;
+    failed.set_state(v1::OPERATION_STATE_FAILED);
+    failed.mutable_error()->set_code(static_cast<int>(why.code()));
+    failed.mutable_error()->set_message(std::string(why.message()));
+    st = store_.Save(failed, record.checkpoint, locks_.identity());
+    if (st.ok()) return std::nullopt;
     log::Warn("marking an operation that could not start failed", {{"op", name}, {"error", st}});
   }
+  auto now = store_.Fetch(id);
+  if (now.ok() && now->owner != locks_.identity()) {
+    log::Info("an operation whose lock was refused was adopted meanwhile", {{"op", name}, {"owner", now->owner}});
+    return now->op;
+  }
+  return std::nullopt;
+}
+
+void OperationRunner::LetGoAll(const std::vector<std::string>& keys, const std::string& operation) {
+  for (const auto& key : keys) locks_.LetGo(key, operation);
+}
+
+bool OperationRunner::AwaitsItsWorkload(const Record& record) {
+  if (IsFinal(record.op.state()) || record.op.dry_run() || RunsHere(record.op.name())) return false;
+  auto engine = factory_(record);
+  if (!engine.ok()) return false;
+  std::string key = (*engine)->lock_key();
+  if (key.empty()) key = record.op.name();
+  // The cache first; a Lease taken a moment ago may not be in it yet.
+  auto names_it = [&](const absl::StatusOr<LockInfo>& info) {
+    return !absl::IsNotFound(info.status()) && (!info.ok() || info->operation == record.op.name());
+  };
+  return !names_it(locks_.Peek(key)) && !names_it(locks_.Inspect(key));
 }
 
 void OperationRunner::StartSlot(std::unique_ptr<Slot> slot, bool resumed) {
@@ -255,11 +286,18 @@ void OperationRunner::RunSlot(Slot* slot, bool resumed) {
     env_.clock.SleepFor(absl::Milliseconds(200) * (i + 1));
     saved = SaveSlot(slot, true);
   }
-  ReleaseAll(slot->lock_keys, final.name());
+  // An end recorded frees the workload; an operation handed over, or whose
+  // end could not be recorded, keeps its Lease, let go, so that another
+  // replica (or this one) adopts and finishes it before anything else
+  // takes the workload.
+  if (saved.ok() && IsFinal(final.state())) {
+    ReleaseAll(slot->lock_keys, final.name());
+  } else {
+    LetGoAll(slot->lock_keys, final.name());
+  }
   // Callers see the end only now that the record holds it (unsaved, it
-  // stays running for them, and whoever takes the lock next finishes it)
-  // and the workload is free again: a caller told the operation ended may
-  // start the next one at once.
+  // stays running for them) and the workload is free again: a caller told
+  // the operation ended may start the next one at once.
   if (saved.ok()) op.MarkEndRecorded();
   {
     absl::MutexLock lock(&mu_);
@@ -415,20 +453,29 @@ absl::Time OperationRunner::Adopt() {
     std::string key = (*engine)->lock_key();
     if (key.empty()) key = rec.op.name();
     auto info = locks_.Inspect(key);
-    if (info.ok() && info->operation != rec.op.name()) continue;  // the lock serves another operation now
     if (!info.ok() && !absl::IsNotFound(info.status())) continue;
+    // An operation that ran holds its Lease until its end is recorded (or
+    // lets it go, naming it, when it is handed over or its end could not be
+    // written). One whose Lease is absent or another's never held it: its
+    // call's replica died between writing the record and taking the Lease,
+    // or withdrawing the record once the Lease was refused. It starts once
+    // the workload is free, as a call would then (PlanHoldingLocks).
+    const bool never_locked = !info.ok() || info->operation != rec.op.name();
+    // An operation that locks no workload (a kill, on a Lease of its own
+    // name) runs from its record as it is: what it chose is in it.
+    const bool relaunch = never_locked && key != rec.op.name();
     // A live lease held under this replica's name for an operation it does
     // not run was left by this process's predecessor: adopt it now.
-    const bool predecessor = info.ok() && info->holder == locks_.identity();
+    const bool predecessor = !never_locked && info->holder == locks_.identity();
     if (info.ok() && !info->expired && !predecessor) {
-      // Its replica is alive, or was until lately: look again when the lease runs out.
+      // Its replica is alive (or the workload busy with another operation),
+      // or was until lately: look again when the lease runs out.
       next = std::min(next, info->renewed + info->duration + absl::Milliseconds(50));
       continue;
     }
-    if (!info.ok()) {
-      // No lease: the operation ended (and its cache entry is behind), or
-      // its replica is still taking the lease (Launch), or died before.
-      // A record younger than a lease is given that long.
+    if (never_locked) {
+      // Its replica may be taking the Lease right now (Launch): a record
+      // younger than a lease is given that long.
       absl::Time ripe = rec.created + locks_.lease_duration() + absl::Seconds(1);
       if (absl::Now() < ripe) {
         next = std::min(next, ripe);
@@ -463,12 +510,35 @@ absl::Time OperationRunner::Adopt() {
       continue;
     }
     rec = *std::move(taken);
-    log::Info("adopting an operation", {{"op", rec.op.name()}, {"previous_owner", previous_owner}});
+    log::Info("adopting an operation",
+              {{"op", rec.op.name()}, {"previous_owner", previous_owner}, {"starts_now", relaunch}});
+    if (relaunch) {
+      // Planned, dated and started now that the workload is free.
+      if (absl::Status st = PlanHoldingLocks(**engine, rec, keys, /*found_free=*/false); !st.ok()) {
+        v1::Operation failed = rec.op;
+        failed.set_state(v1::OPERATION_STATE_FAILED);
+        failed.mutable_error()->set_code(static_cast<int>(st.code()));
+        failed.mutable_error()->set_message(std::string(st.message()));
+        SetTime(env_.clock.Now(), failed.mutable_end_time());
+        auto* e = failed.add_events();
+        SetTime(env_.clock.Now(), e->mutable_time());
+        e->set_message(absl::StrCat("not started: ", st.message()));
+        absl::Status saved = store_.Save(failed, rec.checkpoint, locks_.identity());
+        if (saved.ok()) {
+          ReleaseAll(keys, rec.op.name());
+        } else {
+          LetGoAll(keys, rec.op.name());
+        }
+        continue;
+      }
+    }
     auto slot = std::make_unique<Slot>();
     slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);
     slot->engine = std::move(*engine);
     slot->lock_keys = keys;
-    slot->op->AddEvent(absl::StrCat("adopted by ", locks_.identity(), " from ", previous_owner));
+    slot->op->AddEvent(relaunch ? absl::StrCat("started by ", locks_.identity(), " once ", keys.front(),
+                                                   " was free (", previous_owner, " stopped before)")
+                                    : absl::StrCat("adopted by ", locks_.identity(), " from ", previous_owner));
     if (!rec.cancel_reason.empty()) slot->op->RequestCancel(rec.cancel_reason);
     {
       absl::MutexLock lock(&mu_);
@@ -482,7 +552,7 @@ absl::Time OperationRunner::Adopt() {
       if (hooks_.on_start) hooks_.on_start(snapshot);
       if (hooks_.on_adopt) hooks_.on_adopt(snapshot);
     }
-    StartSlot(std::move(slot), true);
+    StartSlot(std::move(slot), !relaunch);
   }
   return next;
 }

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -98,11 +99,19 @@ class OperationRunner {
 
   // Stops taking new work and hands running operations over: their engines
   // stop, their records stay RUNNING with the latest state, their locks are
-  // released so another replica adopts them at once. Blocks until done.
+  // let go (WorkloadLocks::LetGo) so another replica adopts them at once.
+  // Blocks until done.
   void HandOver();
   // Adopts orphaned operations now (tests; normally periodic).
   void AdoptNow();
   size_t Running() const;
+  // Whether a record that has not ended waits for its workload: no replica
+  // runs it, and its Lease (its workload's, or its own name's) is absent
+  // or another operation's. So is left the record of a call whose replica
+  // died between writing it and taking the Lease (or withdrawing the
+  // record once the Lease was refused); it is adopted, and starts, once
+  // the workload is free. Reads show it PENDING.
+  bool AwaitsItsWorkload(const Record& record);
 
  private:
   struct Slot {
@@ -138,8 +147,12 @@ class OperationRunner {
   // The record of an operation that did not start (its locks could not be
   // taken, or its plan failed once they were) is deleted, or, failing
   // that, ended FAILED with `why`: nobody adopts what the caller is told
-  // did not start.
-  void Withdraw(const Record& record, const absl::Status& why);
+  // did not start. Both writes are refused once another replica has taken
+  // the record over (it found the workload free meanwhile and runs the
+  // operation): then that operation is returned, the caller's answer.
+  std::optional<v1::Operation> Withdraw(const Record& record, const absl::Status& why);
+  // Lets go of `keys` held for `operation` without ending it (LetGo).
+  void LetGoAll(const std::vector<std::string>& keys, const std::string& operation);
   // Puts `slot` in the table and starts its engine.
   void StartSlot(std::unique_ptr<Slot> slot, bool resumed);
   void RunSlot(Slot* slot, bool resumed);

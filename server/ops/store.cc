@@ -262,6 +262,41 @@ absl::Status OperationStore::Delete(const std::string& id) {
   return absl::OkStatus();
 }
 
+absl::Status OperationStore::Withdraw(const std::string& id, const std::string& owner) {
+  const std::string name = OperationName(id);
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    std::string version;
+    {
+      absl::MutexLock lock(&written_mu_);
+      if (auto it = written_.find(name); attempt == 0 && it != written_.end() && it->second.owner == owner) {
+        version = it->second.resource_version;
+      }
+    }
+    if (version.empty()) {
+      auto current = kube_.Get(kube::kConfigMaps, ns_, ConfigMapName(id));
+      if (kube::IsNotFound(current.status())) return absl::OkStatus();
+      if (!current.ok()) return current.status();
+      auto rec = Parse(*current);
+      if (!rec.ok()) return rec.status();
+      if (IsFinal(rec->op.state()) || rec->owner != owner) {
+        Forget(name);
+        return absl::FailedPreconditionError(absl::StrCat(name, " is ", rec->owner, "'s now (",
+                                                          v1::OperationState_Name(rec->op.state()), ")"));
+      }
+      version = (*current)["metadata"].value("resourceVersion", "");
+    }
+    kube::DeleteOptions o;
+    o.precondition_resource_version = version;
+    auto st = kube_.Delete(kube::kConfigMaps, ns_, ConfigMapName(id), o);
+    if (st.ok() || kube::IsNotFound(st.status())) {
+      Forget(name);
+      return absl::OkStatus();
+    }
+    if (!kube::IsConflict(st.status())) return st.status();
+  }
+  return absl::AbortedError(absl::StrCat("could not withdraw ", name, ": the record kept changing"));
+}
+
 absl::StatusOr<Record> OperationStore::Fetch(const std::string& id) {
   auto cm = kube_.Get(kube::kConfigMaps, ns_, ConfigMapName(id));
   if (!cm.ok()) {

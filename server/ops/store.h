@@ -91,6 +91,12 @@ class OperationStore {
   absl::StatusOr<Record> Fetch(const std::string& id);
   // Removes a record (one whose operation never started). OK when absent.
   absl::Status Delete(const std::string& id);
+  // Removes the record of an operation that could not start, only while
+  // `owner` owns it and it has not ended, guarded by the version read (a
+  // record another replica took over in between is never deleted under
+  // it): FAILED_PRECONDITION when it is someone else's or ended. OK when
+  // absent.
+  absl::Status Withdraw(const std::string& id, const std::string& owner);
   // Every record in the cache, newest first.
   std::vector<Record> List();
 

@@ -647,5 +647,93 @@ TEST_F(RunnerTest, ALaunchTakesItsLeaseThroughTransientErrors) {
   AwaitRuns(1);
 }
 
+TEST_F(RunnerTest, ACallCutOffBeforeItsLockStartsOnlyOnceTheWorkloadIsFreeAndIsDatedThen) {
+  // The soak: a Scale's lock was refused (a rollout held the workload), its
+  // record was being withdrawn when its herdd was killed. The retry of the
+  // same request id answered that record RUNNING, dated while the rollout
+  // ran; once adopted, it ran. And a record left so while the workload's
+  // lease named another operation was never adopted: stuck RUNNING.
+  const std::string key = "namespaces/default/deployments/web";
+  Replica b(sim_->url(), "b", key, &runs_);
+  b.StartStore();
+  // Another operation holds the workload, its replica alive (a long lease).
+  ops::WorkloadLocks z_locks(*b.client, kNs, "herdd-z", absl::Seconds(60));
+  v1::Operation first = Running("operations/first-3");
+  ASSERT_TRUE(z_locks.Acquire(key, first.name()).ok());
+  ASSERT_TRUE(b.store->Create({.op = first, .request_json = "{}", .owner = "herdd-z"}).ok());
+  // The cut-off call's record: written by a replica that then died.
+  v1::Operation cut = Running("operations/cut-3");
+  ASSERT_TRUE(b.store->Create({.op = cut, .request_json = "{}", .owner = "herdd-c"}).ok());
+  absl::SleepFor(kLease + absl::Seconds(1.5));  // past the time a record without a lease is left alone
+  auto rec = b.store->Fetch("cut-3");
+  ASSERT_TRUE(rec.ok());
+  EXPECT_TRUE(b.runner->AwaitsItsWorkload(*rec)) << "not started: reads show it PENDING";
+  b.runner->AdoptNow();
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(runs_.Count(), 0) << "run while the workload was busy";
+
+  // The first ends; its replica dies after writing the end, its lease left
+  // behind (run out, naming it).
+  first.set_state(v1::OPERATION_STATE_SUCCEEDED);
+  ASSERT_TRUE(b.store->Save(first, {}, "herdd-z").ok());
+  z_locks.LetGo(key, first.name());
+  const absl::Time freed = absl::Now();
+  b.runner->AdoptNow();
+  AwaitRuns(1);
+  absl::Time until = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < until) {
+    rec = b.store->Fetch("cut-3");
+    if (rec.ok() && ops::IsFinal(rec->op.state())) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->op.state(), v1::OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(rec->owner, "herdd-b");
+  EXPECT_GE(ops::FromProto(rec->op.create_time()), freed - absl::Milliseconds(1)) << "dated before it held the workload";
+  ASSERT_GT(rec->op.events_size(), 0);
+  EXPECT_THAT(rec->op.events(0).message(), ::testing::HasSubstr("started by herdd-b once " + key + " was free"));
+}
+
+TEST_F(RunnerTest, ARecordAnotherReplicaTookOverIsNeverWithdrawnUnderIt) {
+  // A launch whose lock was refused withdraws its record; should another
+  // replica have taken it over meanwhile (the workload was free by then)
+  // the record stays, and the launch answers with that operation.
+  Replica a(sim_->url(), "a", "", &runs_);
+  Replica b(sim_->url(), "b", "", &runs_);
+  v1::Operation op = Running("operations/withdrawn-1");
+  ASSERT_TRUE(a.store->Create({.op = op, .request_json = "{}", .owner = "herdd-a"}).ok());
+  ASSERT_TRUE(b.store->TakeOver("withdrawn-1", "herdd-b").ok());
+  absl::Status st = a.store->Withdraw("withdrawn-1", "herdd-a");
+  EXPECT_EQ(st.code(), absl::StatusCode::kFailedPrecondition) << st;
+  auto rec = a.store->Fetch("withdrawn-1");
+  ASSERT_TRUE(rec.ok()) << rec.status();
+  EXPECT_EQ(rec->owner, "herdd-b");
+  // Its own, untouched: withdrawn.
+  ASSERT_TRUE(a.store->Create({.op = Running("operations/withdrawn-2"), .request_json = "{}", .owner = "herdd-a"}).ok());
+  EXPECT_TRUE(a.store->Withdraw("withdrawn-2", "herdd-a").ok());
+  EXPECT_TRUE(absl::IsNotFound(a.store->Fetch("withdrawn-2").status()));
+}
+
+TEST_F(RunnerTest, AHandedOverOperationKeepsItsWorkloadUntilAdopted) {
+  // A replica that stops hands its operations over: their leases stay,
+  // let go, so no new operation takes the workload before the adopter.
+  const std::string key = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  Replica b(sim_->url(), "b", key, &runs_);
+  v1::Operation op = Running("operations/handed-1");
+  ASSERT_TRUE(a.locks->Acquire(key, op.name()).ok());
+  ASSERT_TRUE(a.store->Create({.op = op, .request_json = "{}", .owner = "herdd-a"}).ok());
+  a.locks->LetGo(key, op.name());
+  auto info = b.locks->Inspect(key);
+  ASSERT_TRUE(info.ok()) << info.status();
+  EXPECT_TRUE(info->expired);
+  EXPECT_EQ(info->operation, op.name());
+  auto other = b.runner->Launch(std::make_unique<CountingEngine>(key, &runs_), Running("operations/other-1"));
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAborted) << other.status();
+  b.StartStore();
+  b.runner->AdoptNow();
+  AwaitRuns(1);
+}
+
 }  // namespace
 }  // namespace herd

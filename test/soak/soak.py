@@ -826,6 +826,12 @@ class Soak:
                 time.sleep(0.2)
                 cur = self.pool_get(op.name)
             ended = (cur.end_time.seconds, cur.end_time.nanos) if cur is not None and cur.state in FINAL else None
+            if got.state == S.OPERATION_STATE_PENDING:
+                # Its first call was cut off before it took the workload (a
+                # retry answered): it starts, and is dated, once it is free.
+                while got.state == S.OPERATION_STATE_PENDING and now() < deadline:
+                    time.sleep(0.2)
+                    got = self.pool_get(got.name) or got
             if ended is None or (got.create_time.seconds, got.create_time.nanos) < ended:
                 self.violate(op, f"a second operation ({got.name}) started on {w} while {op.name} ran")
         probe = Op(op.idx, w, "probe", {})
