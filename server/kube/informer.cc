@@ -90,10 +90,21 @@ std::function<void(Json&)> EachListed(const Resource& r,
 // Gives the memory a relist freed back to the system: the old cache and
 // the list's pages are gone, but glibc keeps freed pages of its heaps (one
 // per thread that allocated) until asked, and a cache's resident size would
-// keep the high-water mark of every relist.
-void ReleaseFreedMemory() {
+// keep the high-water mark of every relist. Only after a relist of many
+// objects (a small one frees little, and each trim walks every heap), and
+// one trim at a time: informers that list at once (at boot) would each
+// walk the heaps the first one has just trimmed.
+constexpr size_t kTrimAfterObjects = 1000;
+
+void ReleaseFreedMemory(size_t objects) {
 #ifdef HERD_MALLOC_TRIM
+  if (objects < kTrimAfterObjects) return;
+  static absl::Mutex* trimming = new absl::Mutex;
+  if (!trimming->TryLock()) return;
   malloc_trim(0);
+  trimming->Unlock();
+#else
+  (void)objects;
 #endif
 }
 
@@ -297,11 +308,13 @@ void Informer::Dispatch(const std::vector<Event>& events) {
 }
 
 void Informer::Replace(std::vector<Json> items, const std::string& resource_version) {
+  size_t relisted = 0;  // objects before and after
   {
     absl::MutexLock dispatch(&dispatch_mu_);
     std::vector<Event> events;
     {
       absl::MutexLock lock(&mu_);
+      relisted = items.size() + objects_.size();
       absl::flat_hash_map<std::string, ObjectPtr> fresh;
       fresh.reserve(items.size());
       std::vector<std::string> order;
@@ -342,7 +355,7 @@ void Informer::Replace(std::vector<Json> items, const std::string& resource_vers
     }
     Dispatch(events);
   }
-  ReleaseFreedMemory();
+  ReleaseFreedMemory(relisted);
   if (notifier_ != nullptr) notifier_->Notify();
 }
 
