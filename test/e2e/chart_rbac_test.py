@@ -20,9 +20,10 @@ import subprocess
 import tempfile
 import unittest
 
+import grpc
 import yaml
 
-from herdprocess import Herdd
+from herdprocess import Herdd, herd_pb2
 from ops_tour import apply_tour_workloads, run_tour, tour_steps
 from simcluster import ROOT, SimCluster
 
@@ -58,10 +59,10 @@ def helm_path():
     return os.environ.get("HELM") or shutil.which("helm") or "/usr/local/bin/helm"
 
 
-def render_rbac(namespace):
+def render_rbac(namespace, *helm_args):
     """The chart's ServiceAccount, Roles, ClusterRoles and bindings for a
     release "herd" in `namespace`."""
-    out = subprocess.run([helm_path(), "template", "herd", CHART, "-n", namespace,
+    out = subprocess.run([helm_path(), "template", "herd", CHART, "-n", namespace, *helm_args,
                           "--show-only", "templates/rbac.yaml", "--show-only", "templates/serviceaccount.yaml"],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     return [d for d in yaml.safe_load_all(out) if d]
@@ -113,13 +114,14 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
         cls.cluster.__exit__(None, None, None)
         shutil.rmtree(cls.workdir, ignore_errors=True)
 
-    def install(self, name, docs):
+    def install(self, name, docs, rename=True):
         """Applies the rendered RBAC documents, renamed for the release
-        `name` (its own namespace, ClusterRole and ClusterRoleBinding), and
-        returns a directory laid out as a pod's / with its ServiceAccount's
-        token, ca.crt and namespace."""
+        `name` (its own namespace, ClusterRole and ClusterRoleBinding;
+        as rendered with `rename` False), and returns a directory laid out
+        as a pod's / with its ServiceAccount's token, ca.crt and
+        namespace."""
         docs = copy.deepcopy(docs)
-        for d in docs:
+        for d in docs if rename else ():
             md = d["metadata"]
             if d["kind"] in ("ClusterRole", "ClusterRoleBinding"):
                 md["name"] = name
@@ -140,13 +142,14 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
                 out.write(text)
         return root
 
-    def tour(self, name, docs, target_ns):
-        """Runs the tour with a herdd in-cluster as the release `name`;
+    def tour(self, name, docs, target_ns, *herdd_args, rename=True, also=None):
+        """Runs the tour with a herdd in-cluster as the release `name`
+        (then `also(herdd)`, if given, which returns a failure or None);
         None or the first failure."""
-        root = self.install(name, docs)
+        root = self.install(name, docs, rename)
         env = dict(os.environ, KUBERNETES_SERVICE_HOST=self.host, KUBERNETES_SERVICE_PORT=self.port)
         herdd = Herdd(self.cluster, "--in-cluster", f"--in-cluster-root={root}", f"--namespace={name}",
-                      "--lease-duration=2s", log_dir=self.workdir, env=env, kubeconfig=False)
+                      "--lease-duration=2s", *herdd_args, log_dir=self.workdir, env=env, kubeconfig=False)
         try:
             herdd.start()
         except RuntimeError as e:
@@ -155,6 +158,8 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
             herd_env = {k: v for k, v in os.environ.items() if not k.startswith("HERD_")}
             herd_env["HERD_SERVER"] = herdd.grpc_address
             failure = run_tour(herd_env, tour_steps(target_ns))
+            if failure is None and also is not None:
+                failure = also(herdd)
         finally:
             herdd.__exit__(None, None, None)  # flushes the audit Events
         if failure:
@@ -192,6 +197,45 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
                     needless.append(f"{docs[i]['kind']} {docs[i]['metadata']['name']}: {verb} {res}")
         self.assertEqual(needless, [], "the tour succeeds without these: the chart grants more than herd needs")
 
+
+    def test_the_namespaced_roles_are_enough_and_confine_herd(self):
+        """rbac.namespaces: Roles in the listed namespaces and none
+        cluster-wide; herdd (with the --namespaces the chart passes) does
+        the whole tour there, and is refused, touching nothing, elsewhere."""
+        release, target, outside = "herd-nsd", "lpn", "lpout"
+        docs = render_rbac(release, "--set", f"rbac.namespaces={{{target}}}")
+        self.assertEqual(sorted(d["kind"] for d in docs), ["Role", "Role", "RoleBinding", "RoleBinding", "ServiceAccount"])
+        self.assertEqual(sorted(d["metadata"]["namespace"] for d in docs if d["kind"] == "Role"), [release, target])
+        for ns in (target, outside):
+            apply_tour_workloads(self.cluster, ns, wait=False)
+        for ns in (target, outside):
+            self.cluster.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=120s")
+        self.cluster.kubectl("-n", target, "rollout", "status", "sts/db", "--timeout=120s")
+        self.cluster.kubectl("-n", target, "rollout", "status", "deploy/api", "--timeout=120s")
+        before = self.cluster.json("-n", outside, "get", "deploy/web")
+
+        def confined(herdd):
+            req = herd_pb2.ScaleRequest(workload=f"namespaces/{outside}/deployments/web", replicas=5)
+            try:
+                herdd.stub().Scale(req, timeout=10)
+                return f"a Scale in {outside}, outside --namespaces, was accepted"
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.FAILED_PRECONDITION or outside not in e.details():
+                    return f"a Scale in {outside} got {e.code()}: {e.details()}"
+            try:
+                herdd.stub().GetWorkload(herd_pb2.GetWorkloadRequest(name=f"namespaces/{outside}/deployments/web"),
+                                         timeout=10)
+                return f"a read in {outside}, outside --namespaces, was answered"
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.FAILED_PRECONDITION:
+                    return f"a read in {outside} got {e.code()}: {e.details()}"
+            return None
+
+        failure = self.tour(release, docs, target, f"--namespaces={target}", rename=False, also=confined)
+        self.assertIsNone(failure, "herdd with the chart's namespaced roles could not do its work")
+        after = self.cluster.json("-n", outside, "get", "deploy/web")
+        self.assertEqual(after["spec"], before["spec"])
+        self.assertEqual(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"])
 
 if __name__ == "__main__":
     unittest.main()
