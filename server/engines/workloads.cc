@@ -1,6 +1,7 @@
 #include "server/engines/workloads.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <string>
 #include <utility>
@@ -9,6 +10,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/k8s/selector.h"
+#include "common/k8s/time.h"
 #include "server/engines/deployment_util.h"
 #include "server/engines/pods.h"
 #include "server/kube/types.h"
@@ -52,9 +54,19 @@ absl::StatusOr<Caches> CachesFor(ops::EngineEnv& env, const std::string& ns) {
   return c;
 }
 
+// A string field by reference (empty when absent or not a string): a
+// summary reads many fields of many pods, and copies them only into the
+// answer.
+const std::string& StrAt(const Json& obj, std::initializer_list<const char*> path) {
+  static const std::string* empty = new std::string;
+  const Json& j = JsonAt(obj, path);
+  return j.is_string() ? j.get_ref<const std::string&>() : *empty;
+}
+
 bool ControlledBy(const Json& obj, const std::string& uid) {
   for (const auto& ref : JsonAt(obj, {"metadata", "ownerReferences"})) {
-    if (ref.value("uid", "") == uid && ref.value("controller", false)) return true;
+    const Json& controller = JsonAt(ref, {"controller"});
+    if (controller.is_boolean() && controller.get<bool>() && StrAt(ref, {"uid"}) == uid) return true;
   }
   return false;
 }
@@ -65,33 +77,54 @@ int KindOrder(const kube::Resource* r) {
   return 2;
 }
 
+// One pass over the pod's fields, read in place (as kube::Pod reads them:
+// Ready is the first Ready condition's status, restarts the sum over the
+// containers' statuses).
 v1::PodSummary SummarizePod(const kube::ObjectPtr& ptr) {
   const Json& pod = *ptr;
-  kube::Pod p(ptr);
+  const Json& status = JsonAt(pod, {"status"});
   v1::PodSummary s;
-  s.set_name(p.name());
-  s.set_phase(p.phase());
-  s.set_ready(p.ready());
-  s.set_restarts(p.restart_count());
-  s.set_node(p.node_name());
-  if (auto t = p.start_time()) ops::SetTime(*t, s.mutable_start_time());
-  s.set_terminating(p.terminating());
+  s.set_name(StrAt(pod, {"metadata", "name"}));
+  const std::string& phase = StrAt(status, {"phase"});
+  s.set_phase(phase);
+  for (const Json& c : JsonAt(status, {"conditions"})) {
+    if (!c.is_object() || StrAt(c, {"type"}) != "Ready") continue;
+    s.set_ready(StrAt(c, {"status"}) == "True");
+    break;
+  }
+  int64_t restarts = 0;
+  const std::string* terminated_reason = nullptr;
+  for (const Json& cs : JsonAt(status, {"containerStatuses"})) {
+    if (!cs.is_object()) continue;
+    const Json& count = JsonAt(cs, {"restartCount"});
+    if (count.is_number_integer()) restarts += count.get<int64_t>();
+    const std::string& reason = StrAt(cs, {"state", "terminated", "reason"});
+    if (!reason.empty()) terminated_reason = &reason;
+  }
+  s.set_restarts(static_cast<int32_t>(std::clamp<int64_t>(restarts, std::numeric_limits<int32_t>::min(),
+                                                          std::numeric_limits<int32_t>::max())));
+  s.set_node(StrAt(pod, {"spec", "nodeName"}));
+  if (const Json& started = JsonAt(status, {"startTime"}); started.is_string()) {
+    if (auto t = k8s::ParseTime(started.get_ref<const std::string&>()); t.ok()) ops::SetTime(*t, s.mutable_start_time());
+  }
+  if (const Json& deleted = JsonAt(pod, {"metadata", "deletionTimestamp"}); deleted.is_string()) {
+    s.set_terminating(k8s::ParseTime(deleted.get_ref<const std::string&>()).ok());
+  }
   if (PodFinished(pod)) {
-    std::string reason;
-    for (const auto& cs : p.container_statuses()) {
-      if (!cs.terminated_reason.empty()) reason = cs.terminated_reason;
-    }
-    s.set_reason(reason.empty() ? p.phase() : reason);
+    s.set_reason(terminated_reason != nullptr ? *terminated_reason : phase);
   } else {
     s.set_reason(PodWaitingReason(pod));
   }
-  for (const auto& c : p.containers()) s.add_images(c.image);
+  for (const Json& c : JsonAt(pod, {"spec", "containers"})) {
+    if (c.is_object()) s.add_images(StrAt(c, {"image"}));
+  }
   return s;
 }
 
 void AddPods(std::vector<kube::ObjectPtr> pods, absl::Time now, v1::Workload* out) {
-  std::sort(pods.begin(), pods.end(),
-            [](const kube::ObjectPtr& a, const kube::ObjectPtr& b) { return PodName(*a) < PodName(*b); });
+  std::sort(pods.begin(), pods.end(), [](const kube::ObjectPtr& a, const kube::ObjectPtr& b) {
+    return StrAt(*a, {"metadata", "name"}) < StrAt(*b, {"metadata", "name"});
+  });
   absl::Time oldest = absl::InfiniteFuture(), newest = absl::InfinitePast();
   for (const kube::ObjectPtr& p : pods) {
     *out->add_pods() = SummarizePod(p);
