@@ -34,7 +34,7 @@ std::string OperationId(const ops::LiveOperation& op) {
 }
 
 absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w, ReadFrom from) {
-  if (from == ReadFrom::kCache) {
+  if (from == ReadFrom::kCache && !env.reads_from_api) {
     kube::Informer& cache = env.informers.For(*w.resource, w.ns);
     if (kube::ObjectPtr held = cache.HasSynced() ? cache.Get(w.ns, w.name) : nullptr) return *held;
   }
@@ -46,7 +46,7 @@ absl::StatusOr<Json> GetWorkload(ops::EngineEnv& env, const ops::WorkloadName& w
 absl::StatusOr<std::vector<Json>> ListObjects(ops::EngineEnv& env, const kube::Resource& r, const std::string& ns,
                                               const k8s::LabelSelector& selector, ReadFrom from) {
   std::vector<Json> out;
-  if (from == ReadFrom::kCache) {
+  if (from == ReadFrom::kCache && !env.reads_from_api) {
     if (kube::Informer& cache = env.informers.For(r, ns); cache.HasSynced()) {
       for (const kube::ObjectPtr& o : cache.List(ns, selector)) out.push_back(*o);
       return out;

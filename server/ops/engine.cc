@@ -32,6 +32,15 @@ v1::Permission Permit(absl::string_view verb, const kube::Resource& r, absl::str
 
 absl::StatusOr<v1::Plan> PlanOf(Engine& engine, EngineEnv& env) {
   auto plan = engine.Prepare(env);
+  // A refusal planned from the cache may come of the cache being a moment
+  // behind (a pod labelled, a container added, a workload created just
+  // before the call): it is the answer only once the API server agrees.
+  if (absl::IsNotFound(plan.status()) || absl::IsFailedPrecondition(plan.status()) ||
+      absl::IsInvalidArgument(plan.status())) {
+    EngineEnv api = env;
+    api.reads_from_api = true;
+    plan = engine.Prepare(api);
+  }
   if (!plan.ok()) return plan.status();
   for (auto& p : engine.Writes()) *plan->add_permissions() = std::move(p);
   return plan;

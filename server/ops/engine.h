@@ -57,6 +57,9 @@ struct EngineEnv {
   kube::Clock& clock;
   EngineSettings settings;
   WriteHook write_hook;
+  // Reads an engine asks of the cache (engines::ReadFrom::kCache) go to the
+  // API server instead: PlanOf confirms so a refusal planned from the cache.
+  bool reads_from_api = false;
 };
 
 // A Permission to `verb` objects of `r` in `ns`: the one named `name`, or

@@ -27,6 +27,7 @@
 #include "server/kube/errors.h"
 #include "server/kube/informer.h"
 #include "server/kube/rest_client.h"
+#include "server/kube/testing/forwarding_client.h"
 #include "server/kube/types.h"
 #include "server/ops/engine.h"
 #include "server/ops/names.h"
@@ -315,7 +316,7 @@ class EnginesTest : public ::testing::Test {
   v1::Operation RunEngine(absl::StatusOr<std::unique_ptr<ops::Engine>> engine) {
     EXPECT_TRUE(engine.ok()) << engine.status();
     if (!engine.ok()) return {};
-    auto plan = (*engine)->Prepare(*env_);
+    auto plan = ops::PlanOf(**engine, *env_);
     EXPECT_TRUE(plan.ok()) << plan.status();
     ops::LiveOperation op(Initial(**engine));
     kube::ChangeNotifier* notifier = &informers_->notifier();
@@ -575,7 +576,7 @@ TEST_F(EnginesTest, UndoGoesBackToTheRevisionAskedOrTheOneBefore) {
   undo.set_to_revision(9);
   auto engine = engines::NewUndoEngine(undo);
   ASSERT_TRUE(engine.ok());
-  auto plan = (*engine)->Prepare(*env_);
+  auto plan = ops::PlanOf(**engine, *env_);
   EXPECT_TRUE(absl::IsNotFound(plan.status())) << plan.status();
   EXPECT_THAT(plan.status().message(), HasSubstr("revision 9"));
 }
@@ -746,7 +747,7 @@ TEST_F(EnginesTest, ScaleUpWaitsForTheNewPodsToBeReady) {
   req.set_replicas(5);
   auto engine = engines::NewScaleEngine(req);
   ASSERT_TRUE(engine.ok());
-  auto plan = (*engine)->Prepare(*env_);
+  auto plan = ops::PlanOf(**engine, *env_);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(plan->summary(), HasSubstr("from 2 to 5"));
   v1::Operation op = RunEngine(std::move(engine));
@@ -789,14 +790,14 @@ TEST_F(EnginesTest, ScaleRefusesCountsOutsideTheBoundsAndMissingWorkloads) {
   req.set_max_replicas(4);
   auto engine = engines::NewScaleEngine(req);
   ASSERT_TRUE(engine.ok());
-  auto plan = (*engine)->Prepare(*env_);
+  auto plan = ops::PlanOf(**engine, *env_);
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(plan.status().message(), HasSubstr("[2, 4]"));
 
   req.set_delta(-4);
   req.clear_min_replicas();
   req.clear_max_replicas();
-  plan = (*engines::NewScaleEngine(req))->Prepare(*env_);
+  plan = ops::PlanOf(**engines::NewScaleEngine(req), *env_);
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(plan.status().message(), HasSubstr("cannot be negative"));
 
@@ -806,7 +807,7 @@ TEST_F(EnginesTest, ScaleRefusesCountsOutsideTheBoundsAndMissingWorkloads) {
 
   req.set_workload("namespaces/default/deployments/nope");
   req.clear_max_replicas();
-  plan = (*engines::NewScaleEngine(req))->Prepare(*env_);
+  plan = ops::PlanOf(**engines::NewScaleEngine(req), *env_);
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(plan.status().message(), HasSubstr("namespaces/default/deployments/nope"));
 
@@ -921,7 +922,7 @@ TEST_F(EnginesTest, KillRefusedByABudgetNamesItAndLeavesThePod) {
   req.set_max_pods(3);
   auto engine = engines::NewKillEngine(req);
   ASSERT_TRUE(engine.ok());
-  auto plan = (*engine)->Prepare(*env_);
+  auto plan = ops::PlanOf(**engine, *env_);
   ASSERT_TRUE(plan.ok()) << plan.status();
   ASSERT_THAT(plan->pods(), SizeIs(3));
   EXPECT_THAT(plan->pods(0).verdict(), HasSubstr("allowed by solo-pdb"));
@@ -956,7 +957,7 @@ TEST_F(EnginesTest, KillRefusesMoreThanMaxPodsAndMissingNamesTouchingNothing) {
   req.set_max_pods(2);
   auto engine = engines::NewKillEngine(req);
   ASSERT_TRUE(engine.ok());
-  auto plan = (*engine)->Prepare(*env_);
+  auto plan = ops::PlanOf(**engine, *env_);
   EXPECT_EQ(plan.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(plan.status().message(), "would kill 3 pods, more than max_pods 2; raise max_pods to go on");
   ops::LiveOperation live(Initial(**engine));
@@ -968,14 +969,14 @@ TEST_F(EnginesTest, KillRefusesMoreThanMaxPodsAndMissingNamesTouchingNothing) {
   named.set_namespace_(kNs);
   named.add_pods(Name(pods[0]));
   named.add_pods("web-nope");
-  auto missing = (*engines::NewKillEngine(named))->Prepare(*env_);
+  auto missing = ops::PlanOf(**engines::NewKillEngine(named), *env_);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(missing.status().message(), HasSubstr("web-nope"));
 
   v1::KillRequest nothing;
   nothing.set_namespace_(kNs);
   nothing.set_label_selector("app=nothing");
-  EXPECT_EQ((*engines::NewKillEngine(nothing))->Prepare(*env_).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(ops::PlanOf(**engines::NewKillEngine(nothing), *env_).status().code(), absl::StatusCode::kNotFound);
 
   for (const auto& p : ListPods("app=web")) EXPECT_FALSE(Terminating(p)) << Name(p);
   EXPECT_THAT(ListPods("app=web"), SizeIs(3));
@@ -1031,7 +1032,7 @@ TEST_F(EnginesTest, PurgeOlderThanReplacesInBatchesKeepingAvailability) {
   req.set_batch_size(2);
   auto engine = engines::NewPurgeEngine(req);
   ASSERT_TRUE(engine.ok());
-  auto plan = (*engine)->Prepare(*env_);
+  auto plan = ops::PlanOf(**engine, *env_);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(plan->summary(), HasSubstr("2 batches"));
   v1::Operation op = RunEngine(std::move(engine));
@@ -1075,6 +1076,43 @@ TEST_F(EnginesTest, PurgeBySelectorReplacesOnlyThePickedPods) {
   // kubesim's may take another old pod on the way (herd then evicts the
   // picked one after its replacement is Ready). At most one goes extra.
   EXPECT_GE(after.count(Name(pods[0])) + after.count(Name(pods[2])), 1u);
+}
+
+// The cache never watches: it holds what its first list saw.
+class NoWatches : public kube::ForwardingClient {
+ public:
+  using ForwardingClient::ForwardingClient;
+  absl::StatusOr<std::unique_ptr<kube::WatchStream>> Watch(const kube::Resource&, absl::string_view,
+                                                           const kube::WatchOptions&) override {
+    return absl::UnavailableError("no watches here");
+  }
+};
+
+TEST_F(EnginesTest, ARefusalPlannedFromABehindCacheIsConfirmedByTheApiServer) {
+  // The suite saw a purge by selector refused (no pod matches) right after
+  // the pod was labelled: herd's cache had not seen the label yet.
+  CreateDeployment("web", 2);
+  NoWatches frozen(*kube_);
+  kube::InformerSet behind(frozen);
+  behind.Start();
+  ASSERT_TRUE(behind.For(kube::kPods, kNs).WaitForSync(absl::Now() + kWait).ok());
+  const std::string picked = Name(ListPods("app=web").at(0));
+  ASSERT_TRUE(kube_->Patch(kube::kPods, kNs, picked, kube::PatchType::kMerge,
+                           R"({"metadata":{"labels":{"refresh":"yes"}}})").ok());
+  ops::EngineEnv env{*kube_, behind, *kube::Clock::Real(), env_->settings};
+  v1::PurgeRequest req;
+  req.set_namespace_(kNs);
+  req.set_label_selector("app=web,refresh=yes");
+  auto engine = engines::NewPurgeEngine(req);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  EXPECT_TRUE(absl::IsNotFound((*engine)->Prepare(env).status())) << "the cache should be behind";
+  auto plan = ops::PlanOf(**engine, env);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->pods_size(), 1) << plan->DebugString();
+  EXPECT_EQ(plan->pods(0).pod(), picked);
+  // A refusal the API server agrees with stays one.
+  req.set_label_selector("app=nothing");
+  EXPECT_TRUE(absl::IsNotFound(ops::PlanOf(**engines::NewPurgeEngine(req), env).status()));
 }
 
 TEST_F(EnginesTest, PurgeStatefulSetGoesFromTheHighestOrdinal) {
@@ -1130,7 +1168,7 @@ TEST_F(EnginesTest, PurgeSkipsUncontrolledPodsUnlessBurning) {
   req.set_label_selector("app=mix");
   auto engine = engines::NewPurgeEngine(req);
   ASSERT_TRUE(engine.ok());
-  auto plan = (*engine)->Prepare(*env_);
+  auto plan = ops::PlanOf(**engine, *env_);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_THAT(plan->summary(), HasSubstr("1 pod skipped"));
   v1::Operation rolling = RunEngine(std::move(engine));
