@@ -54,6 +54,7 @@ absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& o
   for (int attempt = 0; attempt < 3; ++attempt) {
     auto created = kube_.Create(kube::kLeases, ns_, NewLease(key, operation));
     if (created.ok()) {
+      Remember(key, operation, *created);
       if (found_free) *found_free = attempt == 0;
       return absl::OkStatus();
     }
@@ -83,7 +84,10 @@ absl::Status WorkloadLocks::Acquire(const std::string& key, const std::string& o
     kube::Json lease = NewLease(key, operation);
     lease["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
     auto taken = kube_.Update(kube::kLeases, ns_, lease);
-    if (taken.ok()) return absl::OkStatus();
+    if (taken.ok()) {
+      Remember(key, operation, *taken);
+      return absl::OkStatus();
+    }
     // Changed or released (its operation ended) since it was read: again.
     if (!kube::IsConflict(taken.status()) && !kube::IsNotFound(taken.status())) return taken.status();
   }
@@ -110,10 +114,41 @@ absl::Status WorkloadLocks::Renew(const std::string& key, const std::string& ope
     if (kube::IsNotFound(updated.status())) return absl::FailedPreconditionError(absl::StrCat("lost the lock of ", key));
     return updated.status();
   }
+  Remember(key, operation, *updated);
   return absl::OkStatus();
 }
 
+void WorkloadLocks::Remember(const std::string& key, const std::string& operation, const kube::Json& lease) {
+  std::string version;
+  if (auto meta = lease.find("metadata"); meta != lease.end() && meta->is_object()) {
+    version = meta->value("resourceVersion", "");
+  }
+  absl::MutexLock lock(&written_mu_);
+  if (version.empty()) {
+    written_.erase(key);
+  } else {
+    written_[key] = {operation, std::move(version)};
+  }
+}
+
+std::optional<WorkloadLocks::Written> WorkloadLocks::Forget(const std::string& key) {
+  absl::MutexLock lock(&written_mu_);
+  auto it = written_.find(key);
+  if (it == written_.end()) return std::nullopt;
+  Written w = std::move(it->second);
+  written_.erase(it);
+  return w;
+}
+
 void WorkloadLocks::Release(const std::string& key, const std::string& operation) {
+  // As last written here: one request, refused (409) if anyone wrote the
+  // Lease since, when it is read and looked at first.
+  if (std::optional<Written> mine = Forget(key); mine && mine->operation == operation) {
+    kube::DeleteOptions o;
+    o.precondition_resource_version = mine->resource_version;
+    auto deleted = kube_.Delete(kube::kLeases, ns_, LeaseName(key), o);
+    if (deleted.ok() || kube::IsNotFound(deleted.status())) return;
+  }
   auto current = kube_.Get(kube::kLeases, ns_, LeaseName(key));
   if (!current.ok()) return;
   auto info = InfoOf(*current);
@@ -131,6 +166,7 @@ void WorkloadLocks::LetGo(const std::string& key, const std::string& operation) 
     if (!info.ok() || info->holder != identity_ || info->operation != operation) return;
     kube::Json lease = *current;
     lease["spec"]["holderIdentity"] = "";
+    Forget(key);
     auto updated = kube_.Update(kube::kLeases, ns_, lease);
     if (updated.ok() || !kube::IsConflict(updated.status())) return;
   }

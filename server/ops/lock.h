@@ -13,10 +13,14 @@
 #define HERD_SERVER_OPS_LOCK_H_
 
 #include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/kube/client.h"
 #include "server/kube/clock.h"
@@ -89,11 +93,23 @@ class WorkloadLocks {
   std::unique_ptr<kube::Informer> cache_;
   kube::Json NewLease(const std::string& key, const std::string& operation) const;
 
+  // The version of each Lease as this process last wrote it, for the
+  // operation it holds it for: Release deletes it in one request, guarded
+  // by that version (a Lease changed since is read first).
+  struct Written {
+    std::string operation;
+    std::string resource_version;
+  };
+  void Remember(const std::string& key, const std::string& operation, const kube::Json& lease);
+  std::optional<Written> Forget(const std::string& key);
+
   kube::KubeClient& kube_;
   const std::string ns_;
   const std::string identity_;
   const absl::Duration duration_;
   kube::Clock* const clock_;
+  absl::Mutex written_mu_;
+  std::map<std::string, Written> written_ ABSL_GUARDED_BY(written_mu_);
 };
 
 }  // namespace herd::ops
