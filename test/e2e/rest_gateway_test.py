@@ -322,6 +322,16 @@ class RestSuite:
         self.assertIn("result", json.loads(lines[0]))
         self.assertEqual(json.loads(lines[-1])["error"]["code"], 4, lines[-1])
         self.wait_final(op["name"])
+        # RESOURCE_EXHAUSTED 429: the API server throttles every write herdd
+        # makes to start an operation (kubectl and the observer spared).
+        faults = {"failNext": {"create": 1 << 20}, "errorCode": 429, "retryAfterSeconds": 0, "userAgent": "herd/"}
+        self.cluster.kubectl("replace", "--raw", "/kubesim/faults", "-f", "-", input=json.dumps(faults))
+        try:
+            self.error(429, 8, "POST", "/v1/namespaces/errs/deployments/web:scale", {"replicas": 3},
+                       says="Too many requests")
+        finally:
+            self.cluster.kubectl("replace", "--raw", "/kubesim/faults", "-f", "-", input="{}")
+        self.assertEqual(self.cluster.json("-n", "errs", "get", "deploy/web")["spec"]["replicas"], 1)
 
     def test_bad_requests_are_refused_by_the_gateway_and_reach_no_engine(self):
         Cluster.deploy(self.cluster, "bad", "web", "web:1", 1)
