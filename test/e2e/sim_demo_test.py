@@ -13,6 +13,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 from simcluster import ROOT, bin_dir, kubectl_path
@@ -67,9 +68,19 @@ class SimDemoTest(unittest.TestCase):
         self.assertIn("--sim implies --insecure-no-auth", self.read(self.err))
         # HTTP: health and readiness where it says.
         http = re.search(r"HTTP +http://(\S+)/healthz", self.welcome).group(1)
-        for path in ("healthz", "readyz"):
-            with urllib.request.urlopen(f"http://{http}/{path}", timeout=10) as r:
-                self.assertEqual(r.read().decode().strip(), "ok")
+        with urllib.request.urlopen(f"http://{http}/healthz", timeout=10) as r:
+            self.assertEqual(r.read().decode().strip(), "ok")
+        # Ready once its caches have synced (a moment after the welcome; longer under a sanitizer).
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://{http}/readyz", timeout=10) as r:
+                    self.assertEqual(r.read().decode().strip(), "ok")
+                    break
+            except urllib.error.HTTPError as e:
+                self.assertEqual(e.code, 503)
+                self.assertLess(time.monotonic(), deadline, "/readyz never said ok")
+                time.sleep(0.1)
         # kubectl with the kubeconfig it wrote: the demo workloads in shop and batch.
         self.assertIn(f"export KUBECONFIG={self.kubeconfig}", self.welcome)
         out = self.kubectl("get", "deploy,sts,cronjob,pdb,hpa", "-A", "-o", "name")
