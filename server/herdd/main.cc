@@ -82,8 +82,9 @@ namespace {
 // and keeps what each arena held. herdd runs each operation on a thread of
 // its own, so its resident memory grew with every operation it had run
 // (10 minutes of purges at 10,000 pods: 176 to 291 MiB, and rising); with
-// two arenas it stays flat (bench/loadgen.py --churn-minutes=10, in
-// docs/BENCHMARKS.md). MALLOC_ARENA_MAX, when set, decides instead.
+// two arenas it grows about half as fast, with what the caches hold
+// (bench/loadgen.py --churn-minutes, in docs/BENCHMARKS.md).
+// MALLOC_ARENA_MAX, when set, decides instead.
 void LimitMallocArenas() {
 #ifdef HERD_MALLOPT
   if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
