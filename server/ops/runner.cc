@@ -11,6 +11,18 @@
 #include "server/ops/names.h"
 
 namespace herd::ops {
+namespace {
+
+// `op` ended FAILED with `why`: what a record says of an operation that
+// could not start.
+v1::Operation FailedWith(v1::Operation op, const absl::Status& why) {
+  op.set_state(v1::OPERATION_STATE_FAILED);
+  op.mutable_error()->set_code(static_cast<int>(why.code()));
+  op.mutable_error()->set_message(std::string(why.message()));
+  return op;
+}
+
+}  // namespace
 
 OperationRunner::OperationRunner(EngineEnv env, OperationStore& store, WorkloadLocks& locks, EngineFactory factory,
                                  RunnerHooks hooks, RunnerOptions options)
@@ -201,11 +213,7 @@ std::optional<v1::Operation> OperationRunner::Withdraw(const Record& record, con
   absl::Status st = store_.Withdraw(id, locks_.identity());
   if (st.ok()) return std::nullopt;
   if (!absl::IsFailedPrecondition(st)) {
-    v1::Operation failed = record.op;
-    failed.set_state(v1::OPERATION_STATE_FAILED);
-    failed.mutable_error()->set_code(static_cast<int>(why.code()));
-    failed.mutable_error()->set_message(std::string(why.message()));
-    st = store_.Save(failed, record.checkpoint, locks_.identity());
+    st = store_.Save(FailedWith(record.op, why), record.checkpoint, locks_.identity());
     if (st.ok()) return std::nullopt;
     log::Warn("marking an operation that could not start failed", {{"op", name}, {"error", st}});
   }
@@ -515,10 +523,7 @@ absl::Time OperationRunner::Adopt() {
     if (relaunch) {
       // Planned, dated and started now that the workload is free.
       if (absl::Status st = PlanHoldingLocks(**engine, rec, keys, /*found_free=*/false); !st.ok()) {
-        v1::Operation failed = rec.op;
-        failed.set_state(v1::OPERATION_STATE_FAILED);
-        failed.mutable_error()->set_code(static_cast<int>(st.code()));
-        failed.mutable_error()->set_message(std::string(st.message()));
+        v1::Operation failed = FailedWith(rec.op, st);
         SetTime(env_.clock.Now(), failed.mutable_end_time());
         auto* e = failed.add_events();
         SetTime(env_.clock.Now(), e->mutable_time());

@@ -714,20 +714,35 @@ TEST_F(RunnerTest, ARecordAnotherReplicaTookOverIsNeverWithdrawnUnderIt) {
   EXPECT_TRUE(absl::IsNotFound(a.store->Fetch("withdrawn-2").status()));
 }
 
+// Runs until its replica hands it over, ending nothing.
+class RunsUntilHandedOver : public CountingEngine {
+ public:
+  using CountingEngine::CountingEngine;
+  void Run(ops::EngineEnv& env, ops::LiveOperation& op, bool) override {
+    started.Notify();
+    // As engines wait: a hand-over wakes the informers' waiters.
+    (void)env.informers.WaitUntil([&] { return op.hand_over_requested(); }, absl::Now() + absl::Seconds(30));
+  }
+  absl::Notification started;
+};
+
 TEST_F(RunnerTest, AHandedOverOperationKeepsItsWorkloadUntilAdopted) {
   // A replica that stops hands its operations over: their leases stay,
   // let go, so no new operation takes the workload before the adopter.
   const std::string key = "namespaces/default/deployments/web";
   Replica a(sim_->url(), "a", key, &runs_);
   Replica b(sim_->url(), "b", key, &runs_);
-  v1::Operation op = Running("operations/handed-1");
-  ASSERT_TRUE(a.locks->Acquire(key, op.name()).ok());
-  ASSERT_TRUE(a.store->Create({.op = op, .request_json = "{}", .owner = "herdd-a"}).ok());
-  a.locks->LetGo(key, op.name());
+  a.StartStore();
+  auto engine = std::make_unique<RunsUntilHandedOver>(key, &runs_);
+  RunsUntilHandedOver* running = engine.get();
+  auto launched = a.runner->Launch(std::move(engine), Running("operations/handed-1"));
+  ASSERT_TRUE(launched.ok()) << launched.status();
+  ASSERT_TRUE(running->started.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  a.runner->HandOver();
   auto info = b.locks->Inspect(key);
   ASSERT_TRUE(info.ok()) << info.status();
   EXPECT_TRUE(info->expired);
-  EXPECT_EQ(info->operation, op.name());
+  EXPECT_EQ(info->operation, "operations/handed-1");
   auto other = b.runner->Launch(std::make_unique<CountingEngine>(key, &runs_), Running("operations/other-1"));
   EXPECT_EQ(other.status().code(), absl::StatusCode::kAborted) << other.status();
   b.StartStore();
