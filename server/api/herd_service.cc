@@ -461,10 +461,13 @@ grpc::Status HerdService::WatchOperation(grpc::ServerContext* ctx, const v1::Wat
     last_sent = bytes;
     return writer->Write(op);
   };
+  // A write fails only once the client has gone: its call ends CANCELLED
+  // (what the client asked for, and what the call metrics count).
+  const grpc::Status left(grpc::StatusCode::CANCELLED, "the client left the watch");
   v1::Operation op = *first;
-  if (!send(op)) return grpc::Status::OK;
+  if (!send(op)) return left;
   while (!ops::IsFinal(op.state())) {
-    if (ctx->IsCancelled()) return grpc::Status::CANCELLED;
+    if (ctx->IsCancelled()) return left;
     // Wait for the next change: on the live operation when it runs here,
     // else on the records (it runs on another replica). The short deadline
     // bounds how long a cancelled client keeps this thread.
@@ -479,7 +482,7 @@ grpc::Status HerdService::WatchOperation(grpc::ServerContext* ctx, const v1::Wat
       if (!next.ok()) return ToGrpcStatus(next.status());
       op = std::move(*next);
     }
-    if (!send(op)) return grpc::Status::OK;
+    if (!send(op)) return left;
   }
   return grpc::Status::OK;
 }

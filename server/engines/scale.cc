@@ -471,11 +471,16 @@ absl::StatusOr<bool> RestoreOne(ops::EngineEnv& env, const std::string& ns, cons
 }  // namespace
 
 absl::StatusOr<int> RestoreExpiredHpaHolds(ops::EngineEnv& env, absl::Time now) {
-  auto list = env.kube.ListAll(kube::kHorizontalPodAutoscalers, "");
-  if (!list.ok()) return list.status();
+  // Only where herdd is to look (--namespaces): it may not list the rest.
+  std::vector<Json> hpas;
+  for (const std::string& ns : env.informers.NamespacesFor("")) {
+    auto list = env.kube.ListAll(kube::kHorizontalPodAutoscalers, ns);
+    if (!list.ok()) return list.status();
+    for (Json& h : list->items) hpas.push_back(std::move(h));
+  }
   int restored = 0;
   absl::Status first_error;
-  for (const Json& h : list->items) {
+  for (const Json& h : hpas) {
     const Json annotations = h["metadata"].value("annotations", Json::object());
     if (!annotations.contains(kHpaRestoreAtAnnotation)) continue;
     auto at = k8s::ParseTime(annotations.value(kHpaRestoreAtAnnotation, ""));

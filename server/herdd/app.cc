@@ -199,11 +199,14 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (!client.ok()) return client.status();
   im.kube = o.wrap_kube ? o.wrap_kube(std::move(*client)) : std::move(*client);
 
-  // herd's namespace holds its records and locks.
-  auto ns = im.kube->Create(kube::kNamespaces, "", {{"metadata", {{"name", o.ns}}}});
-  if (!ns.ok() && !kube::IsAlreadyExists(ns.status()) && !absl::IsPermissionDenied(ns.status())) {
-    return absl::UnavailableError(absl::StrCat("cannot reach the Kubernetes API at ", rest.server, ": ",
-                                               ns.status().message()));
+  // herd's namespace holds its records and locks. A pod's own namespace
+  // exists: creating it would only be a request its role refuses.
+  if (!(o.in_cluster && rest.default_namespace == o.ns)) {
+    auto ns = im.kube->Create(kube::kNamespaces, "", {{"metadata", {{"name", o.ns}}}});
+    if (!ns.ok() && !kube::IsAlreadyExists(ns.status()) && !absl::IsPermissionDenied(ns.status())) {
+      return absl::UnavailableError(absl::StrCat("cannot reach the Kubernetes API at ", rest.server, ": ",
+                                                 ns.status().message()));
+    }
   }
   if (o.sim && o.demo) {
     if (auto st = CreateDemoWorkloads(*im.kube); !st.ok()) return st;

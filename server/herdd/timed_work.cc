@@ -23,14 +23,20 @@ void TimedWork::Stop() {
   if (!stop_.HasBeenNotified()) stop_.Notify();
   changes_.Notify();
   if (thread_.joinable()) thread_.join();
-  if (hpas_) hpas_->Stop();
+  for (auto& [informer, handlers] : hpas_) informer->RemoveHandlers(handlers);
+  hpas_.clear();
   if (leading_.exchange(false)) locks_.Release(kLeaderKey, kLeaderKey);
 }
 
 absl::Time TimedWork::RestoreDue(absl::Time now) {
   absl::Time next = absl::InfiniteFuture();
   bool due = false;
-  for (const kube::ObjectPtr& h : hpas_->List()) {
+  std::vector<kube::ObjectPtr> hpas;
+  for (auto& [informer, handlers] : hpas_) {
+    std::vector<kube::ObjectPtr> some = informer->List();
+    hpas.insert(hpas.end(), some.begin(), some.end());
+  }
+  for (const kube::ObjectPtr& h : hpas) {
     const kube::Json annotations = (*h)["metadata"].value("annotations", kube::Json::object());
     if (!annotations.contains(engines::kHpaRestoreAtAnnotation)) continue;
     auto at = k8s::ParseTime(annotations.value(engines::kHpaRestoreAtAnnotation, ""));
@@ -64,13 +70,23 @@ void TimedWork::Loop() {
     }
     absl::Time wake = next_lead;
     if (leading_.load()) {
-      if (!hpas_) {
-        // Its own notifier: HPA changes wake this loop, not the engines.
-        hpas_ = std::make_unique<kube::Informer>(env_.kube, kube::kHorizontalPodAutoscalers, "", kube::InformerOptions{},
-                                                 &changes_);
-        hpas_->Start();
+      if (hpas_.empty()) {
+        // The shared cache, in the namespaces herdd covers (a herd confined
+        // by --namespaces may not list the others); its changes wake this
+        // loop through a handler, not the engines.
+        auto wake_up = [this](const kube::ObjectPtr&) { changes_.Notify(); };
+        for (const std::string& ns : env_.informers.NamespacesFor("")) {
+          kube::Informer& informer = env_.informers.For(kube::kHorizontalPodAutoscalers, ns);
+          int id = informer.AddHandlers({.on_add = wake_up,
+                                         .on_update = [this](const kube::ObjectPtr&, const kube::ObjectPtr&) {
+                                           changes_.Notify();
+                                         },
+                                         .on_delete = wake_up});
+          hpas_.emplace_back(&informer, id);
+        }
       }
-      if (hpas_->HasSynced()) wake = std::min(wake, RestoreDue(now));
+      bool synced = std::all_of(hpas_.begin(), hpas_.end(), [](const auto& h) { return h.first->HasSynced(); });
+      if (synced) wake = std::min(wake, RestoreDue(now));
     }
     wake = std::min(wake, now + options_.max_sleep);
     if (stop_.HasBeenNotified()) break;

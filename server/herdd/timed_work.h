@@ -16,6 +16,8 @@
 #include <atomic>
 #include <memory>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -55,7 +57,9 @@ class TimedWork {
   ops::WorkloadLocks& locks_;
   const TimedWorkOptions options_;
   kube::ChangeNotifier changes_;
-  std::unique_ptr<kube::Informer> hpas_;
+  // The process's HPA informers (one per namespace herdd covers), with a
+  // handler that wakes this loop on their changes.
+  std::vector<std::pair<kube::Informer*, int>> hpas_;
   std::atomic<bool> leading_{false};
   absl::Notification stop_;
   std::thread thread_;

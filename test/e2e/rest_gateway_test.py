@@ -194,25 +194,27 @@ class RestSuite:
     def test_a_watch_the_client_leaves_is_cancelled(self):
         Cluster.deploy(self.cluster, "leave", "web", "web:1", 1)
         op = self.ok("POST", "/v1/namespaces/leave/deployments/web:rollout", {"images": {"web": "web:2-slow5s"}})
-        before = self.ended_watches()
+        before = self.ended_watches("Canceled")
         req = urllib.request.Request(f"{self.base}/v1/{op['name']}:watch")
         with urllib.request.urlopen(req, timeout=30) as r:
             self.assertIn("result", json.loads(r.readline()))
         # herdd's WatchOperation call ends (its thread is free) while the
         # rollout still runs.
         deadline = time.monotonic() + 10
-        while self.ended_watches() == before:
+        while self.ended_watches("Canceled") == before:
             self.assertLess(time.monotonic(), deadline, "the watch went on after the client left")
             time.sleep(0.05)
         self.assertNotIn(self.ok("GET", f"/v1/{op['name']}")["state"], FINAL)
         self.wait_final(op["name"])
 
-    def ended_watches(self):
-        """WatchOperation calls herdd has finished, whatever their status."""
+    def ended_watches(self, code):
+        """WatchOperation calls herdd has finished with the status `code`
+        (as grpc_code names it: "Canceled", "OK")."""
         with urllib.request.urlopen(f"http://{self.herdd.http_address}/metrics", timeout=10) as r:
             text = r.read().decode()
-        return sum(float(v) for v in re.findall(
-            r'^grpc_server_handled_total\{[^}]*grpc_method="WatchOperation"[^}]*\} (\S+)$', text, re.M))
+        return sum(float(v) for labels, v in re.findall(
+            r'^grpc_server_handled_total\{([^}]*)\} (\S+)$', text, re.M)
+            if 'grpc_method="WatchOperation"' in labels and f'grpc_code="{code}"' in labels)
 
     def test_every_other_rpc_on_its_route(self):
         c = self.cluster
