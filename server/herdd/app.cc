@@ -237,7 +237,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     for (const std::string& covered : im.informers->NamespacesFor("")) im.informers->For(*r, covered);
   }
   im.informers->Start();
-  im.store = std::make_unique<ops::OperationStore>(*im.kube, o.ns);
+  im.store = std::make_unique<ops::OperationStore>(*im.kube, o.ns, o.store);
   im.store->Start();
   if (auto st = im.store->WaitForSync(absl::Now() + absl::Seconds(30)); !st.ok()) return st;
   im.locks = std::make_unique<ops::WorkloadLocks>(*im.kube, o.ns, o.identity, o.lease_duration);

@@ -23,6 +23,7 @@
 #include "server/ops/engine.h"
 #include "server/ops/lock.h"
 #include "server/ops/runner.h"
+#include "server/ops/store.h"
 #include "sim/kubesim.h"
 
 namespace herd::herdd {
@@ -72,6 +73,8 @@ struct AppOptions {
 
   ops::EngineSettings engine;
   ops::RunnerOptions runner;
+  // How long and how many finished operation records are kept.
+  ops::StoreOptions store;
   // How long an operation's lock outlives its replica: a replica that dies
   // has its operations adopted by another this long after its last renewal
   // at the latest (a replica restarted under the same identity adopts them

@@ -70,6 +70,10 @@ ABSL_FLAG(absl::Duration, lease_duration, absl::Seconds(10),
 ABSL_FLAG(absl::Duration, adopt_period, absl::Seconds(5),
           "How often to look for operations to adopt at the latest (a lease seen running out is acted on when it "
           "expires)");
+ABSL_FLAG(absl::Duration, operations_retention, absl::Hours(24 * 7),
+          "How long finished operations are kept: their records are deleted this long after they end (then "
+          "GetOperation answers NOT_FOUND)");
+ABSL_FLAG(int, operations_kept, 1000, "At most this many finished operations are kept (the oldest deleted first)");
 ABSL_FLAG(std::string, crash_at, "",
           "Testing: SIGKILL this process at an engine's write point, POINT:before|after[@N] (the Nth time); "
           "--crash-at=help lists the points");
@@ -155,6 +159,19 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "herdd: --lease-duration must be at least 1s\n");
     return 2;
   }
+  o.store.retention = absl::GetFlag(FLAGS_operations_retention);
+  if (o.store.retention < absl::Seconds(1)) {
+    std::fprintf(stderr, "herdd: --operations-retention must be at least 1s\n");
+    return 2;
+  }
+  if (absl::GetFlag(FLAGS_operations_kept) < 1) {
+    std::fprintf(stderr, "herdd: --operations-kept must be at least 1\n");
+    return 2;
+  }
+  o.store.max_finished = static_cast<size_t>(absl::GetFlag(FLAGS_operations_kept));
+  // Records past their retention go within a quarter of it (at most 10
+  // minutes late).
+  o.runner.gc_period = std::clamp(o.store.retention / 4, absl::Seconds(1), absl::Minutes(10));
   std::string bin_dir = std::filesystem::path(argv[0]).parent_path().string();
   if (bin_dir.empty()) bin_dir = ".";
   o.sim_kubeconfig_out = absl::GetFlag(FLAGS_sim_kubeconfig_out);

@@ -564,7 +564,7 @@ absl::Time OperationRunner::Adopt() {
 
 void OperationRunner::Loop() {
   absl::Time next_adopt = absl::Now();
-  absl::Time next_gc = absl::Now() + absl::Minutes(1);
+  absl::Time next_gc = absl::Now() + std::min(absl::Minutes(1), options_.gc_period);
   while (!stop_loop_.WaitForNotificationWithTimeout(options_.save_period)) {
     SaveDirty();
     absl::Time now = absl::Now();

@@ -57,6 +57,8 @@ struct RunnerOptions {
   // How often to look for orphaned operations at the latest; an orphan
   // whose lease is seen running out is adopted as soon as it has expired.
   absl::Duration adopt_period = absl::Seconds(5);
+  // How often finished records past their retention are deleted (the
+  // first time a minute after start at most).
   absl::Duration gc_period = absl::Minutes(10);
   // When set, each operation's engine writes through the client this
   // returns for it (herdd --impersonate: one acting as the operation's

@@ -18,7 +18,7 @@ from google.protobuf import json_format
 
 from authrules import RULES, TOKENS, contains
 from herdprocess import Herdd, herd_pb2, herd_pb2_grpc, wait_for_end
-from simcluster import SimCluster, bin_dir, deployment
+from simcluster import SimCluster, WaitsForConditions, bin_dir, deployment
 
 
 
@@ -26,7 +26,7 @@ def herdd_path():
     return os.path.join(bin_dir(), "herdd")
 
 
-class HerddFlagsTest(unittest.TestCase):
+class HerddFlagsTest(WaitsForConditions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.cluster = SimCluster(pod_start_delay="100ms", extra_args=["--controller-qps=0"]).__enter__()
@@ -221,6 +221,39 @@ class HerddFlagsTest(unittest.TestCase):
                 cms = json.loads(self.cluster.kubectl("-n", ns, "get", "configmaps", "-o", "json"))["items"]
                 self.assertIn("herd-op-" + op.name.split("/", 1)[1], [c["metadata"]["name"] for c in cms])
 
+    def test_finished_operations_are_kept_as_long_and_as_many_as_told(self):
+        def run_scales(stub, n):
+            names = []
+            for _ in range(n):
+                op = stub.Scale(herd_pb2.ScaleRequest(workload="namespaces/shop/deployments/api", replicas=1),
+                                timeout=10)
+                self.assertEqual(wait_for_end(stub, op.name)[-1].state, herd_pb2.OPERATION_STATE_SUCCEEDED)
+                names.append(op.name)
+                time.sleep(0.05)  # distinct end times: "the oldest" is one of them
+            return names
+
+        def kept(ns):
+            cms = json.loads(self.cluster.kubectl("-n", ns, "get", "configmaps", "-o", "json"))["items"]
+            return {"operations/" + c["metadata"]["name"][len("herd-op-"):] for c in cms
+                    if c["metadata"]["name"].startswith("herd-op-")}
+
+        # --operations-kept=2: of three, the oldest goes at the first
+        # collection (a quarter of the retention after start), long before
+        # the retention runs out for the other two.
+        started = time.monotonic()
+        names = run_scales(self.start("--namespace=herd-gc-count", "--operations-kept=2",
+                                      "--operations-retention=40s").stub(), 3)
+        self.wait_for("the oldest record deleted", lambda: names[0] not in kept("herd-gc-count"), timeout=20)
+        self.assertEqual(kept("herd-gc-count"), set(names[1:]))
+        self.assertLess(time.monotonic() - started, 40)
+        # --operations-retention=1s: a record goes a second after its end.
+        stub = self.start("--namespace=herd-gc-age", "--operations-retention=1s").stub()
+        name = run_scales(stub, 1)[0]
+        self.wait_for("the record deleted", lambda: name not in kept("herd-gc-age"), timeout=10)
+        with self.assertRaises(grpc.RpcError) as e:
+            stub.GetOperation(herd_pb2.GetOperationRequest(name=name), timeout=10)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+
     def test_context_picks_the_kubeconfig_context(self):
         with open(self.cluster.kubeconfig) as f:
             config = yaml.safe_load(f)
@@ -248,7 +281,8 @@ class HerddFlagsTest(unittest.TestCase):
         self.assertIn(b"grpc.health.v1.Health", answers[0])
 
     def test_bad_flags_exit_2(self):
-        for args in (["--log-level=loud"], ["--lease-duration=100ms"], ["--tls-cert=x.pem"], ["stray"]):
+        for args in (["--log-level=loud"], ["--lease-duration=100ms"], ["--tls-cert=x.pem"], ["stray"],
+                     ["--operations-retention=0s"], ["--operations-kept=0"]):
             p = subprocess.run([herdd_path(), *args], capture_output=True, text=True, timeout=30)
             self.assertEqual(p.returncode, 2, f"{args}: {p.stderr}")
             self.assertIn("herdd: ", p.stderr)
