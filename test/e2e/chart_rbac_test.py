@@ -203,21 +203,23 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
         token = self.cluster.kubectl("-n", name, "create", "token", "herd").strip()
         root = os.path.join(self.workdir, name)
         sa = os.path.join(root, "var/run/secrets/kubernetes.io/serviceaccount")
-        os.makedirs(sa)
+        os.makedirs(sa, exist_ok=True)
         for f, text in (("token", token), ("ca.crt", self.ca), ("namespace", name)):
             with open(os.path.join(sa, f), "w") as out:
                 out.write(text)
         return root
 
-    def tour(self, name, docs, target_ns, *herdd_args, rename=True, also=()):
-        """Runs the tour with a herdd in-cluster as the release `name`, then
-        each step of `also`, given the herdds started so far (the last one
-        serves; a step may start another) and returning a failure or None;
-        None or the first failure."""
+    def tour(self, name, docs, target_ns, *herdd_args, rename=True, also=(), token=None):
+        """Runs the tour with a herdd in-cluster as the release `name` (as
+        the caller of `token`, given --tokens-file, else with no
+        authentication), then each step of `also`, given the herdds started
+        so far (the last one serves; a step may start another) and
+        returning a failure or None; None or the first failure."""
         root = self.install(name, docs, rename)
         env = dict(os.environ, KUBERNETES_SERVICE_HOST=self.host, KUBERNETES_SERVICE_PORT=self.port)
         herdd = Herdd(self.cluster, "--in-cluster", f"--in-cluster-root={root}", f"--namespace={name}",
-                      "--lease-duration=2s", *herdd_args, log_dir=self.workdir, env=env, kubeconfig=False)
+                      "--lease-duration=2s", *herdd_args, log_dir=self.workdir, env=env, kubeconfig=False,
+                      insecure=token is None)
         try:
             herdd.start()
         except RuntimeError as e:
@@ -226,6 +228,8 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
         try:
             herd_env = {k: v for k, v in os.environ.items() if not k.startswith("HERD_")}
             herd_env["HERD_SERVER"] = herdd.grpc_address
+            if token:
+                herd_env["HERD_TOKEN"] = token
             failure = run_tour(herd_env, tour_steps(target_ns))
             for step in also:
                 if failure is None:
@@ -319,6 +323,42 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
         after = self.cluster.json("-n", outside, "get", "deploy/web")
         self.assertEqual(after["spec"], before["spec"])
         self.assertEqual(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"])
+
+    def test_impersonating_callers_needs_only_the_impersonate_role(self):
+        """herd.impersonate: herdd --impersonate writes as each caller, and
+        the chart adds exactly a ClusterRole to impersonate users and
+        groups. With it, a caller the cluster allows (edit in the target
+        namespace, through its group) does the whole tour as itself, no
+        request refused; without either verb, it cannot."""
+        release, target = "herd-imp", "lpimp"
+        plain = render_rbac(release)
+        docs = render_rbac(release, "--set", "herd.impersonate=true")
+        extra = [d for d in docs if d not in plain]
+        self.assertEqual(sorted(d["kind"] for d in extra), ["ClusterRole", "ClusterRoleBinding"])
+        role = docs.index(next(d for d in extra if d["kind"] == "ClusterRole"))
+        self.assertEqual(docs[role]["rules"], [{"apiGroups": [""], "resources": ["users", "groups"],
+                                                "verbs": ["impersonate"]}])
+        apply_tour_workloads(self.cluster, target)
+        self.cluster.kubectl("-n", target, "create", "rolebinding", "deployers", "--clusterrole=edit",
+                             "--group=imp-deployers")
+        tokens = os.path.join(self.workdir, "imp-tokens.yaml")
+        with open(tokens, "w") as f:
+            f.write(f"""principals:
+  - name: deployer
+    token: deployer-token
+    groups: [imp-deployers]
+    rules:
+      - verbs: ["*"]
+        namespaces: [{target}]
+""")
+        args = ("--impersonate", f"--tokens-file={tokens}")
+        failure = self.tour(release, docs, target, *args, rename=False, token="deployer-token")
+        self.assertIsNone(failure, "herdd --impersonate with the chart's roles could not do the caller's work")
+        for perm in (p for p in permissions(docs) if p[0] == role):
+            with self.subTest(without=perm[2:]):
+                failure = self.tour(release, without(docs, perm), target, *args, rename=False, token="deployer-token")
+                self.assertIsNotNone(failure, f"the tour succeeds without {perm[3]} {perm[2]}")
+
 
 if __name__ == "__main__":
     unittest.main()
