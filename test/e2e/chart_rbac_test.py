@@ -28,6 +28,8 @@ import urllib.request
 import grpc
 import yaml
 
+from google.protobuf import duration_pb2
+
 from herdprocess import Herdd, herd_pb2, wait_for_end
 from ops_tour import apply_tour_workloads, run_tour, tour_steps
 from simcluster import ROOT, SimCluster
@@ -52,23 +54,49 @@ def refusals(herdd):
     return refused
 
 
-def busy_and_renewed(ns):
+def as_caller(token):
+    """gRPC metadata for the caller of `token` (None: no authentication)."""
+    return [("authorization", f"Bearer {token}")] if token else None
+
+
+def busy_and_renewed(ns, token=None):
     """An `also` step: a rollout that runs for a few seconds, so that its
     lock is renewed (every third of --lease-duration=2s), and meanwhile a
     Scale of the same workload, refused as busy with that rollout."""
     def step(herdds):
-        stub = herdds[-1].stub()
+        stub, auth = herdds[-1].stub(), as_caller(token)
         w = f"namespaces/{ns}/deployments/web"
-        op = stub.Rollout(herd_pb2.RolloutRequest(workload=w, images={"web": "web:6-slow2s"}), timeout=20)
+        op = stub.Rollout(herd_pb2.RolloutRequest(workload=w, images={"web": "web:6-slow2s"}), metadata=auth,
+                          timeout=20)
         try:
-            stub.Scale(herd_pb2.ScaleRequest(workload=w, replicas=3), timeout=20)
+            stub.Scale(herd_pb2.ScaleRequest(workload=w, replicas=3), metadata=auth, timeout=20)
             return "a Scale of a workload a rollout holds was accepted"
         except grpc.RpcError as e:
             if e.code() != grpc.StatusCode.ABORTED or op.name.rsplit("/", 1)[-1] not in e.details():
                 return f"a Scale of a workload a rollout holds got {e.code()}: {e.details()}"
-        final = wait_for_end(stub, op.name, timeout=30)[-1]
+        final = wait_for_end(stub, op.name, timeout=30, metadata=auth)[-1]
         if final.state != herd_pb2.OPERATION_STATE_SUCCEEDED:
             return f"the slow rollout ended {herd_pb2.OperationState.Name(final.state)}: {final.error.message}"
+        return None
+    return step
+
+
+def an_autoscaler_hold_ended(cluster, ns, token=None):
+    """An `also` step: a Scale that holds the HPA for a second; herdd (the
+    leader of its timed work) puts the HPA's bounds back when it ends."""
+    def step(herdds):
+        stub, auth = herdds[-1].stub(), as_caller(token)
+        req = herd_pb2.ScaleRequest(workload=f"namespaces/{ns}/deployments/api", delta=1,
+                                    hpa_hold=duration_pb2.Duration(seconds=1))
+        op = stub.Scale(req, metadata=auth, timeout=20)
+        final = wait_for_end(stub, op.name, timeout=30, metadata=auth)[-1]
+        if final.state != herd_pb2.OPERATION_STATE_SUCCEEDED:
+            return f"the scale with a hold ended {herd_pb2.OperationState.Name(final.state)}: {final.error.message}"
+        deadline = time.monotonic() + 15
+        while "herd.dev/hpa-restore-at" in cluster.json("-n", ns, "get", "hpa", "api")["metadata"].get("annotations", {}):
+            if time.monotonic() > deadline:
+                return "the HPA's bounds were not put back when the hold ended"
+            time.sleep(0.1)
         return None
     return step
 
@@ -183,19 +211,20 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
 
     def install(self, name, docs, rename=True):
         """Applies the rendered RBAC documents, renamed for the release
-        `name` (its own namespace, ClusterRole and ClusterRoleBinding;
-        as rendered with `rename` False), and returns a directory laid out
+        `name` (its own namespace, ClusterRoles and ClusterRoleBindings,
+        "herd…" renamed "name…"; as rendered with `rename` False), and
+        returns a directory laid out
         as a pod's / with its ServiceAccount's token, ca.crt and
         namespace."""
         docs = copy.deepcopy(docs)
         for d in docs if rename else ():
             md = d["metadata"]
             if d["kind"] in ("ClusterRole", "ClusterRoleBinding"):
-                md["name"] = name
+                md["name"] = name + md["name"].removeprefix("herd")
             else:
                 md["namespace"] = name
             if d["kind"] == "ClusterRoleBinding":
-                d["roleRef"]["name"] = name
+                d["roleRef"]["name"] = name + d["roleRef"]["name"].removeprefix("herd")
             for s in d.get("subjects", []):
                 s["namespace"] = name
         self.cluster.apply({"apiVersion": "v1", "kind": "List", "items": [
@@ -267,14 +296,16 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
         # --operations-retention=1s: records are deleted a second after
         # they end, within the tour.
         failure = self.tour("herd-all", docs, targets[0], "--operations-retention=1s", CRASH_AT,
-                            also=(busy_and_renewed(targets[0]), a_crash_and_an_adoption(targets[0])))
+                            also=(busy_and_renewed(targets[0]), an_autoscaler_hold_ended(self.cluster, targets[0]),
+                                  a_crash_and_an_adoption(targets[0])))
         self.assertIsNone(failure, "herdd with the chart's role could not do its work")
 
         def attempt(k):
             i, j, res, verb = perms[k]
             ns = targets[k + 1]
             return perms[k], self.tour(f"herd-{k}", without(docs, perms[k]), ns, "--operations-retention=1s",
-                                       CRASH_AT, also=(busy_and_renewed(ns), a_crash_and_an_adoption(ns)))
+                                       CRASH_AT, also=(busy_and_renewed(ns), an_autoscaler_hold_ended(self.cluster, ns),
+                                                       a_crash_and_an_adoption(ns)))
 
         needless = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
@@ -325,22 +356,36 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
         self.assertEqual(after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"])
 
     def test_impersonating_callers_needs_only_the_impersonate_role(self):
-        """herd.impersonate: herdd --impersonate writes as each caller, and
-        the chart adds exactly a ClusterRole to impersonate users and
-        groups. With it, a caller the cluster allows (edit in the target
-        namespace, through its group) does the whole tour as itself, no
-        request refused; without either verb, it cannot."""
+        """herd.impersonate: herdd --impersonate writes as each caller, so
+        the chart grants herd's own account no write to workloads (only its
+        audit Events and the ending of HPA holds) and adds a ClusterRole to
+        impersonate users and groups. With that, a caller the cluster allows
+        (edit in the target namespace, through its group) does the whole
+        tour as itself, no request refused; without any single verb, it
+        cannot."""
         release, target = "herd-imp", "lpimp"
+
+        def own(docs):
+            return {(r, v) for i, _, r, v in permissions(docs) if docs[i]["kind"] == "ClusterRole" and
+                    docs[i]["metadata"]["name"] == "herd"}
         plain = render_rbac(release)
         docs = render_rbac(release, "--set", "herd.impersonate=true")
-        extra = [d for d in docs if d not in plain]
-        self.assertEqual(sorted(d["kind"] for d in extra), ["ClusterRole", "ClusterRoleBinding"])
-        role = docs.index(next(d for d in extra if d["kind"] == "ClusterRole"))
+        self.assertLess(own(docs), own(plain))
+        self.assertEqual({(r, v) for r, v in own(docs) if v not in ("get", "list", "watch")},
+                         {("events", "create"), ("horizontalpodautoscalers", "update")})
+        role = docs.index(next(d for d in docs if d["metadata"]["name"] == "herd-impersonate" and
+                               d["kind"] == "ClusterRole"))
         self.assertEqual(docs[role]["rules"], [{"apiGroups": [""], "resources": ["users", "groups"],
                                                 "verbs": ["impersonate"]}])
-        apply_tour_workloads(self.cluster, target)
-        self.cluster.kubectl("-n", target, "create", "rolebinding", "deployers", "--clusterrole=edit",
-                             "--group=imp-deployers")
+        perms = list(permissions(docs))
+        targets = [f"{target}{k}" for k in range(len(perms) + 1)]
+        for ns in targets:
+            apply_tour_workloads(self.cluster, ns, wait=False)
+            self.cluster.kubectl("-n", ns, "create", "rolebinding", "deployers", "--clusterrole=edit",
+                                 "--group=imp-deployers")
+        for ns in targets:
+            for w in ("deploy/web", "deploy/api", "sts/db"):
+                self.cluster.kubectl("-n", ns, "rollout", "status", w, "--timeout=120s")
         tokens = os.path.join(self.workdir, "imp-tokens.yaml")
         with open(tokens, "w") as f:
             f.write(f"""principals:
@@ -349,15 +394,26 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
     groups: [imp-deployers]
     rules:
       - verbs: ["*"]
-        namespaces: [{target}]
+        namespaces: ["{target}*"]
 """)
-        args = ("--impersonate", f"--tokens-file={tokens}")
-        failure = self.tour(release, docs, target, *args, rename=False, token="deployer-token")
+        args = ("--impersonate", f"--tokens-file={tokens}", "--operations-retention=1s")
+        token = "deployer-token"
+
+        def also(ns):
+            return busy_and_renewed(ns, token), an_autoscaler_hold_ended(self.cluster, ns, token)
+        failure = self.tour(release, docs, targets[0], *args, rename=False, token=token, also=also(targets[0]))
         self.assertIsNone(failure, "herdd --impersonate with the chart's roles could not do the caller's work")
-        for perm in (p for p in permissions(docs) if p[0] == role):
-            with self.subTest(without=perm[2:]):
-                failure = self.tour(release, without(docs, perm), target, *args, rename=False, token="deployer-token")
-                self.assertIsNotNone(failure, f"the tour succeeds without {perm[3]} {perm[2]}")
+
+        def attempt(k):
+            return perms[k], self.tour(f"{release}-{k}", without(docs, perms[k]), targets[k + 1], *args,
+                                       token=token, also=also(targets[k + 1]))
+
+        needless = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            for (i, j, res, verb), failure in pool.map(attempt, range(len(perms))):
+                if failure is None:
+                    needless.append(f"{docs[i]['kind']} {docs[i]['metadata']['name']}: {verb} {res}")
+        self.assertEqual(needless, [], "needless with impersonation: " + ", ".join(needless))
 
 
 if __name__ == "__main__":

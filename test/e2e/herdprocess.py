@@ -93,10 +93,11 @@ class Herdd:
         os.unlink(self.log.name)
 
 
-def wait_for_end(stub, name, timeout=60):
-    """Follows WatchOperation to the final state; returns every update."""
+def wait_for_end(stub, name, timeout=60, metadata=None):
+    """Follows WatchOperation to the final state (as the caller `metadata`
+    names, if given); returns every update."""
     updates = []
-    for op in stub.WatchOperation(herd_pb2.WatchOperationRequest(name=name), timeout=timeout):
+    for op in stub.WatchOperation(herd_pb2.WatchOperationRequest(name=name), timeout=timeout, metadata=metadata):
         updates.append(op)
     return updates
 
