@@ -31,19 +31,16 @@ void TimedWork::Stop() {
 absl::Time TimedWork::RestoreDue(absl::Time now) {
   absl::Time next = absl::InfiniteFuture();
   bool due = false;
-  std::vector<kube::ObjectPtr> hpas;
   for (auto& [informer, handlers] : hpas_) {
-    std::vector<kube::ObjectPtr> some = informer->List();
-    hpas.insert(hpas.end(), some.begin(), some.end());
-  }
-  for (const kube::ObjectPtr& h : hpas) {
-    const kube::Json annotations = (*h)["metadata"].value("annotations", kube::Json::object());
-    if (!annotations.contains(engines::kHpaRestoreAtAnnotation)) continue;
-    auto at = k8s::ParseTime(annotations.value(engines::kHpaRestoreAtAnnotation, ""));
-    if (!at.ok() || *at <= now) {
-      due = true;
-    } else {
-      next = std::min(next, *at);
+    for (const kube::ObjectPtr& h : informer->List()) {
+      const kube::Json annotations = (*h)["metadata"].value("annotations", kube::Json::object());
+      if (!annotations.contains(engines::kHpaRestoreAtAnnotation)) continue;
+      auto at = k8s::ParseTime(annotations.value(engines::kHpaRestoreAtAnnotation, ""));
+      if (!at.ok() || *at <= now) {
+        due = true;
+      } else {
+        next = std::min(next, *at);
+      }
     }
   }
   if (due) {
@@ -77,11 +74,10 @@ void TimedWork::Loop() {
         auto wake_up = [this](const kube::ObjectPtr&) { changes_.Notify(); };
         for (const std::string& ns : env_.informers.NamespacesFor("")) {
           kube::Informer& informer = env_.informers.For(kube::kHorizontalPodAutoscalers, ns);
-          int id = informer.AddHandlers({.on_add = wake_up,
-                                         .on_update = [this](const kube::ObjectPtr&, const kube::ObjectPtr&) {
-                                           changes_.Notify();
-                                         },
-                                         .on_delete = wake_up});
+          int id = informer.AddHandlers(
+              {.on_add = wake_up,
+               .on_update = [wake_up](const kube::ObjectPtr&, const kube::ObjectPtr& obj) { wake_up(obj); },
+               .on_delete = wake_up});
           hpas_.emplace_back(&informer, id);
         }
       }

@@ -15,7 +15,6 @@ that the tour does not need."""
 import base64
 import concurrent.futures
 import copy
-import json
 import os
 import re
 import shutil
@@ -52,6 +51,16 @@ def refusals(herdd):
         if 'code="403"' in labels and float(value) > 0:
             refused[verb] = refused.get(verb, 0) + float(value)
     return refused
+
+
+def refusal(herdd):
+    """A failure naming the requests the API server refused herdd (403),
+    with the lines of its log that say forbidden; None if there were none."""
+    refused = refusals(herdd)
+    if not refused:
+        return None
+    said = [line for line in herdd.read_log().splitlines() if "forbidden" in line]
+    return "\n".join([f"the cluster refused herd's requests (403), by verb: {refused}", *said[:10]])
 
 
 def as_caller(token):
@@ -112,8 +121,8 @@ def a_crash_and_an_adoption(ns):
     to create, creates it, and the run is cancelled."""
     def step(herdds):
         old = herdds[-1]
-        if refused := refusals(old):
-            return f"the cluster refused herd's requests (403), by verb: {refused}"
+        if failure := refusal(old):  # it cannot be asked once it is dead
+            return failure
         req = herd_pb2.CronJobRequest(cronjob=f"namespaces/{ns}/cronjobs/report",
                                       options=herd_pb2.MutationOptions(request_id=f"crash-{ns}"))
         try:
@@ -134,12 +143,11 @@ def a_crash_and_an_adoption(ns):
         herdds.append(new)
         stub = new.stub()
         op = stub.RunCronJob(req, timeout=20)  # the same request: the same operation
-        deadline = time.monotonic() + 30
-        while not any(e.message.startswith("created Job") for e in op.events):
-            if time.monotonic() > deadline or op.state != herd_pb2.OPERATION_STATE_RUNNING:
-                return f"the adopted run did not create its Job: {op}"
-            time.sleep(0.05)
-            op = stub.GetOperation(herd_pb2.GetOperationRequest(name=op.name), timeout=10)
+        for op in stub.WatchOperation(herd_pb2.WatchOperationRequest(name=op.name), timeout=30):
+            if any(e.message.startswith("created Job") for e in op.events):
+                break
+        else:
+            return f"the adopted run ended without creating its Job: {op}"
         if not any(e.message.startswith("adopted by") for e in op.events):
             return f"the run was not adopted: {op}"
         stub.CancelOperation(herd_pb2.CancelOperationRequest(name=op.name), timeout=10)
@@ -238,6 +246,29 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
                 out.write(text)
         return root
 
+    def prepare(self, targets, *setup):
+        """The tour's workloads in each namespace of `targets`, created at
+        once and then waited for; `setup(ns)` runs in each before the wait."""
+        for ns in targets:
+            apply_tour_workloads(self.cluster, ns, wait=False)
+            for f in setup:
+                f(ns)
+        for ns in targets:
+            for w in ("deploy/web", "deploy/api", "sts/db"):
+                self.cluster.kubectl("-n", ns, "rollout", "status", w, "--timeout=120s")
+
+    def needless(self, docs, perms, tour):
+        """The permissions of `perms` without which `tour(k, docs)` (the
+        k-th, on docs lacking perms[k]) still succeeds, two at a time."""
+        def attempt(k):
+            return perms[k], tour(k, without(docs, perms[k]))
+        out = []
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            for (i, _, res, verb), failure in pool.map(attempt, range(len(perms))):
+                if failure is None:
+                    out.append(f"{docs[i]['kind']} {docs[i]['metadata']['name']}: {verb} {res}")
+        return out
+
     def tour(self, name, docs, target_ns, *herdd_args, rename=True, also=(), token=None):
         """Runs the tour with a herdd in-cluster as the release `name` (as
         the caller of `token`, given --tokens-file, else with no
@@ -266,9 +297,8 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
             herdd = herdds[-1]
             # A refusal herd works around (a watch it replaces by relists, a
             # lock it waits out) still shows the role lacks something.
-            if failure is None and (refused := refusals(herdd)):
-                said = [line for line in herdd.read_log().splitlines() if "forbidden" in line]
-                failure = "\n".join([f"the cluster refused herd's requests (403), by verb: {refused}", *said[:10]])
+            if failure is None:
+                failure = refusal(herdd)
         finally:
             for h in herdds:
                 h.__exit__(None, None, None)  # flushes the audit Events
@@ -287,33 +317,18 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
         perms = [p for p in permissions(docs) if (docs[p[0]]["kind"], p[2], p[3]) not in UNPROVEN]
         # Every target namespace at once: one wait for all the workloads.
         targets = [f"lp{i}" for i in range(len(perms) + 1)]
-        for ns in targets:
-            apply_tour_workloads(self.cluster, ns, wait=False)
-        for ns in targets:
-            for w in ("deploy/web", "deploy/api", "sts/db"):
-                self.cluster.kubectl("-n", ns, "rollout", "status", w, "--timeout=120s")
+        self.prepare(targets)
 
         # --operations-retention=1s: records are deleted a second after
         # they end, within the tour.
-        failure = self.tour("herd-all", docs, targets[0], "--operations-retention=1s", CRASH_AT,
-                            also=(busy_and_renewed(targets[0]), an_autoscaler_hold_ended(self.cluster, targets[0]),
-                                  a_crash_and_an_adoption(targets[0])))
+        def tour(name, docs, ns):
+            return self.tour(name, docs, ns, "--operations-retention=1s", CRASH_AT,
+                             also=(busy_and_renewed(ns), an_autoscaler_hold_ended(self.cluster, ns),
+                                   a_crash_and_an_adoption(ns)))
+        failure = tour("herd-all", docs, targets[0])
         self.assertIsNone(failure, "herdd with the chart's role could not do its work")
-
-        def attempt(k):
-            i, j, res, verb = perms[k]
-            ns = targets[k + 1]
-            return perms[k], self.tour(f"herd-{k}", without(docs, perms[k]), ns, "--operations-retention=1s",
-                                       CRASH_AT, also=(busy_and_renewed(ns), an_autoscaler_hold_ended(self.cluster, ns),
-                                                       a_crash_and_an_adoption(ns)))
-
-        needless = []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            for (i, j, res, verb), failure in pool.map(attempt, range(len(perms))):
-                if failure is None:
-                    needless.append(f"{docs[i]['kind']} {docs[i]['metadata']['name']}: {verb} {res}")
+        needless = self.needless(docs, perms, lambda k, less: tour(f"herd-{k}", less, targets[k + 1]))
         self.assertEqual(needless, [], "the tour succeeds without these: the chart grants more than herd needs")
-
 
     def test_the_namespaced_roles_are_enough_and_confine_herd(self):
         """rbac.namespaces: Roles in the listed namespaces and none
@@ -323,12 +338,7 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
         docs = render_rbac(release, "--set", f"rbac.namespaces={{{target}}}")
         self.assertEqual(sorted(d["kind"] for d in docs), ["Role", "Role", "RoleBinding", "RoleBinding", "ServiceAccount"])
         self.assertEqual(sorted(d["metadata"]["namespace"] for d in docs if d["kind"] == "Role"), [release, target])
-        for ns in (target, outside):
-            apply_tour_workloads(self.cluster, ns, wait=False)
-        for ns in (target, outside):
-            self.cluster.kubectl("-n", ns, "rollout", "status", "deploy/web", "--timeout=120s")
-        self.cluster.kubectl("-n", target, "rollout", "status", "sts/db", "--timeout=120s")
-        self.cluster.kubectl("-n", target, "rollout", "status", "deploy/api", "--timeout=120s")
+        self.prepare((target, outside))
         before = self.cluster.json("-n", outside, "get", "deploy/web")
 
         def confined(herdds):
@@ -379,13 +389,8 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
                                                 "verbs": ["impersonate"]}])
         perms = list(permissions(docs))
         targets = [f"{target}{k}" for k in range(len(perms) + 1)]
-        for ns in targets:
-            apply_tour_workloads(self.cluster, ns, wait=False)
-            self.cluster.kubectl("-n", ns, "create", "rolebinding", "deployers", "--clusterrole=edit",
-                                 "--group=imp-deployers")
-        for ns in targets:
-            for w in ("deploy/web", "deploy/api", "sts/db"):
-                self.cluster.kubectl("-n", ns, "rollout", "status", w, "--timeout=120s")
+        self.prepare(targets, lambda ns: self.cluster.kubectl("-n", ns, "create", "rolebinding", "deployers",
+                                                              "--clusterrole=edit", "--group=imp-deployers"))
         tokens = os.path.join(self.workdir, "imp-tokens.yaml")
         with open(tokens, "w") as f:
             f.write(f"""principals:
@@ -396,23 +401,15 @@ class ChartLeastPrivilegeTest(unittest.TestCase):
       - verbs: ["*"]
         namespaces: ["{target}*"]
 """)
-        args = ("--impersonate", f"--tokens-file={tokens}", "--operations-retention=1s")
         token = "deployer-token"
 
-        def also(ns):
-            return busy_and_renewed(ns, token), an_autoscaler_hold_ended(self.cluster, ns, token)
-        failure = self.tour(release, docs, targets[0], *args, rename=False, token=token, also=also(targets[0]))
+        def tour(name, docs, ns, rename=True):
+            return self.tour(name, docs, ns, "--impersonate", f"--tokens-file={tokens}", "--operations-retention=1s",
+                             rename=rename, token=token,
+                             also=(busy_and_renewed(ns, token), an_autoscaler_hold_ended(self.cluster, ns, token)))
+        failure = tour(release, docs, targets[0], rename=False)
         self.assertIsNone(failure, "herdd --impersonate with the chart's roles could not do the caller's work")
-
-        def attempt(k):
-            return perms[k], self.tour(f"{release}-{k}", without(docs, perms[k]), targets[k + 1], *args,
-                                       token=token, also=also(targets[k + 1]))
-
-        needless = []
-        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-            for (i, j, res, verb), failure in pool.map(attempt, range(len(perms))):
-                if failure is None:
-                    needless.append(f"{docs[i]['kind']} {docs[i]['metadata']['name']}: {verb} {res}")
+        needless = self.needless(docs, perms, lambda k, less: tour(f"{release}-{k}", less, targets[k + 1]))
         self.assertEqual(needless, [], "needless with impersonation: " + ", ".join(needless))
 
 

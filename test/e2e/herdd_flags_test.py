@@ -228,8 +228,7 @@ class HerddFlagsTest(WaitsForConditions, unittest.TestCase):
                 op = stub.Scale(herd_pb2.ScaleRequest(workload="namespaces/shop/deployments/api", replicas=1),
                                 timeout=10)
                 self.assertEqual(wait_for_end(stub, op.name)[-1].state, herd_pb2.OPERATION_STATE_SUCCEEDED)
-                names.append(op.name)
-                time.sleep(0.05)  # distinct end times: "the oldest" is one of them
+                names.append(op.name)  # each starts after the last ended: the first is the oldest
             return names
 
         def kept(ns):

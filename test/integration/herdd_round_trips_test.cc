@@ -27,10 +27,6 @@
 namespace herd::testing {
 namespace {
 
-// Notes every request but watches (a cache's) and those of the thread
-// that writes audit events (in the background, after the call has been
-// recorded), as "VERB resource/name"; requests wait for `gate` first when
-// one is set.
 // What a CountingClient noted; shared, so that it outlives the client (an
 // engine's client goes with its operation, which may end before the test
 // reads what it noted).
@@ -77,11 +73,15 @@ class Notes {
 
  private:
   absl::Mutex mu_;
-  std::vector<std::pair<std::thread::id, std::string>> seen_ ABSL_GUARDED_BY(mu_);
+  Seen seen_ ABSL_GUARDED_BY(mu_);
   std::set<std::thread::id> auditors_ ABSL_GUARDED_BY(mu_);
   int events_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// Notes every request but watches (a cache's) and those of the thread
+// that writes audit events (in the background, after the call has been
+// recorded), as "VERB resource/name"; requests wait for `gate` first when
+// one is set.
 class CountingClient : public kube::ForwardingClient {
  public:
   explicit CountingClient(std::unique_ptr<kube::KubeClient> base, absl::Notification* gate = nullptr)
