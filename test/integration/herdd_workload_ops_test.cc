@@ -1,6 +1,7 @@
 // What herd.proto promises about Scale, Purge, Kill and the CronJob
 // actions, proven through herdd's gRPC API against an in-process kubesim
 // (docs/PROMISES.md lists which test proves which promise).
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <set>
@@ -234,8 +235,12 @@ TEST_F(WorkloadOpsTest, OlderThanReplacesOnlyOldPodsBatchSizeAtATime) {
   std::vector<Json> pods = Pods("web");
   ASSERT_EQ(pods.size(), 3u);
   // Creation times have whole seconds: once the clock has passed the next
-  // whole second, a pod made now is a second younger than these.
-  absl::Time created = *k8s::ParseTime(pods[0]["metadata"].value("creationTimestamp", ""));
+  // whole second after the last of them (the three need not share one), a
+  // pod made now is a second younger than all of them.
+  absl::Time created = absl::InfinitePast();
+  for (const Json& p : pods) {
+    created = std::max(created, *k8s::ParseTime(p["metadata"].value("creationTimestamp", "")));
+  }
   absl::SleepFor(created + absl::Milliseconds(1100) - absl::Now());
   ASSERT_TRUE(kube_->Delete(kube::kPods, kNs, NameOf(pods[0])).ok());
   Await([&] { return Uids("web").count(UidOf(pods[0])) == 0; }, "the deleted pod gone from the cache");
