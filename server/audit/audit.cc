@@ -232,17 +232,24 @@ void Auditor::Write(const AuditEntry& entry) {
       return;
     }
     absl::StatusOr<Json> object = kube_->Get(*r, t.ns, t.name);
-    if (!object.ok()) {
+    if (object.ok()) {
+      const Json& meta = (*object)["metadata"];
+      involved = {{"apiVersion", object->value("apiVersion", r->ApiVersion())},
+                  {"kind", std::string(r->kind)},
+                  {"namespace", t.ns},
+                  {"name", t.name},
+                  {"uid", meta.value("uid", "")},
+                  {"resourceVersion", meta.value("resourceVersion", "")}};
+    } else if (absl::IsNotFound(object.status())) {
+      // Gone already (a killed pod, a purged one): the Event still names it,
+      // without the uid, and `kubectl get events --field-selector
+      // involvedObject.name=…` still finds it. The record of a kill matters
+      // most once its pod is gone.
+      involved = {{"apiVersion", r->ApiVersion()}, {"kind", std::string(r->kind)}, {"namespace", t.ns}, {"name", t.name}};
+    } else {
       fail("audit event not written: the target could not be read", object.status());
       return;
     }
-    const Json& meta = (*object)["metadata"];
-    involved = {{"apiVersion", object->value("apiVersion", r->ApiVersion())},
-                {"kind", std::string(r->kind)},
-                {"namespace", t.ns},
-                {"name", t.name},
-                {"uid", meta.value("uid", "")},
-                {"resourceVersion", meta.value("resourceVersion", "")}};
   }
 
   absl::Time now = clock_->Now();

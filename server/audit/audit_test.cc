@@ -44,6 +44,7 @@ class FakeKube : public kube::KubeClient {
                            absl::string_view) override {
     absl::MutexLock lock(&mu_);
     ++gets_;
+    if (name == "hidden") return absl::PermissionDeniedError("deployments.apps \"hidden\" is forbidden");
     if (r.kind != "Deployment" || name != "web") {
       return absl::NotFoundError(absl::StrCat(r.GroupResource(), " \"", name, "\" not found"));
     }
@@ -329,9 +330,9 @@ TEST_F(AuditTest, FullQueueDropsTheEventWithAWarningAndNeverBlocks) {
 TEST_F(AuditTest, KubeFailuresAreLoggedNotRaised) {
   FakeKube kube;
   Auditor auditor(&kube, {.clock = &clock_});
-  AuditEntry gone = RolloutStarted();
-  gone.target.name = "gone";
-  auditor.Record(gone);
+  AuditEntry hidden = RolloutStarted();
+  hidden.target.name = "hidden";
+  auditor.Record(hidden);
   AuditEntry odd = RolloutStarted();
   odd.target.kind = "Gadget";
   auditor.Record(odd);
@@ -341,14 +342,36 @@ TEST_F(AuditTest, KubeFailuresAreLoggedNotRaised) {
   ASSERT_TRUE(auditor.Flush(Soon()));
 
   EXPECT_EQ(auditor.stats().events_failed, 3u);
+  EXPECT_EQ(auditor.stats().events_written, 0u);
   std::vector<Json> unread = LinesWith("audit event not written: the target could not be read");
   ASSERT_EQ(unread.size(), 1u);
-  EXPECT_EQ(unread[0]["target"], "shop/Deployment/gone");
-  EXPECT_THAT(unread[0]["error"].get<std::string>(), HasSubstr("NOT_FOUND"));
+  EXPECT_EQ(unread[0]["target"], "shop/Deployment/hidden");
+  EXPECT_THAT(unread[0]["error"].get<std::string>(), HasSubstr("PERMISSION_DENIED"));
   std::vector<Json> unwritten = LinesWith("audit event not written");
   ASSERT_EQ(unwritten.size(), 2u);
   EXPECT_THAT(unwritten[0]["error"].get<std::string>(), HasSubstr("unknown kind \"Gadget\""));
   EXPECT_THAT(unwritten[1]["error"].get<std::string>(), HasSubstr("PERMISSION_DENIED: events is forbidden"));
+}
+
+// A kill's pod may be gone before the Event is written: the Event still
+// names it (no uid, since the object that had one is gone).
+TEST_F(AuditTest, ATargetAlreadyGoneStillGetsItsEvent) {
+  FakeKube kube;
+  Auditor auditor(&kube, {.clock = &clock_});
+  AuditEntry gone = RolloutStarted();
+  gone.verb = "kill";
+  gone.target.kind = "Pod";
+  gone.target.name = "web-7f9c-abcde";
+  gone.outcome = Outcome::kSucceeded;
+  auditor.Record(gone);
+  ASSERT_TRUE(auditor.Flush(Soon()));
+
+  EXPECT_EQ(auditor.stats().events_written, 1u);
+  EXPECT_EQ(auditor.stats().events_failed, 0u);
+  ASSERT_EQ(kube.created().size(), 1u);
+  const Json involved = kube.created()[0]["involvedObject"];
+  EXPECT_EQ(involved, (Json{{"apiVersion", "v1"}, {"kind", "Pod"}, {"namespace", "shop"}, {"name", "web-7f9c-abcde"}}));
+  EXPECT_TRUE(LinesWith("audit event not written").empty());
 }
 
 TEST_F(AuditTest, WithoutAClusterOnlyLogs) {
