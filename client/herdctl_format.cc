@@ -426,6 +426,13 @@ std::string ProgressText(const v1::Operation& op) {
   return absl::StrJoin(parts, ", ");
 }
 
+std::optional<double> ProgressFraction(const v1::Operation& op) {
+  std::optional<int32_t> done = MainCounter(op);
+  const int32_t desired = op.progress().desired();
+  if (!done || desired <= 0) return std::nullopt;
+  return std::clamp(static_cast<double>(*done) / desired, 0.0, 1.0);
+}
+
 std::string FormatStarted(const v1::Operation& op) {
   return absl::StrCat(op.name(), ": ", KindName(op.kind()), " of ", Target(op), " started (", StateName(op.state()),
                       ")");

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <optional>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/log/log.h"
 #include "openssl/crypto.h"
+#include "openssl/rand.h"
 
 namespace herd::auth {
 namespace {
@@ -20,10 +23,100 @@ absl::Status Unauthenticated(absl::string_view why) {
   return absl::UnauthenticatedError(why);
 }
 
+constexpr absl::string_view kDelegatePrefix = "herdd-delegate.";
+
+std::string RandomKey() {
+  std::string key(32, '\0');
+  // RAND_bytes fails only when the system's entropy source does; herdd then
+  // cannot make a key no one could guess, and must not start.
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(key.data()), static_cast<int>(key.size())) != 1) {
+    log::Error("no random bytes for the delegate key");
+    std::abort();
+  }
+  return key;
+}
+
+std::optional<std::string> FromHex(absl::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int v = 0;
+    for (char c : hex.substr(i, 2)) {
+      int d = absl::ascii_isdigit(c) ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+      if (d < 0) return std::nullopt;
+      v = v * 16 + d;
+    }
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+
+// A principal of its own for insecure mode, where every caller may do
+// everything but names still matter in the audit.
+PrincipalRef AllowedEverything(std::string name) {
+  auto p = std::make_shared<Principal>();
+  p->name = std::move(name);
+  p->rules.push_back(AllowEverythingRule());
+  return p;
+}
+
 }  // namespace
 
 Authenticator::Authenticator(std::string path, AuthenticatorOptions options)
-    : path_(std::move(path)), options_(std::move(options)) {}
+    : path_(std::move(path)), delegate_key_(RandomKey()), options_(std::move(options)) {}
+
+std::string Authenticator::DelegateToken(absl::string_view name) const {
+  return absl::StrCat(kDelegatePrefix, HexOf(name), ".", HexOf(HmacSha256(delegate_key_, name)));
+}
+
+std::optional<absl::StatusOr<PrincipalRef>> Authenticator::FromDelegateToken(
+    absl::string_view token, const std::shared_ptr<const Policy>& policy) const {
+  if (!absl::StartsWith(token, kDelegatePrefix)) return std::nullopt;
+  token.remove_prefix(kDelegatePrefix.size());
+  size_t dot = token.find('.');
+  std::optional<std::string> name = FromHex(token.substr(0, dot));
+  Sha256 expected = HmacSha256(delegate_key_, name.value_or(""));
+  std::string given = dot == absl::string_view::npos ? "" : std::string(token.substr(dot + 1));
+  std::string want = HexOf(expected);
+  if (!name || given.size() != want.size() || CRYPTO_memcmp(given.data(), want.data(), want.size()) != 0) {
+    return Unauthenticated("a delegate token that this herdd did not make");
+  }
+  if (*name == kHerddReader) {
+    auto reader = std::make_shared<Principal>();
+    reader->name = *name;
+    Rule read;
+    read.verbs = 1u << static_cast<unsigned>(Verb::kRead);
+    read.namespaces = {"*"};
+    read.workloads = {"*"};
+    reader->rules.push_back(std::move(read));
+    return PrincipalRef(std::move(reader));
+  }
+  if (insecure()) return AllowedEverything(*name);
+  for (const Principal& p : policy->principals) {
+    if (p.name == *name) return PrincipalRef(policy, &p);
+  }
+  return Unauthenticated(absl::StrCat("principal \"", *name, "\" is no longer in the tokens file ", path_));
+}
+
+absl::StatusOr<PrincipalRef> Authenticator::AuthenticateSlack(absl::string_view user_id,
+                                                              absl::string_view channel_id) {
+  if (insecure()) return AllowedEverything(absl::StrCat("slack:", user_id));
+  MaybeReload();
+  std::shared_ptr<const Policy> policy = Current();
+  const Principal* by_channel = nullptr;
+  for (const Principal& p : policy->principals) {
+    for (const std::string& u : p.slack_users) {
+      if (u == user_id) return PrincipalRef(policy, &p);
+    }
+    for (const std::string& c : p.slack_channels) {
+      if (c == channel_id) by_channel = &p;
+    }
+  }
+  if (by_channel != nullptr) return PrincipalRef(policy, by_channel);
+  return Unauthenticated(absl::StrCat("Slack member ", user_id, " is not known to herd here: no principal of its "
+                                      "tokens file lists it in slackUsers, nor this channel (", channel_id,
+                                      ") in slackChannels. Ask herd's admins to add one of them."));
+}
 
 absl::StatusOr<std::unique_ptr<Authenticator>> Authenticator::FromFile(std::string path,
                                                                        AuthenticatorOptions options) {
@@ -61,21 +154,20 @@ std::vector<std::string> Authenticator::GroupsOf(absl::string_view name) {
 }
 
 absl::StatusOr<PrincipalRef> Authenticator::Authenticate(const Credentials& credentials) {
-  if (insecure()) {
-    std::shared_ptr<const Policy> policy = Current();
-    return PrincipalRef(policy, &policy->principals.front());
-  }
-  MaybeReload();
+  if (!insecure()) MaybeReload();
   std::shared_ptr<const Policy> policy = Current();
 
   absl::string_view header = absl::StripAsciiWhitespace(credentials.authorization);
+  bool bearer = header.size() > kBearer.size() && absl::StartsWithIgnoreCase(header, kBearer) &&
+                (header[kBearer.size()] == ' ' || header[kBearer.size()] == '\t');
+  absl::string_view token =
+      bearer ? absl::StripLeadingAsciiWhitespace(header.substr(kBearer.size())) : absl::string_view();
+  if (auto delegate = FromDelegateToken(token, policy)) return *std::move(delegate);
+  if (insecure()) return PrincipalRef(policy, &policy->principals.front());
+
   if (!header.empty()) {
     // RFC 7235: the scheme is case-insensitive, then one or more spaces.
-    if (header.size() <= kBearer.size() || !absl::StartsWithIgnoreCase(header, kBearer) ||
-        (header[kBearer.size()] != ' ' && header[kBearer.size()] != '\t')) {
-      return Unauthenticated("the authorization metadata must be \"Bearer TOKEN\"");
-    }
-    absl::string_view token = absl::StripLeadingAsciiWhitespace(header.substr(kBearer.size()));
+    if (!bearer) return Unauthenticated("the authorization metadata must be \"Bearer TOKEN\"");
     Sha256 digest = ComputeSha256(token);
     // Every digest is compared, without stopping at a match, so the time
     // taken says nothing about which or how many tokens exist.

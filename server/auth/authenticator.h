@@ -41,6 +41,9 @@ using PrincipalRef = std::shared_ptr<const Principal>;
 
 // The name every call gets in insecure mode.
 inline constexpr absl::string_view kAnonymous = "anonymous";
+// The principal of DelegateToken(kHerddReader): reads everywhere, nothing
+// else (herdd's own front ends looking for their operations).
+inline constexpr absl::string_view kHerddReader = "system:herdd-reader";
 
 struct Credentials {
   // The `authorization` metadata value (or HTTP header) as received; "" if none.
@@ -74,6 +77,20 @@ class Authenticator {
   // Token digests are compared in constant time, against every token.
   absl::StatusOr<PrincipalRef> Authenticate(const Credentials& credentials);
 
+  // The principal a Slack command or button press from member `user_id` in
+  // channel `channel_id` acts as: the one listing the member in slackUsers,
+  // else the one listing the channel in slackChannels. UNAUTHENTICATED,
+  // naming both ids and the keys an admin would add, when neither maps.
+  // Insecure mode: "slack:USER_ID" with every verb.
+  absl::StatusOr<PrincipalRef> AuthenticateSlack(absl::string_view user_id, absl::string_view channel_id);
+
+  // A bearer token that Authenticate maps to principal `name` for the life
+  // of this Authenticator: an HMAC of the name under a random key made at
+  // construction, kept in memory only. herdd's own front ends (Slack) call
+  // its gRPC API in-process with it, so one service authorizes and audits
+  // every call. A name the tokens file no longer has is refused.
+  std::string DelegateToken(absl::string_view name) const;
+
   // Re-reads the tokens file now, whether it changed or not. On error the
   // previous policy stays in force. OK and a no-op in insecure mode.
   absl::Status Reload();
@@ -100,7 +117,13 @@ class Authenticator {
   void MaybeReload();
   absl::Status ReloadLocked(bool force) ABSL_EXCLUSIVE_LOCKS_REQUIRED(reload_mu_);
 
+  // The principal a DelegateToken names, or UNAUTHENTICATED; nullopt when
+  // `token` is not one.
+  std::optional<absl::StatusOr<PrincipalRef>> FromDelegateToken(absl::string_view token,
+                                                                const std::shared_ptr<const Policy>& policy) const;
+
   const std::string path_;  // "" in insecure mode
+  const std::string delegate_key_;  // random, made at construction
   const AuthenticatorOptions options_;
 
   mutable absl::Mutex mu_;

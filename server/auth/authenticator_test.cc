@@ -260,5 +260,65 @@ TEST(InsecureAuthenticatorTest, EveryCallIsAnonymousWithEveryRight) {
   EXPECT_TRUE(a->Reload().ok());
 }
 
+TEST_F(AuthenticatorTest, SlackMembersMapByTheirIdThenByTheirChannel) {
+  WriteFile(R"(principals:
+  - name: alice
+    slackUsers: [U024BE7LH]
+    rules: [{verbs: ["*"], namespaces: [shop]}]
+  - name: shop-channel
+    slackChannels: [C0SHOP]
+    rules: [{verbs: [read], namespaces: [shop]}]
+)");
+  auto a = Make();
+  ASSERT_NE(a, nullptr);
+  auto alice = a->AuthenticateSlack("U024BE7LH", "C0SHOP");
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  EXPECT_EQ((*alice)->name, "alice");
+  auto bob = a->AuthenticateSlack("U0BOB", "C0SHOP");
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_EQ((*bob)->name, "shop-channel");
+  auto stranger = a->AuthenticateSlack("U0EVE", "C0OTHER");
+  EXPECT_TRUE(absl::IsUnauthenticated(stranger.status())) << stranger.status();
+  EXPECT_THAT(stranger.status().message(), HasSubstr("U0EVE"));
+  EXPECT_THAT(stranger.status().message(), HasSubstr("C0OTHER"));
+  EXPECT_THAT(stranger.status().message(), HasSubstr("slackUsers"));
+}
+
+TEST_F(AuthenticatorTest, DelegateTokensNameTheirPrincipalAndCannotBeForged) {
+  WriteFile(absl::StrCat("principals:\n", PrincipalYaml("alice", "tok-alice"), PrincipalYaml("bob", "tok-bob")));
+  auto a = Make();
+  ASSERT_NE(a, nullptr);
+  std::string token = a->DelegateToken("alice");
+  EXPECT_EQ(Who(*a, absl::StrCat("Bearer ", token)).value_or("refused"), "alice");
+
+  // Another name with alice's MAC, a MAC changed, another herdd's token.
+  std::string bob_hex = "626f62";
+  std::string forged = absl::StrCat("herdd-delegate.", bob_hex, token.substr(token.rfind('.')));
+  EXPECT_TRUE(absl::IsUnauthenticated(Who(*a, absl::StrCat("Bearer ", forged)).status()));
+  std::string flipped = token;
+  flipped.back() = flipped.back() == '0' ? '1' : '0';
+  EXPECT_TRUE(absl::IsUnauthenticated(Who(*a, absl::StrCat("Bearer ", flipped)).status()));
+  auto other = Make();
+  ASSERT_NE(other, nullptr);
+  EXPECT_TRUE(absl::IsUnauthenticated(Who(*other, absl::StrCat("Bearer ", token)).status()));
+  EXPECT_TRUE(absl::IsUnauthenticated(Who(*a, "Bearer herdd-delegate.zz.00").status()));
+
+  // A principal taken out of the file loses its delegate token too.
+  WriteFile(absl::StrCat("principals:\n", PrincipalYaml("bob", "tok-bob")));
+  auto gone = Who(*a, absl::StrCat("Bearer ", token));
+  EXPECT_TRUE(absl::IsUnauthenticated(gone.status()));
+  EXPECT_THAT(gone.status().message(), HasSubstr("no longer in the tokens file"));
+}
+
+TEST_F(AuthenticatorTest, InsecureModeNamesSlackMembersAndDelegates) {
+  auto a = Authenticator::Insecure();
+  auto member = a->AuthenticateSlack("U024BE7LH", "C0SHOP");
+  ASSERT_TRUE(member.ok());
+  EXPECT_EQ((*member)->name, "slack:U024BE7LH");
+  EXPECT_EQ(Who(*a, absl::StrCat("Bearer ", a->DelegateToken("slack:U024BE7LH"))).value_or(""), "slack:U024BE7LH");
+  EXPECT_EQ(Who(*a, "").value_or(""), "anonymous");
+  EXPECT_EQ(Who(*a, "Bearer herdd-delegate.616c696365.00").status().code(), absl::StatusCode::kUnauthenticated);
+}
+
 }  // namespace
 }  // namespace herd::auth

@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <set>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -13,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "openssl/evp.h"
+#include "openssl/hmac.h"
 #include "yaml-cpp/yaml.h"
 
 namespace herd::auth {
@@ -173,7 +175,8 @@ class Parser {
   absl::Status ParsePrincipal(const YAML::Node& node, Principal& principal) {
     if (!node.IsMap()) return Error(node, "each principal must be a map with name, tokens and rules");
     if (absl::Status st = CheckKeys(node, "a principal",
-                                    {"name", "token", "tokenSha256", "tokens", "clientCertCN", "groups", "rules"});
+                                    {"name", "token", "tokenSha256", "tokens", "clientCertCN", "slackUsers",
+                                     "slackChannels", "groups", "rules"});
         !st.ok()) {
       return st;
     }
@@ -216,14 +219,29 @@ class Parser {
       }
       principal.client_cert_cn = *text;
     }
+    for (auto [key, owner, out] : {std::tuple{"slackUsers", &slack_user_owner_, &principal.slack_users},
+                                   std::tuple{"slackChannels", &slack_channel_owner_, &principal.slack_channels}}) {
+      YAML::Node ids = node[key];
+      if (!ids) continue;
+      auto list = StringList(ids, key);
+      if (!list.ok()) return list.status();
+      for (auto& [id, at] : *list) {
+        auto [it, inserted] = owner->emplace(id, principal.name);
+        if (!inserted) {
+          return Error(at, absl::StrCat(key, " entry \"", id, "\" is already given to principal \"", it->second, "\""));
+        }
+        out->push_back(std::move(id));
+      }
+    }
     if (YAML::Node groups = node["groups"]) {
       auto list = StringList(groups, "groups");
       if (!list.ok()) return list.status();
       for (auto& [group, at] : *list) principal.groups.push_back(std::move(group));
     }
-    if (principal.token_sha256.empty() && principal.client_cert_cn.empty()) {
+    if (principal.token_sha256.empty() && principal.client_cert_cn.empty() && principal.slack_users.empty() &&
+        principal.slack_channels.empty()) {
       return Error(node, absl::StrCat("principal \"", principal.name,
-                                      "\" has no token, tokenSha256, tokens or clientCertCN"));
+                                      "\" has no token, tokenSha256, tokens, clientCertCN, slackUsers or slackChannels"));
     }
 
     YAML::Node rules = node["rules"];
@@ -285,6 +303,8 @@ class Parser {
   std::set<std::string> names_;
   absl::flat_hash_map<std::string, std::string> token_owner_;  // digest bytes → principal
   absl::flat_hash_map<std::string, std::string> cn_owner_;
+  absl::flat_hash_map<std::string, std::string> slack_user_owner_;
+  absl::flat_hash_map<std::string, std::string> slack_channel_owner_;
 };
 
 }  // namespace
@@ -340,6 +360,25 @@ Sha256 ComputeSha256(absl::string_view data) {
   // EVP_Digest cannot fail for SHA-256 on memory input short of allocation
   // failure, where OpenSSL aborts anyway.
   EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+Sha256 HmacSha256(absl::string_view key, absl::string_view data) {
+  Sha256 out{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+       data.size(), out.data(), &len);
+  return out;
+}
+
+std::string HexOf(absl::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (unsigned char b : bytes) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 15]);
+  }
   return out;
 }
 

@@ -11,6 +11,8 @@
 //         - token: "kq3…"                 # the bearer token itself
 //         - tokenSha256: "9f86d08…"       # or the hex SHA-256 of it
 //       clientCertCN: ci-shop.example.com # optional: mTLS client certificates
+//       slackUsers: [U024BE7LH]           # optional: Slack members acting as it
+//       slackChannels: [C0SHOPOPS]        # optional: anyone in these channels
 //       groups: [ci, shop-deployers]      # optional: Kubernetes groups (herdd --impersonate)
 //       rules:
 //         - verbs: [rollout, undo, scale, read]
@@ -60,6 +62,13 @@ bool GlobMatch(absl::string_view pattern, absl::string_view text);
 
 using Sha256 = std::array<uint8_t, 32>;
 Sha256 ComputeSha256(absl::string_view data);
+// HMAC-SHA256 of `data` under `key`.
+Sha256 HmacSha256(absl::string_view key, absl::string_view data);
+// Lowercase hex of bytes, of a digest.
+std::string HexOf(absl::string_view bytes);
+inline std::string HexOf(const Sha256& digest) {
+  return HexOf(absl::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
+}
 
 struct Rule {
   uint32_t verbs = 0;  // bit (1 << Verb) per allowed verb
@@ -83,6 +92,11 @@ struct Principal {
   // the file is read, so no token is kept in memory as given.
   std::vector<Sha256> token_sha256;
   std::string client_cert_cn;  // "" when certificates do not map here
+  // Slack member ids ("U024BE7LH") whose commands act as this principal,
+  // and channel ids ("C456") whose members' commands do when their own id
+  // maps nowhere (see Authenticator::AuthenticateSlack).
+  std::vector<std::string> slack_users;
+  std::vector<std::string> slack_channels;
   // The Kubernetes groups herd's writes carry as Impersonate-Group, besides
   // the principal's name as Impersonate-User (herdd --impersonate).
   std::vector<std::string> groups;
@@ -96,7 +110,7 @@ struct Policy {
 // Parses a tokens file. `source` names it in messages. Errors are
 // INVALID_ARGUMENT as "SOURCE:LINE:COLUMN: what is wrong" (lines from 1):
 // malformed YAML, unknown keys, unknown verbs, a principal without a name,
-// without credentials or without rules, a name, token or CN used twice, a
+// without credentials or without rules, a name, token, CN or Slack id used twice, a
 // tokenSha256 that is not 64 hex digits.
 absl::StatusOr<Policy> ParsePolicy(absl::string_view yaml, absl::string_view source);
 

@@ -168,7 +168,8 @@ TEST(PolicyTest, EachPrincipalNeedsNameCredentialsAndRules) {
               HasSubstr("tokens.yaml:2:5: a principal needs a \"name\""));
   EXPECT_THAT(ParseError("principals:\n  - name: ci\n    rules:\n      - {verbs: [kill], namespaces: [a]}\n")
                   .ToString(),
-              HasSubstr("tokens.yaml:2:5: principal \"ci\" has no token, tokenSha256, tokens or clientCertCN"));
+              HasSubstr("tokens.yaml:2:5: principal \"ci\" has no token, tokenSha256, tokens, clientCertCN, "
+                        "slackUsers or slackChannels"));
   EXPECT_THAT(ParseError("principals:\n  - name: ci\n    token: x\n").ToString(),
               HasSubstr("tokens.yaml:2:5: principal \"ci\" has no \"rules\""));
   EXPECT_THAT(ParseError("principals:\n  - name: ci\n    token: x\n    rules:\n      - verbs: [kill]\n")
@@ -193,6 +194,24 @@ TEST(PolicyTest, NamesTokensAndCertificateNamesAreUnique) {
                          "  - name: b\n    clientCertCN: c\n" + kRules)
                   .ToString(),
               HasSubstr("tokens.yaml:6:19: clientCertCN \"c\" is already given to principal \"a\""));
+}
+
+TEST(PolicyTest, SlackMembersAndChannelsAreCredentialsOfOnePrincipalEach) {
+  constexpr char kRules[] = "    rules: [{verbs: [read], namespaces: [a]}]\n";
+  auto policy = ParsePolicy(std::string("principals:\n  - name: alice\n    slackUsers: [U1, U2]\n") + kRules +
+                                "  - name: ops\n    slackChannels: [C9]\n" + kRules,
+                            "tokens.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_THAT(policy->principals[0].slack_users, ElementsAre("U1", "U2"));
+  EXPECT_THAT(policy->principals[1].slack_channels, ElementsAre("C9"));
+  EXPECT_TRUE(policy->principals[1].token_sha256.empty());
+
+  EXPECT_THAT(ParseError(std::string("principals:\n  - name: a\n    slackUsers: [U1]\n") + kRules +
+                         "  - name: b\n    slackUsers: [U2, U1]\n" + kRules)
+                  .ToString(),
+              HasSubstr("tokens.yaml:6:22: slackUsers entry \"U1\" is already given to principal \"a\""));
+  EXPECT_THAT(ParseError(std::string("principals:\n  - name: a\n    slackChannels: [\"\"]\n") + kRules).ToString(),
+              HasSubstr("each entry of slackChannels must be a non-empty string"));
 }
 
 TEST(PolicyTest, TokenSha256MustBe64HexDigits) {

@@ -3,9 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
@@ -37,6 +41,7 @@
 #include "server/metrics/process_collector.h"
 #include "server/ops/lock.h"
 #include "server/ops/store.h"
+#include "server/slack/chatops.h"
 
 namespace herd::herdd {
 namespace {
@@ -109,6 +114,21 @@ audit::Target TargetOf(const std::string& resource_name) {
   return t;
 }
 
+// A secret kept in a file (a mounted Kubernetes Secret), without the
+// whitespace around it. INVALID_ARGUMENT, naming the flag, when it cannot
+// be read or is empty.
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view flag) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path, ": ", std::strerror(errno)));
+  }
+  std::string secret(absl::StripAsciiWhitespace(text.str()));
+  if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is empty"));
+  return secret;
+}
+
 audit::AuditEntry AuditOf(const v1::Operation& op, const std::string& principal, const std::string& verb,
                           audit::Outcome outcome) {
   audit::AuditEntry e;
@@ -146,6 +166,7 @@ struct App::Impl {
   int grpc_port = 0;
   // REST on the HTTP port, calling the gRPC server in-process.
   std::unique_ptr<gateway::Gateway> gateway;
+  std::unique_ptr<slack::ChatOps> chatops;
   EventLoop http_loop;
   std::unique_ptr<http::Server> http_server;
   std::atomic<bool> draining{false};
@@ -362,6 +383,44 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   if (!gw.ok()) return gw.status();
   im.gateway = std::move(*gw);
 
+  // Slack: its calls go through the gRPC server in-process too, as the
+  // principal the Slack member maps to.
+  if (!o.slack_signing_secret_file.empty()) {
+    absl::StatusOr<std::string> secret = ReadSecretFile(o.slack_signing_secret_file, "--slack-signing-secret-file");
+    if (!secret.ok()) return secret.status();
+    std::string bot_token;
+    if (!o.slack_bot_token_file.empty()) {
+      absl::StatusOr<std::string> token = ReadSecretFile(o.slack_bot_token_file, "--slack-bot-token-file");
+      if (!token.ok()) return token.status();
+      bot_token = *std::move(token);
+    }
+    im.chatops = std::make_unique<slack::ChatOps>(
+        slack::ChatOpsOptions{.signing_secret = *std::move(secret),
+                              .api = {.api_url = o.slack_api_url, .bot_token = std::move(bot_token)}},
+        im.grpc_server->InProcessChannel(grpc::ChannelArguments()), im.authenticator.get());
+    im.chatops->ResumeFollowing();
+    slack::ChatOps* chat = im.chatops.get();
+    im.metrics.AddCollectable(std::make_shared<metrics::CallbackFamily>(
+        "herd_slack_requests_total", "Requests from Slack, by endpoint; \"refused\": a bad or replayed signature.",
+        prometheus::MetricType::Counter, std::vector<std::string>{"endpoint"}, [chat] {
+          slack::ChatOps::Stats s = chat->stats();
+          return std::vector<metrics::CallbackFamily::Sample>{{{"commands"}, static_cast<double>(s.commands)},
+                                                              {{"interactions"}, static_cast<double>(s.interactions)},
+                                                              {{"refused"}, static_cast<double>(s.refused)}};
+        }));
+    im.metrics.AddCollectable(std::make_shared<metrics::CallbackFamily>(
+        "herd_slack_api_calls_total", "Calls herd made to Slack (Web API and response_url), by result.",
+        prometheus::MetricType::Counter, std::vector<std::string>{"result"}, [chat] {
+          slack::WebApi::Stats s = chat->stats().api;
+          return std::vector<metrics::CallbackFamily::Sample>{
+              {{"sent"}, static_cast<double>(s.calls - s.retries - s.failures)},
+              {{"retried"}, static_cast<double>(s.retries)},
+              {{"failed"}, static_cast<double>(s.failures)}};
+        }));
+  } else if (!o.slack_bot_token_file.empty()) {
+    return absl::InvalidArgumentError("--slack-bot-token-file needs --slack-signing-secret-file");
+  }
+
   // HTTP: REST, /openapi.json, metrics, health and readiness.
   im.http_loop.Start(2);
   http::Handler metrics_handler = metrics::MetricsHandler(im.metrics);
@@ -416,13 +475,17 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       per_resource([](const Stats& s) { return static_cast<double>(s.watches); })));
   auto http = http::Server::Start(
       im.http_loop, {.listen = o.http_listen},
-      [metrics_handler, healthz, readyz, gw = im.gateway.get()](http::Request req, http::Responder res) {
+      [metrics_handler, healthz, readyz, gw = im.gateway.get(), chat = im.chatops.get()](http::Request req,
+                                                                                         http::Responder res) {
         if (req.path == "/metrics") return metrics_handler(std::move(req), std::move(res));
         if (req.path == "/healthz") return healthz(std::move(req), std::move(res));
         if (req.path == "/readyz") return readyz(std::move(req), std::move(res));
         if (gw->Serves(req)) return gw->Handle(std::move(req), std::move(res));
+        if (chat != nullptr && slack::ChatOps::Serves(req)) return chat->Handle(std::move(req), std::move(res));
         http::Response r{.status = 404,
-                         .body = "not found: herdd serves /v1/… (REST), /openapi.json, /metrics, /healthz and /readyz here\n"};
+                         .body = absl::StrCat("not found: herdd serves /v1/… (REST), /openapi.json, /metrics, /healthz "
+                                              "and /readyz here", chat != nullptr ? ", and Slack's /slack/commands and "
+                                              "/slack/interactions" : "", "\n")};
         r.headers.Add("Content-Type", "text/plain; charset=utf-8");
         res.Respond(std::move(r));
       });
@@ -459,6 +522,7 @@ void App::Shutdown(absl::Duration grace) {
   }
   Impl& im = *impl_;
   im.draining = true;
+  if (im.chatops) im.chatops->Stop();  // its watches would hold the gRPC server's shutdown
   if (im.grpc_server) {
     im.grpc_server->GetHealthCheckService()->SetServingStatus(false);
     // Calls in flight (watches too) get `grace` to finish.

@@ -80,6 +80,13 @@ struct AppOptions {
   // at the latest (a replica restarted under the same identity adopts them
   // at once). Renewed every third of it.
   absl::Duration lease_duration = absl::Seconds(10);
+  // Slack (server/slack): with a signing secret, herdd serves
+  // /slack/commands and /slack/interactions on its HTTP port; with a bot
+  // token too, each operation gets one message, updated as it runs.
+  std::string slack_signing_secret_file;
+  std::string slack_bot_token_file;
+  std::string slack_api_url = "https://slack.com/api";
+
   // Tests: called at every engine write point (herdd --crash-at).
   ops::WriteHook write_hook;
   // Tests: wraps the client herdd reaches the cluster with (its caches,

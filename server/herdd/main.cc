@@ -47,6 +47,12 @@ ABSL_FLAG(std::string, tls_key, "", "PEM key for the gRPC port");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: require client certificates it signed (mTLS)");
 ABSL_FLAG(std::string, tokens_file, "", "Principals, tokens and rules (YAML); re-read when it changes");
 ABSL_FLAG(bool, insecure_no_auth, false, "Accept every caller as 'anonymous' with every right (warns)");
+ABSL_FLAG(std::string, slack_signing_secret_file, "",
+          "The Slack app's signing secret: serve the /herd command and herd's buttons at /slack/commands and "
+          "/slack/interactions on the HTTP port");
+ABSL_FLAG(std::string, slack_bot_token_file, "",
+          "The Slack app's bot token (xoxb-…): one message per operation, updated as it runs");
+ABSL_FLAG(std::string, slack_api_url, "https://slack.com/api", "Slack's Web API (tests point it at a fake)");
 ABSL_FLAG(bool, impersonate, false,
           "Write to Kubernetes as each operation's caller (Impersonate-User: the principal, Impersonate-Group: its "
           "groups from --tokens-file): the cluster's RBAC decides and its audit log names the caller; herd's own "
@@ -146,6 +152,9 @@ int main(int argc, char** argv) {
   o.tokens_file = absl::GetFlag(FLAGS_tokens_file);
   o.insecure_no_auth = absl::GetFlag(FLAGS_insecure_no_auth);
   o.impersonate = absl::GetFlag(FLAGS_impersonate);
+  o.slack_signing_secret_file = absl::GetFlag(FLAGS_slack_signing_secret_file);
+  o.slack_bot_token_file = absl::GetFlag(FLAGS_slack_bot_token_file);
+  o.slack_api_url = absl::GetFlag(FLAGS_slack_api_url);
   o.protected_namespaces = absl::StrSplit(absl::GetFlag(FLAGS_protected_namespaces), ',', absl::SkipEmpty());
   o.namespaces = absl::StrSplit(absl::GetFlag(FLAGS_namespaces), ',', absl::SkipEmpty());
   o.ns = absl::GetFlag(FLAGS_namespace);

@@ -115,6 +115,22 @@ class ChartRenderTest(unittest.TestCase):
         ports = {p["name"]: (p["port"], p["appProtocol"]) for p in svc["spec"]["ports"]}
         self.assertEqual(ports, {"grpc": (50051, "grpc"), "http": (8080, "http")})
 
+    def test_slack_secrets_are_mounted_and_named_to_herdd(self):
+        for values, secret, bot in ((["-f", os.path.join(CHART, "ci", "slack-values.yaml")], "herd-slack", True),
+                                    (["--set", "slack.existingSecret=s", "--set", "slack.botToken=false"], "s", False)):
+            with self.subTest(values=values):
+                d = one(render(*values), "Deployment")
+                (c,) = d["spec"]["template"]["spec"]["containers"]
+                self.assertIn("--slack-signing-secret-file=/etc/herd-slack/signing-secret", c["args"])
+                self.assertEqual("--slack-bot-token-file=/etc/herd-slack/bot-token" in c["args"], bot)
+                self.assertIn("--slack-api-url=https://slack.com/api", c["args"])
+                mounts = {m["name"]: m for m in c["volumeMounts"]}
+                self.assertEqual(mounts["slack"]["mountPath"], "/etc/herd-slack")
+                vols = {v["name"]: v for v in d["spec"]["template"]["spec"]["volumes"]}
+                self.assertEqual(vols["slack"]["secret"]["secretName"], secret)
+        d = one(render(), "Deployment")
+        self.assertFalse([a for a in d["spec"]["template"]["spec"]["containers"][0]["args"] if "slack" in a])
+
     def test_default_values(self):
         objs = render()
         self.assertEqual(kinds(objs), ["ClusterRole", "ClusterRoleBinding", "Deployment", "PodDisruptionBudget",

@@ -1,0 +1,101 @@
+#include "server/slack/message.h"
+
+#include <string>
+
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace herd::slack {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using Json = nlohmann::json;
+
+v1::Operation Rollout(v1::OperationState state) {
+  v1::Operation op;
+  op.set_name("operations/7f3a9c");
+  op.set_kind(v1::OPERATION_KIND_ROLLOUT);
+  op.set_target("namespaces/shop/deployments/web");
+  op.set_state(state);
+  op.set_principal("alice");
+  op.set_reason("release <42> & more");
+  op.mutable_create_time()->set_seconds(1'700'000'000);
+  op.mutable_progress()->set_desired(6);
+  op.mutable_progress()->set_updated(3);
+  op.mutable_progress()->set_ready(2);
+  op.mutable_plan()->add_changes("image web: web:1 → web:2");
+  return op;
+}
+
+std::string AllText(const Json& m) { return m.dump(); }
+
+const Json* Actions(const Json& m) {
+  for (const Json& b : m["blocks"]) {
+    if (b["type"] == "actions") return &b;
+  }
+  return nullptr;
+}
+
+TEST(MessageTest, ARunningOperationShowsWhoWhatProgressAndCancel) {
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'012);
+  Json m = OperationMessage(Rollout(v1::OPERATION_STATE_RUNNING), {.slack_user = "U024BE7LH"}, now);
+  std::string text = AllText(m);
+  EXPECT_THAT(text, HasSubstr("*rollout* of `shop/deploy/web`: Running for 12.0s"));
+  EXPECT_THAT(text, HasSubstr("<@U024BE7LH> as *alice*"));
+  EXPECT_THAT(text, HasSubstr("release &lt;42&gt; &amp; more"));
+  EXPECT_THAT(text, HasSubstr("image web: web:1 → web:2"));
+  EXPECT_THAT(text, HasSubstr("50%"));
+  EXPECT_THAT(text, HasSubstr("updated 3/6"));
+  EXPECT_EQ(m["text"], "rollout of shop/deploy/web: Running");
+  const Json* actions = Actions(m);
+  ASSERT_NE(actions, nullptr);
+  ASSERT_EQ((*actions)["elements"].size(), 1u);
+  EXPECT_EQ((*actions)["elements"][0]["action_id"], kCancelAction);
+  EXPECT_EQ((*actions)["elements"][0]["value"], "operations/7f3a9c");
+  EXPECT_TRUE((*actions)["elements"][0].contains("confirm"));
+}
+
+TEST(MessageTest, ASucceededRolloutOffersARollBack) {
+  v1::Operation op = Rollout(v1::OPERATION_STATE_SUCCEEDED);
+  op.mutable_end_time()->set_seconds(1'700'000'014);
+  op.set_revision(7);
+  Json m = OperationMessage(op, {}, absl::FromUnixSeconds(1'700'000'020));
+  EXPECT_THAT(AllText(m), HasSubstr(":white_check_mark: rollout of deploy/web succeeded in 14.0s (revision 7)"));
+  const Json* actions = Actions(m);
+  ASSERT_NE(actions, nullptr);
+  EXPECT_EQ((*actions)["elements"][0]["action_id"], kRollBackAction);
+}
+
+TEST(MessageTest, AFailureQuotesThePodsAndTheirLogLines) {
+  v1::Operation op = Rollout(v1::OPERATION_STATE_ROLLED_BACK);
+  op.mutable_end_time()->set_seconds(1'700'000'030);
+  op.mutable_failure()->set_reason(v1::FAILURE_REASON_CRASH_LOOP_BACK_OFF);
+  v1::PodProblem* p = op.mutable_failure()->add_pods();
+  p->set_pod("web-7f9c-abcde");
+  p->set_reason("CrashLoopBackOff");
+  p->add_log_tail("panic: <nil> map");
+  Json m = OperationMessage(op, {}, absl::FromUnixSeconds(1'700'000'040));
+  std::string text = AllText(m);
+  EXPECT_THAT(text, HasSubstr("failed and was rolled back"));
+  EXPECT_THAT(text, HasSubstr("web-7f9c-abcde"));
+  EXPECT_THAT(text, HasSubstr("panic: &lt;nil&gt; map"));
+  EXPECT_EQ(Actions(m), nullptr);  // nothing to cancel, nothing to roll back
+}
+
+TEST(MessageTest, NamesFromTheClusterAreEscaped) {
+  v1::Operation op = Rollout(v1::OPERATION_STATE_RUNNING);
+  op.set_principal("<!channel>");
+  std::string text = AllText(OperationMessage(op, {}, absl::Now()));
+  EXPECT_THAT(text, Not(HasSubstr("<!channel>")));
+  EXPECT_THAT(text, HasSubstr("&lt;!channel&gt;"));
+}
+
+TEST(MessageTest, RepliesAreEphemeralUnlessSaid) {
+  EXPECT_EQ(TextReply("hi")["response_type"], "ephemeral");
+  EXPECT_EQ(TextReply("hi", false)["response_type"], "in_channel");
+}
+
+}  // namespace
+}  // namespace herd::slack
