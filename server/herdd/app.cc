@@ -41,6 +41,7 @@
 #include "server/metrics/process_collector.h"
 #include "server/ops/lock.h"
 #include "server/ops/store.h"
+#include "server/notify/notifier.h"
 #include "server/slack/chatops.h"
 
 namespace herd::herdd {
@@ -77,17 +78,6 @@ std::string OperationResultLabel(v1::OperationState s) {
   std::string out;
   for (char c : name.substr(strlen("OPERATION_STATE_"))) out.push_back(static_cast<char>(std::tolower(c)));
   return out;
-}
-
-std::string OperationVerb(v1::OperationKind k) {
-  switch (k) {
-    case v1::OPERATION_KIND_ROLLOUT: return "rollout";
-    case v1::OPERATION_KIND_UNDO: return "undo";
-    case v1::OPERATION_KIND_SCALE: return "scale";
-    case v1::OPERATION_KIND_PURGE: return "purge";
-    case v1::OPERATION_KIND_KILL: return "kill";
-    default: return "cronjob";
-  }
 }
 
 audit::Outcome OutcomeOf(v1::OperationState s) {
@@ -167,6 +157,7 @@ struct App::Impl {
   // REST on the HTTP port, calling the gRPC server in-process.
   std::unique_ptr<gateway::Gateway> gateway;
   std::unique_ptr<slack::ChatOps> chatops;
+  std::unique_ptr<notify::Notifier> notifier;
   EventLoop http_loop;
   std::unique_ptr<http::Server> http_server;
   std::atomic<bool> draining{false};
@@ -279,22 +270,47 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       return kube->Impersonate({.user = op.principal(), .groups = authn->GroupsOf(op.principal())});
     };
   }
+  if (!o.notifications_file.empty()) {
+    auto notifier = notify::Notifier::Start(im.kube.get(), {.config_path = o.notifications_file, .ns = o.ns,
+                                                            .identity = o.identity});
+    if (!notifier.ok()) return notifier.status();
+    im.notifier = *std::move(notifier);
+    notify::Notifier* n = im.notifier.get();
+    im.metrics.AddCollectable(std::make_shared<metrics::CallbackFamily>(
+        "herd_notifications_total", "Notifications by sink and result: delivered, retried (an attempt that failed) "
+        "or failed (given up).",
+        prometheus::MetricType::Counter, std::vector<std::string>{"sink", "result"}, [n] {
+          std::vector<metrics::CallbackFamily::Sample> out;
+          for (const auto& [sink, s] : n->stats()) {
+            out.push_back({{sink, "delivered"}, static_cast<double>(s.delivered)});
+            out.push_back({{sink, "retried"}, static_cast<double>(s.retried)});
+            out.push_back({{sink, "failed"}, static_cast<double>(s.failed)});
+          }
+          return out;
+        }));
+    im.metrics.AddCollectable(std::make_shared<metrics::CallbackGauge>(
+        "herd_notifications_pending", "Notifications this herdd has still to deliver.",
+        [n] { return static_cast<double>(n->pending()); }));
+  }
+  notify::Notifier* notifier = im.notifier.get();
   im.runner = std::make_unique<ops::OperationRunner>(
       *im.env, *im.store, *im.locks, [](const ops::Record& r) { return api::EngineFromRecord(r); },
       ops::RunnerHooks{
-          .on_start = [m](const v1::Operation& op) {
+          .on_start = [m, notifier](const v1::Operation& op) {
             m->OperationStarted(OperationKindLabel(op.kind()));
+            if (notifier != nullptr) notifier->Notify(op);
             log::Info("operation started", {{"op", op.name()}, {"target", op.target()}, {"principal", op.principal()}});
           },
           .on_adopt = [m](const v1::Operation& op) { m->OperationAdopted(OperationKindLabel(op.kind())); },
-          .on_finish = [m, auditor = im.auditor.get()](const v1::Operation& op) {
+          .on_finish = [m, auditor = im.auditor.get(), notifier](const v1::Operation& op) {
+            if (notifier != nullptr) notifier->Notify(op);
             absl::Duration took = ops::FromProto(op.end_time()) - ops::FromProto(op.create_time());
             std::string kind = OperationKindLabel(op.kind());
             m->OperationFinished(kind, OperationResultLabel(op.state()), took);
             for (const v1::Timing& t : op.timings()) m->OperationPhase(kind, t.phase(), ops::FromProto(t.duration()));
             m->PodsKilled(kind, op.progress().killed());
             if (op.state() == v1::OPERATION_STATE_ROLLED_BACK) m->RolledBack(FailureReasonLabel(op.failure().reason()));
-            auditor->Record(AuditOf(op, op.principal(), OperationVerb(op.kind()), OutcomeOf(op.state())));
+            auditor->Record(AuditOf(op, op.principal(), ops::OperationVerb(op.kind()), OutcomeOf(op.state())));
             log::Info("operation ended", {{"op", op.name()},
                                           {"target", op.target()},
                                           {"state", v1::OperationState_Name(op.state())},
@@ -533,6 +549,7 @@ void App::Shutdown(absl::Duration grace) {
   if (im.auditor) im.auditor->Flush(absl::Now() + absl::Seconds(2));
   if (im.http_server) im.http_server->Shutdown();
   im.http_loop.Stop();
+  if (im.notifier) im.notifier->Stop();  // what is not delivered stays in the outbox
   if (im.store) im.store->Stop();
   if (im.informers) im.informers->Stop();
   if (im.sim) im.sim->Stop();

@@ -87,6 +87,9 @@ struct AppOptions {
   std::string slack_bot_token_file;
   std::string slack_api_url = "https://slack.com/api";
 
+  // Notifications (server/notify): sinks and their matches; "" = none.
+  std::string notifications_file;
+
   // Tests: called at every engine write point (herdd --crash-at).
   ops::WriteHook write_hook;
   // Tests: wraps the client herdd reaches the cluster with (its caches,

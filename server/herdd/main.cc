@@ -53,6 +53,9 @@ ABSL_FLAG(std::string, slack_signing_secret_file, "",
 ABSL_FLAG(std::string, slack_bot_token_file, "",
           "The Slack app's bot token (xoxb-…): one message per operation, updated as it runs");
 ABSL_FLAG(std::string, slack_api_url, "https://slack.com/api", "Slack's Web API (tests point it at a fake)");
+ABSL_FLAG(std::string, notifications_file, "",
+          "Slack incoming webhooks and CloudEvents webhooks told when operations end, by namespace, kind and "
+          "outcome (YAML); re-read when it changes");
 ABSL_FLAG(bool, impersonate, false,
           "Write to Kubernetes as each operation's caller (Impersonate-User: the principal, Impersonate-Group: its "
           "groups from --tokens-file): the cluster's RBAC decides and its audit log names the caller; herd's own "
@@ -155,6 +158,7 @@ int main(int argc, char** argv) {
   o.slack_signing_secret_file = absl::GetFlag(FLAGS_slack_signing_secret_file);
   o.slack_bot_token_file = absl::GetFlag(FLAGS_slack_bot_token_file);
   o.slack_api_url = absl::GetFlag(FLAGS_slack_api_url);
+  o.notifications_file = absl::GetFlag(FLAGS_notifications_file);
   o.protected_namespaces = absl::StrSplit(absl::GetFlag(FLAGS_protected_namespaces), ',', absl::SkipEmpty());
   o.namespaces = absl::StrSplit(absl::GetFlag(FLAGS_namespaces), ',', absl::SkipEmpty());
   o.ns = absl::GetFlag(FLAGS_namespace);

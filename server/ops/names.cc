@@ -108,4 +108,15 @@ std::string SafeName(absl::string_view prefix, const std::vector<std::string>& p
   return absl::StrCat(clean.substr(0, std::min<size_t>(clean.size(), 52)), "-", hash);
 }
 
+std::string OperationVerb(v1::OperationKind kind) {
+  switch (kind) {
+    case v1::OPERATION_KIND_ROLLOUT: return "rollout";
+    case v1::OPERATION_KIND_UNDO: return "undo";
+    case v1::OPERATION_KIND_SCALE: return "scale";
+    case v1::OPERATION_KIND_PURGE: return "purge";
+    case v1::OPERATION_KIND_KILL: return "kill";
+    default: return "cronjob";
+  }
+}
+
 }  // namespace herd::ops

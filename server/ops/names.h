@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "herd/v1/herd.pb.h"
 #include "server/kube/resource.h"
 
 namespace herd::ops {
@@ -38,6 +39,10 @@ inline std::string OperationName(absl::string_view id) { return "operations/" + 
 
 // A new, time-ordered operation id: "20261125-113045-k3x9q".
 std::string NewOperationId(absl::Time now);
+
+// The verb an operation's kind is called by in rules, audit and
+// notifications: "rollout", "undo", "scale", "purge", "kill", "cronjob".
+std::string OperationVerb(v1::OperationKind kind);
 // The id an idempotent request gets: the same principal and request id
 // always give the same operation.
 std::string OperationIdForRequest(absl::string_view principal, absl::string_view request_id);

@@ -1,15 +1,13 @@
 #include "server/slack/web_api.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
-#include <mutex>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/http/client.h"
 #include "common/log/log.h"
 
 namespace herd::slack {
@@ -17,61 +15,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-struct Sink {
-  std::string* body;
-  std::string* retry_after;
-};
-
-size_t OnBody(char* p, size_t size, size_t n, void* ud) {
-  static_cast<Sink*>(ud)->body->append(p, size * n);
-  return size * n;
-}
-
-size_t OnHeader(char* p, size_t size, size_t n, void* ud) {
-  absl::string_view line(p, size * n);
-  if (absl::StartsWithIgnoreCase(line, "retry-after:")) {
-    *static_cast<Sink*>(ud)->retry_after = std::string(absl::StripAsciiWhitespace(line.substr(12)));
-  }
-  return size * n;
-}
-
 }  // namespace
 
-WebApi::WebApi(WebApiOptions options) : options_(std::move(options)) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-WebApi::Answer WebApi::Post(const std::string& url, const std::string& body, bool with_token) const {
-  Answer a;
-  CURL* h = curl_easy_init();
-  if (h == nullptr) {
-    a.error = "no curl handle";
-    return a;
-  }
-  Sink sink{&a.body, &a.retry_after};
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, body.c_str());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
-  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);
-  curl_easy_setopt(h, CURLOPT_HEADERDATA, &sink);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  struct curl_slist* headers = curl_slist_append(nullptr, "Content-Type: application/json; charset=utf-8");
-  std::string auth = absl::StrCat("Authorization: Bearer ", options_.bot_token);
-  if (with_token) headers = curl_slist_append(headers, auth.c_str());
-  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-  CURLcode code = curl_easy_perform(h);
-  if (code != CURLE_OK) a.error = curl_easy_strerror(code);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a.status);
-  curl_slist_free_all(headers);
-  curl_easy_cleanup(h);
-  return a;
-}
+WebApi::WebApi(WebApiOptions options) : options_(std::move(options)) {}
 
 absl::StatusOr<Json> WebApi::Send(const std::string& what, const std::string& url, const Json& body, bool with_token) {
   const std::string text = body.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -79,7 +25,9 @@ absl::StatusOr<Json> WebApi::Send(const std::string& what, const std::string& ur
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     ++calls_;
-    Answer a = Post(url, text, with_token);
+    std::vector<std::string> headers = {"Content-Type: application/json; charset=utf-8"};
+    if (with_token) headers.push_back(absl::StrCat("Authorization: Bearer ", options_.bot_token));
+    http::PostResult a = http::Post(url, text, headers, options_.timeout);
     absl::Duration wait = backoff;
     if (!a.error.empty()) {
       last = absl::UnavailableError(absl::StrCat(what, ": ", a.error));

@@ -61,13 +61,6 @@ class WebApi {
   Stats stats() const;
 
  private:
-  struct Answer {
-    long status = 0;
-    std::string body;
-    std::string retry_after;
-    std::string error;  // transport error; empty when Slack answered
-  };
-  Answer Post(const std::string& url, const std::string& body, bool with_token) const;
   // Posts with retries; the answer's JSON for the Web API.
   absl::StatusOr<nlohmann::json> Send(const std::string& what, const std::string& url, const nlohmann::json& body,
                                       bool with_token);
