@@ -38,14 +38,14 @@ principals:
 
 class FakeSlack:
     """Slack's Web API (chat.postMessage, chat.update) and response_urls on
-    a loopback port. Messages are recorded; `fail_next` makes the next Web
-    API calls answer 429 (with Retry-After) or 500."""
+    a loopback port. Messages are recorded; `failures[ts]` lists statuses
+    (429 with Retry-After, 500) the next updates of message `ts` get."""
 
     def __init__(self):
         self.lock = threading.Lock()
         self.calls = []      # (method, body) of every Web API call
         self.responses = []  # (path, body) posted to response_urls
-        self.failures = []   # statuses to answer next
+        self.failures = {}   # ts → statuses to answer its next updates
         self.next_ts = 1700000000
         fake = self
 
@@ -72,8 +72,8 @@ class FakeSlack:
                     return self.answer(200, {"ok": False, "error": "invalid_auth"})
                 method = self.path.rsplit("/", 1)[1]
                 with fake.lock:
-                    if fake.failures:
-                        status = fake.failures.pop(0)
+                    if fake.failures.get(body.get("ts")):
+                        status = fake.failures[body.get("ts")].pop(0)
                         fake.calls.append((f"{method}!{status}", body))
                         return self.answer(status, {"ok": False, "error": "ratelimited"}, [("Retry-After", "1")])
                     fake.calls.append((method, body))
@@ -311,7 +311,7 @@ class SlackTest(WaitsForConditions, unittest.TestCase):
                                                             if "herd_cancel" in json.dumps(b)])[-1]
         op = next(e for e in running["blocks"] if e["type"] == "actions")["elements"][0]["value"]
         with self.slack.lock:
-            self.slack.failures = [429, 500]  # the next two Web API calls
+            self.slack.failures[ts] = [429, 500]  # the message's next two updates
         self.press("herd_cancel", op, ts)
         final = self.final_update(ts, "cancelled")
         self.assertNotIn("herd_cancel", json.dumps(final["blocks"]))
