@@ -63,8 +63,9 @@ struct ChatOpsOptions {
   // At most one chat.update per message this often while it runs (the
   // final state is always sent).
   absl::Duration update_interval = absl::Seconds(1);
-  // Requests handled at once; more get "herd is busy".
-  int max_workers = 32;
+  // Threads at once (requests being handled, and messages being followed
+  // while their operations run); beyond, a command gets "herd is busy".
+  int max_workers = 256;
 };
 
 class ChatOps {
