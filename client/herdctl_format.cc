@@ -207,14 +207,14 @@ std::string Target(const v1::Operation& op, bool with_namespace = false) {
   return ShortResourceName(op.target(), with_namespace);
 }
 
-// The counter that says how far an operation has come, for bars and the
-// PROGRESS column; nullopt for kinds without one.
+// The counter of what is done for the PROGRESS column: new pods ready
+// (rollouts, undo, purges, scales), pods killed; nullopt for kinds without
+// one.
 std::optional<int32_t> MainCounter(const v1::Operation& op) {
   const v1::Progress& p = op.progress();
   switch (op.kind()) {
     case v1::OPERATION_KIND_ROLLOUT:
     case v1::OPERATION_KIND_UNDO:
-      return p.updated();
     case v1::OPERATION_KIND_PURGE:
     case v1::OPERATION_KIND_SCALE:
       return p.ready();
@@ -427,10 +427,25 @@ std::string ProgressText(const v1::Operation& op) {
 }
 
 std::optional<double> ProgressFraction(const v1::Operation& op) {
-  std::optional<int32_t> done = MainCounter(op);
-  const int32_t desired = op.progress().desired();
-  if (!done || desired <= 0) return std::nullopt;
-  return std::clamp(static_cast<double>(*done) / desired, 0.0, 1.0);
+  const v1::Progress& p = op.progress();
+  const double desired = p.desired();
+  if (desired <= 0) return std::nullopt;
+  auto part = [desired](double x) { return std::clamp(x / desired, 0.0, 1.0); };
+  switch (op.kind()) {
+    case v1::OPERATION_KIND_ROLLOUT:
+    case v1::OPERATION_KIND_UNDO:
+    case v1::OPERATION_KIND_PURGE:
+      // Half for the new pods Ready, half for the old ones gone: a
+      // rollout whose pods were created but are not ready is not done.
+      return (part(p.ready()) + part(desired - p.remaining())) / 2;
+    case v1::OPERATION_KIND_SCALE:
+      return part(p.ready());
+    case v1::OPERATION_KIND_KILL:
+    case v1::OPERATION_KIND_CRONJOB_KILL_JOBS:
+      return part(p.killed());
+    default:
+      return std::nullopt;
+  }
 }
 
 std::string FormatStarted(const v1::Operation& op) {
@@ -641,10 +656,9 @@ namespace {
 constexpr int kBarWidth = 24;
 
 std::string Bar(const v1::Operation& op) {
-  std::optional<int32_t> done = MainCounter(op);
-  const int32_t desired = op.progress().desired();
-  if (!done || desired <= 0) return "";
-  const int filled = static_cast<int>(std::clamp<int64_t>(int64_t{*done} * kBarWidth / desired, 0, kBarWidth));
+  std::optional<double> done = ProgressFraction(op);
+  if (!done) return "";
+  const int filled = std::clamp(static_cast<int>(*done * kBarWidth), 0, kBarWidth);
   return absl::StrCat("[", std::string(static_cast<size_t>(filled), '#'),
                       std::string(static_cast<size_t>(kBarWidth - filled), '.'), "] ");
 }

@@ -70,8 +70,10 @@ std::string ShortDuration(absl::Duration d);
 // "updated 3/5, ready 2, available 5, old pods left 2"; empty when none do.
 std::string ProgressText(const v1::Operation& op);
 
-// How far the operation has come, 0 to 1, by the counter its kind moves
-// (herdctl's bar, Slack's); nullopt for kinds without one.
+// How far the operation has come on its way to done, 0 to 1, as herd.proto's
+// Progress defines it (herdctl's bar, Slack's): for a rollout, undo or
+// purge, half for the new pods Ready and half for the old pods gone; for a
+// scale, pods Ready; for a kill, pods killed. nullopt for kinds without one.
 std::optional<double> ProgressFraction(const v1::Operation& op);
 
 // One line for an operation just started (without --wait), e.g.

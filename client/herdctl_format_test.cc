@@ -183,7 +183,8 @@ TEST(FormatOperationList, AlignedColumnsLikeKubectl) {
   running->set_target("namespaces/shop/deployments/web");
   running->set_state(v1::OPERATION_STATE_RUNNING);
   running->mutable_progress()->set_desired(5);
-  running->mutable_progress()->set_updated(3);
+  running->mutable_progress()->set_updated(5);
+  running->mutable_progress()->set_ready(3);  // the column counts new pods Ready, not created
   SetTime(kNow - absl::Seconds(12), running->mutable_create_time());
   v1::Operation* done = ops.add_operations();
   done->set_name("operations/op-1");
@@ -477,6 +478,8 @@ v1::Operation Step(v1::OperationState state, int updated, std::vector<v1::Operat
   op.set_state(state);
   op.mutable_progress()->set_desired(4);
   op.mutable_progress()->set_updated(updated);
+  // The old pods stay until the new ones are Ready, which none is yet.
+  op.mutable_progress()->set_remaining(state == v1::OPERATION_STATE_SUCCEEDED ? 0 : 4);
   SetTime(kNow, op.mutable_create_time());
   SetTime(kNow + at, op.mutable_update_time());
   for (auto& e : events) *op.add_events() = e;
@@ -498,11 +501,11 @@ TEST(ProgressPrinter, OneLinePerChangeForLogs) {
   p.Finish();
   EXPECT_EQ(out.str(),
             "operations/op-9: rollout of deploy/web\n"
-            "  [    0ms] Pending  updated 0/4, ready 0, available 0\n"
+            "  [    0ms] Pending  updated 0/4, ready 0, available 0, old pods left 4\n"
             "  [  200ms] 4 new pods created\n"
-            "  [  200ms] Running  updated 0/4, ready 0, available 0\n"
+            "  [  200ms] Running  updated 0/4, ready 0, available 0, old pods left 4\n"
             "  [   3.0s] 2 new pods ready\n"
-            "  [   3.0s] Running  updated 2/4, ready 0, available 0\n"
+            "  [   3.0s] Running  updated 2/4, ready 0, available 0, old pods left 4\n"
             "  [   5.0s] old pods removed\n"
             "  [   5.0s] Succeeded  updated 4/4, ready 0, available 0\n");
 }
@@ -517,10 +520,33 @@ TEST(ProgressPrinter, LiveBarOnATerminal) {
   p.Finish();
   EXPECT_EQ(out.str(),
             "operations/op-9: rollout of deploy/web\n"
-            "  [############............] Running  updated 2/4, ready 0, available 0  2.0s"
+            "  [........................] Running  updated 2/4, ready 0, available 0, old pods left 4  2.0s"
             "\r\033[K  [   3.0s] 3 ready\n"
-            "  [##################......] Running  updated 3/4, ready 0, available 0  3.0s"
+            "  [........................] Running  updated 3/4, ready 0, available 0, old pods left 4  3.0s"
             "\r\033[K");
+}
+
+// The bar is the way to done: every new pod created but none Ready, with
+// the old ones all there, is nothing done yet; new pods Ready count half,
+// old pods gone the other half.
+TEST(ProgressPrinter, TheBarFillsAsNewPodsGetReadyAndOldOnesGo) {
+  auto at = [](int ready, int remaining) {
+    v1::Operation op = Step(v1::OPERATION_STATE_RUNNING, 4, {}, absl::Seconds(1));
+    op.mutable_progress()->set_ready(ready);
+    op.mutable_progress()->set_remaining(remaining);
+    return op;
+  };
+  EXPECT_EQ(ProgressFraction(at(0, 4)), 0.0);
+  EXPECT_EQ(ProgressFraction(at(4, 4)), 0.5);
+  EXPECT_EQ(ProgressFraction(at(2, 2)), 0.5);
+  EXPECT_EQ(ProgressFraction(at(4, 0)), 1.0);
+  std::ostringstream out;
+  ProgressPrinter p(out, /*tty=*/true, [] { return kNow + absl::Seconds(1); });
+  p.Update(at(0, 4));
+  p.Update(at(4, 0));
+  p.Finish();
+  EXPECT_THAT(out.str(), HasSubstr("[........................] Running  updated 4/4, ready 0, available 0, old pods left 4"));
+  EXPECT_THAT(out.str(), HasSubstr("[########################] Running  updated 4/4, ready 4, available 0"));
 }
 
 }  // namespace

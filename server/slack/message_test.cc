@@ -23,8 +23,9 @@ v1::Operation Rollout(v1::OperationState state) {
   op.set_reason("release <42> & more");
   op.mutable_create_time()->set_seconds(1'700'000'000);
   op.mutable_progress()->set_desired(6);
-  op.mutable_progress()->set_updated(3);
-  op.mutable_progress()->set_ready(2);
+  op.mutable_progress()->set_updated(6);
+  op.mutable_progress()->set_ready(3);
+  op.mutable_progress()->set_remaining(3);
   op.mutable_plan()->add_changes("image web: web:1 → web:2");
   return op;
 }
@@ -47,7 +48,7 @@ TEST(MessageTest, ARunningOperationShowsWhoWhatProgressAndCancel) {
   EXPECT_THAT(text, HasSubstr("release &lt;42&gt; &amp; more"));
   EXPECT_THAT(text, HasSubstr("image web: web:1 → web:2"));
   EXPECT_THAT(text, HasSubstr("50%"));
-  EXPECT_THAT(text, HasSubstr("updated 3/6"));
+  EXPECT_THAT(text, HasSubstr("updated 6/6, ready 3, available 0, old pods left 3"));
   EXPECT_EQ(m["text"], "rollout of shop/deploy/web: Running");
   const Json* actions = Actions(m);
   ASSERT_NE(actions, nullptr);
