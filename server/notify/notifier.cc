@@ -163,7 +163,7 @@ void Notifier::MaybeReload() {
   log::Info("notifications file reloaded", {{"sinks", static_cast<int64_t>(config_.sinks.size())}});
 }
 
-Json Notifier::OutboxObject(const Delivery& d, absl::Time now) const {
+Json Notifier::OutboxObject(const Delivery& d, absl::Time until) const {
   Json cm = {{"apiVersion", "v1"},
              {"kind", "ConfigMap"},
              {"metadata",
@@ -171,7 +171,7 @@ Json Notifier::OutboxObject(const Delivery& d, absl::Time now) const {
                {"namespace", options_.ns},
                {"labels", {{kOutboxLabel, "true"}, {"app.kubernetes.io/managed-by", "herd"}}},
                {"annotations",
-                {{kClaimedBy, options_.identity}, {kClaimedUntil, k8s::FormatTime(now + options_.claim)}}}}},
+                {{kClaimedBy, options_.identity}, {kClaimedUntil, k8s::FormatTime(until)}}}}},
              {"data",
               {{"sink", d.sink},
                {"event", d.event_id},
@@ -182,11 +182,10 @@ Json Notifier::OutboxObject(const Delivery& d, absl::Time now) const {
   return cm;
 }
 
-bool Notifier::Claim(Delivery& d) {
-  const absl::Time now = absl::Now();
+bool Notifier::Claim(Delivery& d, absl::Time until) {
   absl::StatusOr<Json> written = d.resource_version.empty()
-                                     ? kube_->Create(kube::kConfigMaps, options_.ns, OutboxObject(d, now))
-                                     : kube_->Update(kube::kConfigMaps, options_.ns, OutboxObject(d, now));
+                                     ? kube_->Create(kube::kConfigMaps, options_.ns, OutboxObject(d, until))
+                                     : kube_->Update(kube::kConfigMaps, options_.ns, OutboxObject(d, until));
   if (written.ok()) {
     d.resource_version = (*written)["metadata"].value("resourceVersion", "");
     return true;
@@ -264,13 +263,16 @@ void Notifier::Deliver(Delivery d) {
   };
   if (!known) return finish(false, "no sink of that name in the notifications file");
   if (absl::Now() - d.created > options_.give_up_after) return finish(false, "too old");
-  if (!Claim(d)) {
+  if (!Claim(d, absl::Now() + options_.claim)) {
     absl::MutexLock lock(&mu_);
     queue_.erase(d.key);
     return;
   }
 
-  std::vector<std::string> headers = {absl::StrCat("Content-Type: ", d.content_type)};
+  // The content type is the sink's, whatever the outbox says.
+  const char* content_type =
+      sink.type == Sink::Type::kSlack ? "application/json" : "application/cloudevents+json";
+  std::vector<std::string> headers = {absl::StrCat("Content-Type: ", content_type)};
   if (!sink.secret.empty()) {
     headers.push_back(absl::StrCat("X-Herd-Signature: sha256=", auth::HexOf(auth::HmacSha256(sink.secret, d.body))));
   }
@@ -283,6 +285,14 @@ void Notifier::Deliver(Delivery d) {
   int64_t seconds = 0;
   if (r.status == 429 && absl::SimpleAtoi(r.retry_after, &seconds) && seconds >= 0) wait = absl::Seconds(seconds);
   wait = std::min(wait, options_.max_backoff);
+  // The claim lasts until the next attempt, so no other replica takes the
+  // delivery meanwhile and sends it at once (a backoff or a Retry-After
+  // longer than a claim would mean nothing otherwise).
+  if (!d.resource_version.empty() && !Claim(d, absl::Now() + wait + options_.claim)) {
+    absl::MutexLock lock(&mu_);
+    queue_.erase(d.key);
+    return;
+  }
   log::Info("notification retried", {{"event", d.event_id},
                                      {"sink", d.sink},
                                      {"status", static_cast<int64_t>(r.status)},

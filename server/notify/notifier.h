@@ -12,7 +12,8 @@
 // deletes it once delivered. Every herdd scans the outbox, so a delivery
 // whose herdd died is made by another: at least once. Before each attempt
 // the delivery is claimed in its ConfigMap (an update on its
-// resourceVersion), so two replicas rarely both send it; receivers
+// resourceVersion) until the attempt after it is due, so two replicas
+// rarely both send it and none cuts a backoff short; receivers
 // de-duplicate by the event id ("OPERATION-ID.OUTCOME").
 //
 //   auto n = Notifier::Start(&kube, {.config_path = "/etc/herd/notify.yaml", .identity = "herd-0"});
@@ -101,10 +102,11 @@ class Notifier {
   void MaybeReload();
   void Scan();
   void Deliver(Delivery d);
-  // Writes or claims `d`'s ConfigMap; false when another replica has it.
-  bool Claim(Delivery& d);
+  // Writes or claims `d`'s ConfigMap until `until`; false when another
+  // replica has it.
+  bool Claim(Delivery& d, absl::Time until);
   void Forget(const Delivery& d);
-  kube::Json OutboxObject(const Delivery& d, absl::Time now) const;
+  kube::Json OutboxObject(const Delivery& d, absl::Time until) const;
 
   kube::KubeClient* const kube_;
   const NotifierOptions options_;

@@ -17,6 +17,8 @@
 #include "client/herdctl_format.h"
 #include "common/log/log.h"
 #include "herd/v1/herd.grpc.pb.h"
+#include "openssl/crypto.h"
+#include "server/auth/policy.h"
 #include "server/slack/command.h"
 
 namespace herd::slack {
@@ -54,11 +56,27 @@ std::string Refusal(absl::string_view what, const absl::Status& status) {
                       "): ", EscapeMrkdwn(status.message()));
 }
 
-// "slack.C0SHOP.1700000000.000100.U024BE7LH" → channel, ts, user.
-bool ParseRequestId(absl::string_view id, std::string* channel, std::string* ts, std::string* user) {
+// A request id that names the operation's Slack message, with a MAC under
+// the signing secret (which every replica has), so that no caller can
+// make herd update a message of its choosing by picking a request id:
+// "slack.C0SHOP.1700000000.000100.U024BE7LH.<mac>".
+std::string RequestIdFor(const std::string& secret, const std::string& channel, const std::string& ts,
+                         const std::string& user) {
+  std::string what = absl::StrCat(channel, ".", ts, ".", user);
+  return absl::StrCat(kRequestIdPrefix, what, ".", auth::HexOf(auth::HmacSha256(secret, what)).substr(0, 32));
+}
+
+// The channel, ts and user of a request id RequestIdFor made.
+bool ParseRequestId(const std::string& secret, absl::string_view id, std::string* channel, std::string* ts,
+                    std::string* user) {
   if (!absl::ConsumePrefix(&id, kRequestIdPrefix)) return false;
   std::vector<std::string> parts = absl::StrSplit(id, '.');
-  if (parts.size() != 4 || parts[0].empty() || parts[1].empty() || parts[3].empty()) return false;
+  if (parts.size() != 5 || parts[0].empty() || parts[1].empty() || parts[3].empty()) return false;
+  std::string want = RequestIdFor(secret, parts[0], absl::StrCat(parts[1], ".", parts[2]), parts[3]);
+  if (want.size() != kRequestIdPrefix.size() + id.size() ||
+      CRYPTO_memcmp(want.data() + kRequestIdPrefix.size(), id.data(), id.size()) != 0) {
+    return false;
+  }
   *channel = parts[0];
   *ts = absl::StrCat(parts[1], ".", parts[2]);
   *user = parts[3];
@@ -300,7 +318,7 @@ void ChatOps::StartOperation(
                                                   "); invite the app to the channel. Nothing was started.")));
     }
     origin.ts = *ts;
-    request_id = absl::StrCat(kRequestIdPrefix, origin.channel, ".", origin.ts, ".", origin.user);
+    request_id = RequestIdFor(options_.signing_secret, origin.channel, origin.ts, origin.user);
   } else {
     origin.ts.clear();
     request_id = absl::StrCat("slack-", absl::Uniform<uint64_t>(absl::BitGen()));
@@ -352,6 +370,9 @@ void ChatOps::Follow(const std::string& operation, Origin origin) {
   for (int broken = 0; broken < 20 && !stopping();) {
     grpc::ClientContext ctx;
     ctx.AddMetadata("authorization", token);
+    // Reopened now and then: its first message is the current state, so an
+    // update held back by the interval goes out even if nothing changes.
+    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.reopen_after));
     {
       absl::MutexLock lock(&mu_);
       if (stopping_) break;
@@ -380,6 +401,7 @@ void ChatOps::Follow(const std::string& operation, Origin origin) {
       watches_.erase(&ctx);
     }
     if (IsFinal(last.state())) break;
+    if (st.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED) continue;
     if (st.error_code() == grpc::StatusCode::NOT_FOUND || st.error_code() == grpc::StatusCode::PERMISSION_DENIED) {
       log::Warn("slack follow ended", {{"op", operation}, {"error", st.error_message()}});
       break;
@@ -419,13 +441,12 @@ void ChatOps::HandleInteraction(const http::Request& request, http::Responder re
   }
   absl::StatusOr<auth::PrincipalRef> who = authenticator_->AuthenticateSlack(origin.user, origin.channel);
   if (!who.ok()) {
-    responder.Respond({.status = 200});
-    Spawn([this, origin, st = who.status()] { Reply(origin, TextReply(absl::StrCat(":lock: ", EscapeMrkdwn(st.message())))); });
-    return;
+    return responder.Respond(JsonResponse(
+        {{"response_type", "ephemeral"}, {"replace_original", false},
+         {"text", absl::StrCat(":lock: ", EscapeMrkdwn(who.status().message()))}}));
   }
   const std::string principal = (*who)->name;
-  responder.Respond({.status = 200});
-  Spawn([this, origin, principal, action_id, operation]() {
+  bool spawned = Spawn([this, origin, principal, action_id, operation]() {
     std::unique_ptr<client::HerdClient> c = ClientFor(principal);
     if (action_id == kCancelAction) {
       v1::CancelOperationRequest req;
@@ -443,7 +464,7 @@ void ChatOps::HandleInteraction(const http::Request& request, http::Responder re
     get.set_name(op->target());
     absl::StatusOr<v1::Workload> w = c->GetWorkload(get);
     if (!w.ok()) return Reply(origin, TextReply(Refusal("roll back", w.status())));
-    if (op->revision() > 0 && w->revision() != op->revision()) {
+    if (op->revision() == 0 || w->revision() != op->revision()) {
       return Reply(origin, TextReply(absl::StrCat(
                                ":warning: ", EscapeMrkdwn(herdctl::ShortResourceName(op->target(), true)), " is at revision ",
                                w->revision(), " now, not ", op->revision(),
@@ -462,31 +483,57 @@ void ChatOps::HandleInteraction(const http::Request& request, http::Responder re
                      return c->Undo(undo);
                    });
   });
+  if (!spawned) {
+    log::Warn("slack button not handled: too many workers", {{"action", action_id}, {"op", operation}});
+    return responder.Respond(JsonResponse({{"response_type", "ephemeral"}, {"replace_original", false},
+                                           {"text", ":hourglass: herd is busy; press again in a moment."}}));
+  }
+  responder.Respond({.status = 200});
 }
 
 void ChatOps::ResumeFollowing() {
   if (!api_.has_bot()) return;
   Spawn([this] {
-    std::unique_ptr<client::HerdClient> c = ClientFor(std::string(auth::kHerddReader));
-    v1::ListOperationsRequest req;
-    req.add_states(v1::OPERATION_STATE_PENDING);
-    req.add_states(v1::OPERATION_STATE_RUNNING);
-    std::string page;
-    do {
-      req.set_page_token(page);
-      absl::StatusOr<v1::ListOperationsResponse> ops = c->ListOperations(req);
-      if (!ops.ok()) {
-        log::Warn("slack: running operations not listed", {{"error", ops.status()}});
-        return;
+    // At start, operations that ended while no herdd followed them get
+    // their last update too; then, every so often, the running ones (an
+    // operation adopted from a replica that died is followed here).
+    bool first = true;
+    while (!stopping()) {
+      std::unique_ptr<client::HerdClient> c = ClientFor(std::string(auth::kHerddReader));
+      v1::ListOperationsRequest req;
+      if (!first) {
+        req.add_states(v1::OPERATION_STATE_PENDING);
+        req.add_states(v1::OPERATION_STATE_RUNNING);
       }
-      for (const v1::Operation& op : ops->operations()) {
-        Origin origin;
-        if (!ParseRequestId(op.request_id(), &origin.channel, &origin.ts, &origin.user)) continue;
-        log::Info("slack: following again", {{"op", op.name()}, {"channel", origin.channel}});
-        Spawn([this, name = op.name(), origin] { Follow(name, origin); });
-      }
-      page = ops->next_page_token();
-    } while (!page.empty() && !stopping());
+      const absl::Time recent = absl::Now() - absl::Hours(1);
+      std::string page;
+      do {
+        req.set_page_token(page);
+        absl::StatusOr<v1::ListOperationsResponse> ops = c->ListOperations(req);
+        if (!ops.ok()) {
+          log::Warn("slack: operations not listed", {{"error", ops.status()}});
+          break;
+        }
+        for (const v1::Operation& op : ops->operations()) {
+          Origin origin;
+          if (!ParseRequestId(options_.signing_secret, op.request_id(), &origin.channel, &origin.ts, &origin.user)) {
+            continue;
+          }
+          if (IsFinal(op.state()) && absl::FromUnixSeconds(op.end_time().seconds()) < recent) continue;
+          {
+            absl::MutexLock lock(&mu_);
+            if (followed_.count(op.name())) continue;
+          }
+          log::Info("slack: following", {{"op", op.name()}, {"channel", origin.channel}});
+          if (!Spawn([this, name = op.name(), origin] { Follow(name, origin); })) {
+            log::Warn("slack: not following: too many workers", {{"op", op.name()}});
+          }
+        }
+        page = ops->next_page_token();
+      } while (!page.empty() && !stopping());
+      first = false;
+      Sleep(options_.resume_period);
+    }
   });
 }
 

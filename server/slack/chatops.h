@@ -15,9 +15,10 @@
 //    (chat.postMessage), updated in place (chat.update) as the operation
 //    runs and when it ends, with Cancel / Roll back buttons. The message's
 //    channel and ts ride in the operation's request_id
-//    ("slack.CHANNEL.TS.USER"), so a herdd that starts later finds the
-//    running operations started from Slack and goes on updating their
-//    messages (ResumeFollowing): nothing is kept on herdd's disk.
+//    ("slack.CHANNEL.TS.USER.MAC", the MAC under the signing secret so no
+//    caller can aim herd at another message), so a herdd that starts
+//    later, or adopts the operation, finds it and goes on updating its
+//    message (ResumeFollowing): nothing is kept on herdd's disk.
 //  - without one, the operation's message and its result go to the
 //    command's response_url;
 //  - dry runs, status, ops, refusals and usage errors are ephemeral
@@ -63,6 +64,12 @@ struct ChatOpsOptions {
   // At most one chat.update per message this often while it runs (the
   // final state is always sent).
   absl::Duration update_interval = absl::Seconds(1);
+  // A followed operation's watch is reopened this often, so that an update
+  // held back by `update_interval` is sent even when nothing else changes.
+  absl::Duration reopen_after = absl::Seconds(15);
+  // How often running operations started from Slack are looked for (one
+  // adopted from a replica that died is then followed here).
+  absl::Duration resume_period = absl::Seconds(30);
   // Threads at once (requests being handled, and messages being followed
   // while their operations run); beyond, a command gets "herd is busy".
   int max_workers = 256;
@@ -79,8 +86,10 @@ class ChatOps {
   static bool Serves(const http::Request& request);
   void Handle(http::Request request, http::Responder responder);
 
-  // Finds the running operations started from Slack (their request_id)
-  // and follows them, updating their messages. Returns at once.
+  // Finds the operations started from Slack (their request_id, with a MAC
+  // under the signing secret) and follows them, updating their messages:
+  // at once those running or ended within the hour, then every
+  // resume_period those running. Returns at once.
   void ResumeFollowing();
 
   // Ends the followers and waits for every worker. Idempotent.

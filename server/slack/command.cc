@@ -170,10 +170,14 @@ absl::StatusOr<SlackCommand> ParseSlackCommand(absl::string_view text, const Kin
     if (verb == "scale" && IsCount(w)) {
       args.push_back(w);
     } else if (absl::StartsWith(w, "-")) {
-      absl::string_view name = absl::StripLeadingAsciiWhitespace(w);
-      while (absl::ConsumePrefix(&name, "-")) {
+      // "--name[=value]", or "-x[value]": one letter, its value glued on
+      // ("-nkube-system" is -n).
+      absl::string_view name = w;
+      if (absl::ConsumePrefix(&name, "--")) {
+        name = name.substr(0, name.find('='));
+      } else {
+        name = name.substr(1, 1);
       }
-      name = name.substr(0, name.find('='));
       if (name == "wait") continue;  // Slack always follows the operation
       if (IsForeignFlag(name)) {
         return Usage(verb, absl::StrCat(w, " has no meaning in Slack (the namespace goes in NAMESPACE/NAME)"));

@@ -137,6 +137,9 @@ TEST(SlackCommandTest, FlagsSlackDecidesAreRefused) {
   EXPECT_THAT(Error("rollout shop/web web=x:1 --server=evil:50051"), HasSubstr("--server=evil:50051 has no meaning in Slack"));
   EXPECT_THAT(Error("rollout shop/web web=x:1 -n kube-system"), HasSubstr("has no meaning in Slack"));
   EXPECT_THAT(Error("scale shop/web 3 --token=abc"), HasSubstr("has no meaning in Slack"));
+  // A short flag with its value glued on is still that flag.
+  EXPECT_THAT(Error("scale shop/web 0 -nkube-system"), HasSubstr("-nkube-system has no meaning in Slack"));
+  EXPECT_THAT(Error("status shop/web -ojson"), HasSubstr("has no meaning in Slack"));
   // --wait is what Slack always does.
   EXPECT_TRUE(Parse("scale shop/web 3 --wait").ok());
 }

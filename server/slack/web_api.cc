@@ -19,7 +19,8 @@ using Json = nlohmann::json;
 
 WebApi::WebApi(WebApiOptions options) : options_(std::move(options)) {}
 
-absl::StatusOr<Json> WebApi::Send(const std::string& what, const std::string& url, const Json& body, bool with_token) {
+absl::StatusOr<Json> WebApi::Send(const std::string& what, const std::string& url, const Json& body, bool with_token,
+                                  bool idempotent) {
   const std::string text = body.dump(-1, ' ', false, Json::error_handler_t::replace);
   absl::Duration backoff = options_.initial_backoff;
   absl::Status last;
@@ -43,14 +44,17 @@ absl::StatusOr<Json> WebApi::Send(const std::string& what, const std::string& ur
       return absl::FailedPreconditionError(absl::StrCat(what, ": Slack answered ", a.status, ": ", a.body.substr(0, 200)));
     } else {
       Json answer = Json::parse(a.body, nullptr, /*allow_exceptions=*/false);
-      if (answer.is_object() && answer.value("ok", true) == false) {
+      if (answer.is_object() && answer.contains("ok") && answer["ok"].is_boolean() && !answer["ok"].get<bool>()) {
         ++failures_;
-        return absl::FailedPreconditionError(
-            absl::StrCat(what, ": Slack refused: ", answer.value("error", std::string("unknown error"))));
+        std::string error = answer.contains("error") && answer["error"].is_string() ? answer["error"].get<std::string>()
+                                                                                    : "unknown error";
+        return absl::FailedPreconditionError(absl::StrCat(what, ": Slack refused: ", error));
       }
       return answer;  // response_url answers "ok" as text: not JSON, still done
     }
-    if (attempt == options_.max_attempts) break;
+    // A post that may have arrived (no answer, or a 5xx) is not made again
+    // where a second one would show twice; a 429 was refused, so it may be.
+    if (attempt == options_.max_attempts || (!idempotent && a.status != 429)) break;
     ++retries_;
     log::Info("slack call retried", {{"call", what}, {"error", last}, {"in", absl::FormatDuration(wait)}});
     if (options_.sleep) {
@@ -67,9 +71,12 @@ absl::StatusOr<Json> WebApi::Send(const std::string& what, const std::string& ur
 absl::StatusOr<std::string> WebApi::PostMessage(const std::string& channel, Json message) {
   if (!has_bot()) return absl::FailedPreconditionError("no Slack bot token (herdd --slack-bot-token-file)");
   message["channel"] = channel;
-  absl::StatusOr<Json> answer = Send("chat.postMessage", absl::StrCat(options_.api_url, "/chat.postMessage"), message, true);
+  absl::StatusOr<Json> answer =
+      Send("chat.postMessage", absl::StrCat(options_.api_url, "/chat.postMessage"), message, true, /*idempotent=*/false);
   if (!answer.ok()) return answer.status();
-  std::string ts = answer->is_object() ? answer->value("ts", "") : "";
+  std::string ts = answer->is_object() && answer->contains("ts") && (*answer)["ts"].is_string()
+                       ? (*answer)["ts"].get<std::string>()
+                       : "";
   if (ts.empty()) return absl::InternalError("chat.postMessage: Slack's answer has no ts");
   return ts;
 }
@@ -78,11 +85,11 @@ absl::Status WebApi::UpdateMessage(const std::string& channel, const std::string
   if (!has_bot()) return absl::FailedPreconditionError("no Slack bot token (herdd --slack-bot-token-file)");
   message["channel"] = channel;
   message["ts"] = ts;
-  return Send("chat.update", absl::StrCat(options_.api_url, "/chat.update"), message, true).status();
+  return Send("chat.update", absl::StrCat(options_.api_url, "/chat.update"), message, true, /*idempotent=*/true).status();
 }
 
 absl::Status WebApi::Respond(const std::string& response_url, const Json& message) {
-  return Send("response_url", response_url, message, false).status();
+  return Send("response_url", response_url, message, false, /*idempotent=*/true).status();
 }
 
 WebApi::Stats WebApi::stats() const { return {calls_.load(), retries_.load(), failures_.load()}; }

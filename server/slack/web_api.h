@@ -1,8 +1,8 @@
 // What herd says to Slack: its Web API (chat.postMessage, chat.update, with
 // the bot token) and a command's response_url. Calls are synchronous (made
 // from chatops' worker threads, never an operation's), retried on 429 after
-// the Retry-After Slack sends, and on 5xx or a connection failure with
-// exponential backoff.
+// the Retry-After Slack sends, and (but for chat.postMessage, which would
+// post twice) on 5xx or a connection failure with exponential backoff.
 //
 //   WebApi api({.api_url = "https://slack.com/api", .bot_token = token});
 //   absl::StatusOr<std::string> ts = api.PostMessage("C0SHOP", message);
@@ -61,9 +61,10 @@ class WebApi {
   Stats stats() const;
 
  private:
-  // Posts with retries; the answer's JSON for the Web API.
+  // Posts with retries (only after a 429 unless `idempotent`); the
+  // answer's JSON for the Web API.
   absl::StatusOr<nlohmann::json> Send(const std::string& what, const std::string& url, const nlohmann::json& body,
-                                      bool with_token);
+                                      bool with_token, bool idempotent);
 
   const WebApiOptions options_;
   mutable std::atomic<int64_t> calls_{0}, retries_{0}, failures_{0};

@@ -87,13 +87,29 @@ TEST_F(WebApiTest, PostsWithTheBotTokenAndReturnsTheTs) {
 TEST_F(WebApiTest, RateLimitsWaitForRetryAfterAndServerErrorsBackOff) {
   slack_.Answer({.status = 429, .headers = {{"Retry-After", "3"}}, .body = R"({"ok":false,"error":"ratelimited"})"});
   slack_.Answer({.status = 500, .body = "oops"});
-  slack_.Answer({.status = 200, .body = R"({"ok":true,"ts":"1.2"})"});
+  slack_.Answer({.status = 200, .body = R"({"ok":true})"});
   WebApi api = Make();
-  absl::StatusOr<std::string> ts = api.PostMessage("C1", {{"text", "x"}});
-  ASSERT_TRUE(ts.ok()) << ts.status();
+  ASSERT_TRUE(api.UpdateMessage("C1", "1.2", {{"text", "x"}}).ok());
   EXPECT_THAT(waits_, ElementsAre(absl::Seconds(3), absl::Milliseconds(1000)));
   EXPECT_EQ(api.stats().calls, 3);
   EXPECT_EQ(api.stats().retries, 2);
+}
+
+// A new message Slack may have posted (it answered 5xx, or not at all) is
+// not posted again, which would show it twice; a 429 posted nothing.
+TEST_F(WebApiTest, ANewMessageIsRetriedOnlyWhenRateLimited) {
+  slack_.Answer({.status = 429, .headers = {{"Retry-After", "2"}}, .body = R"({"ok":false,"error":"ratelimited"})"});
+  slack_.Answer({.status = 500, .body = "oops"});
+  WebApi api = Make();
+  EXPECT_EQ(api.PostMessage("C1", {{"text", "x"}}).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(waits_, ElementsAre(absl::Seconds(2)));
+  EXPECT_EQ(slack_.requests().size(), 2u);
+}
+
+TEST_F(WebApiTest, AnAnswerOfTheWrongShapeIsAnErrorNotACrash) {
+  slack_.Answer({.status = 200, .body = R"({"ok":"yes","ts":17})"});
+  WebApi api = Make();
+  EXPECT_EQ(api.PostMessage("C1", {{"text", "x"}}).status().code(), absl::StatusCode::kInternal);
 }
 
 TEST_F(WebApiTest, RefusalsAreNotRetried) {

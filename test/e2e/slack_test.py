@@ -16,7 +16,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from herdprocess import Herdd
+from herdprocess import Herdd, herd_pb2
 from simcluster import SimCluster, WaitsForConditions, deployment
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -27,6 +27,11 @@ principals:
     slackUsers: [UALICE]
     rules:
       - verbs: ["*"]
+        namespaces: [shop]
+  - name: ci
+    token: t-ci
+    rules:
+      - verbs: [scale, read]
         namespaces: [shop]
   - name: shop-viewers
     slackChannels: [CVIEW]
@@ -112,7 +117,7 @@ class SlackTest(WaitsForConditions, unittest.TestCase):
                                  extra_args=["--controller-qps=0", "--crash-loop-backoff=200ms"]).__enter__()
         cls.cluster.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
         # One workload (or two) per test.
-        for name in ("web", "api", "worker", "quiet", "stock", "slowpoke", "cart"):
+        for name in ("web", "api", "worker", "quiet", "stock", "slowpoke", "cart", "spare"):
             m = deployment(name, f"{name}:1", replicas=2)
             m["metadata"]["namespace"] = "shop"
             cls.cluster.apply(m)
@@ -323,11 +328,18 @@ class SlackTest(WaitsForConditions, unittest.TestCase):
         self.command("rollout shop/cart cart=cart:3-slow3s")
         ts = self.wait_for("its ts", lambda: [b["ts"] for m, b in self.slack.messages(method="chat.update")
                                               if "cart:3-slow3s" in json.dumps(b)])[0]
+        # A caller of the API who names that message in a request id of its
+        # own (without the MAC only herd can make) is not followed into it.
+        forged = self.herdd.stub().Scale(herd_pb2.ScaleRequest(
+            workload="namespaces/shop/deployments/spare", replicas=1,
+            options=herd_pb2.MutationOptions(request_id=f"slack.CSHOP.{ts}.UALICE.{'0' * 32}")),
+            metadata=[("authorization", "Bearer t-ci")], timeout=10)
         self.herdd.kill()
         SlackTest.herdd = Herdd(self.cluster, *self.args, insecure=False).start()
         final = self.final_update(ts, "succeeded", timeout=90)
         self.assertIn("cart:3-slow3s", json.dumps(final))
         self.assertEqual(self.image("cart"), "cart:3-slow3s")
+        self.assertFalse([b for _, b in self.slack.messages(ts=ts) if forged.name.rsplit("/", 1)[1] in json.dumps(b)])
 
 
 if __name__ == "__main__":
