@@ -202,17 +202,21 @@ void ChatOps::HandleCommand(const http::Request& request, http::Responder respon
                                              const std::string& name) -> absl::StatusOr<std::string> {
       std::unique_ptr<client::HerdClient> c = ClientFor(principal);
       std::vector<std::string> found;
-      for (auto [kind, plural] : {std::pair{"deploy", "deployments"}, std::pair{"sts", "statefulsets"}}) {
+      for (auto [kind, plural] :
+           {std::pair{"deploy", "deployments"}, std::pair{"sts", "statefulsets"}, std::pair{"cj", "cronjobs"}}) {
         v1::GetWorkloadRequest req;
         req.set_name(absl::StrCat("namespaces/", ns, "/", plural, "/", name));
         absl::StatusOr<v1::Workload> w = c->GetWorkload(req);
         if (w.ok()) found.push_back(kind);
         if (!w.ok() && !absl::IsNotFound(w.status())) return w.status();
       }
-      if (found.empty()) return absl::NotFoundError(absl::StrCat("there is no Deployment or StatefulSet ", ns, "/", name));
+      if (found.empty()) {
+        return absl::NotFoundError(absl::StrCat("there is no Deployment, StatefulSet or CronJob ", ns, "/", name));
+      }
       if (found.size() > 1) {
-        return absl::InvalidArgumentError(absl::StrCat(ns, "/", name, " is both a Deployment and a StatefulSet: write ",
-                                                       ns, "/deploy/", name, " or ", ns, "/sts/", name));
+        return absl::InvalidArgumentError(absl::StrCat(ns, "/", name, " names more than one workload: write ", ns, "/",
+                                                       absl::StrJoin(found, absl::StrCat("/", name, " or ", ns, "/")),
+                                                       "/", name));
       }
       return found[0];
     };

@@ -284,7 +284,8 @@ std::string SlackHelp(absl::string_view topic) {
   std::string out = "*herd* rolls out, scales, purges and kills workloads. Commands:\n";
   for (const VerbUsage& v : kVerbs) absl::StrAppend(&out, "• `", v.usage, "`: ", v.what, "\n");
   absl::StrAppend(&out,
-                  "A workload is NAMESPACE/NAME (or NAMESPACE/sts/NAME). `--dry-run` shows the plan and changes "
+                  "A workload is NAMESPACE/NAME, or NAMESPACE/KIND/NAME (deploy, sts, cj) when a name is taken "
+                  "twice. `--dry-run` shows the plan and changes "
                   "nothing; `reason: …` ends the command and is kept in the audit.");
   return out;
 }

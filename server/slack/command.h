@@ -9,8 +9,8 @@
 //   /herd cronjob run batch/report /herd status shop/web   /herd ops [shop]
 //   /herd cancel 7f3a9c            /herd help [rollout]
 //
-// Workloads are NAMESPACE/NAME (a Deployment or StatefulSet, whichever
-// exists; the caller's resolver decides) or NAMESPACE/KIND/NAME. Any
+// Workloads are NAMESPACE/NAME (a Deployment, StatefulSet or CronJob,
+// whichever exists; the caller's resolver decides) or NAMESPACE/KIND/NAME. Any
 // herdctl flag of the verb works (--dry-run, --strategy=rolling, …), but
 // not the connection, output or namespace flags, which have no meaning
 // here. `reason:` takes the rest of the text, quotes removed.
@@ -37,8 +37,8 @@ struct SlackCommand {
   std::string help_topic;
 };
 
-// The kind of workload NAMESPACE/NAME is: "deploy" or "sts", or an error
-// to show (NOT_FOUND: neither exists; INVALID_ARGUMENT: both do).
+// The kind of workload NAMESPACE/NAME is: "deploy", "sts" or "cj", or an
+// error to show (NOT_FOUND: none exists; INVALID_ARGUMENT: more than one).
 using KindResolver = std::function<absl::StatusOr<std::string>(const std::string& ns, const std::string& name)>;
 
 // INVALID_ARGUMENT for text herd cannot read: the first line says what is

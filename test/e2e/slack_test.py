@@ -121,6 +121,10 @@ class SlackTest(WaitsForConditions, unittest.TestCase):
             m = deployment(name, f"{name}:1", replicas=2)
             m["metadata"]["namespace"] = "shop"
             cls.cluster.apply(m)
+        cls.cluster.apply({
+            "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": "shop"},
+            "spec": {"schedule": "0 0 1 1 *", "jobTemplate": {"spec": {"template": {"spec": {
+                "restartPolicy": "Never", "containers": [{"name": "report", "image": "report:1"}]}}}}}})
         cls.dir = tempfile.mkdtemp(prefix="herd-slack-")
         cls.slack = FakeSlack()
         files = {}
@@ -271,6 +275,12 @@ class SlackTest(WaitsForConditions, unittest.TestCase):
         kill_msg = self.message_of(f"kill shop/{victim}")
         self.assertTrue(kill_msg)
         self.assertTrue(ts)
+
+        # A bare name that is a CronJob is one.
+        self.command("cronjob run shop/report")
+        self.wait_for("a Job of report", lambda: self.cluster.json("-n", "shop", "get", "jobs")["items"])
+        _, key = self.command("status shop/report")
+        self.assertIn("report:1", self.reply(key)["text"])
 
         _, key = self.command("status shop/api")
         status = self.reply(key)
