@@ -3,11 +3,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <map>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +12,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "common/event_loop/event_loop.h"
+#include "common/files/files.h"
 #include "common/http/http.h"
 #include "common/log/log.h"
 #include "gateway/gateway.h"
@@ -108,13 +106,9 @@ audit::Target TargetOf(const std::string& resource_name) {
 // whitespace around it. INVALID_ARGUMENT, naming the flag, when it cannot
 // be read or is empty.
 absl::StatusOr<std::string> ReadSecretFile(const std::string& path, absl::string_view flag) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": cannot read ", path, ": ", std::strerror(errno)));
-  }
-  std::string secret(absl::StripAsciiWhitespace(text.str()));
+  absl::StatusOr<std::string> text = files::ReadFile(path, flag);
+  if (!text.ok()) return absl::InvalidArgumentError(text.status().message());
+  std::string secret(absl::StripAsciiWhitespace(*text));
   if (secret.empty()) return absl::InvalidArgumentError(absl::StrCat(flag, ": ", path, " is empty"));
   return secret;
 }

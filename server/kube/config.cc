@@ -11,7 +11,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "common/log/log.h"
-#include "server/kube/internal/files.h"
+#include "common/files/files.h"
 #include "yaml-cpp/yaml.h"
 
 namespace herd::kube {
@@ -61,7 +61,7 @@ void MergeList(const YAML::Node& list, const char* inner, const std::string& fil
     if (name.empty()) continue;
     if (out.count(name) != 0) continue;
     YAML::Node body = item[inner];
-    out.emplace(name, Entry{body ? body : YAML::Node(YAML::NodeType::Map), internal::DirName(file), file});
+    out.emplace(name, Entry{body ? body : YAML::Node(YAML::NodeType::Map), files::DirName(file), file});
   }
 }
 
@@ -101,7 +101,7 @@ absl::StatusOr<std::string> DataOrFile(const Entry& e, absl::string_view name, c
   if (!data.empty()) return DecodeBase64(data_key, name, data);
   std::string file = Str(e.node, file_key);
   if (file.empty()) return std::string();
-  return read_file(internal::ResolvePath(e.dir, file), absl::StrCat(name, " ", file_key));
+  return read_file(files::ResolvePath(e.dir, file), absl::StrCat(name, " ", file_key));
 }
 
 absl::StatusOr<RestConfig> Build(const Merged& m, const std::string& context_override, const FileReader& read_file) {
@@ -163,7 +163,7 @@ absl::StatusOr<RestConfig> Build(const Merged& m, const std::string& context_ove
     c.bearer_token = Str(u.node, "token");
     std::string token_file = Str(u.node, "tokenFile");
     if (!token_file.empty()) {
-      c.bearer_token_file = internal::ResolvePath(u.dir, token_file);
+      c.bearer_token_file = files::ResolvePath(u.dir, token_file);
       // Read now so that a bad path fails here rather than on the first call.
       auto token = read_file(c.bearer_token_file, absl::StrCat(u_label, " tokenFile"));
       if (!token.ok()) return token.status();
@@ -213,21 +213,21 @@ absl::StatusOr<RestConfig> LoadKubeconfig(const KubeconfigOptions& options) {
 
   Merged merged;
   for (const std::string& file : files) {
-    if (!explicit_files && !internal::FileExists(file)) continue;  // client-go skips them too
-    auto text = internal::ReadFile(file, "kubeconfig");
+    if (!explicit_files && !files::FileExists(file)) continue;  // client-go skips them too
+    auto text = files::ReadFile(file, "kubeconfig");
     if (!text.ok()) return text.status();
     if (auto st = MergeFile(file, *text, merged); !st.ok()) return st;
   }
   if (merged.files == 0) {
     return absl::NotFoundError(absl::StrCat("no kubeconfig: none of ", absl::StrJoin(files, ":"), " exists"));
   }
-  return BuildCatching(merged, options.context, internal::ReadFile);
+  return BuildCatching(merged, options.context, files::ReadFile);
 }
 
 absl::StatusOr<RestConfig> ParseKubeconfig(absl::string_view text, const KubeconfigTextOptions& options) {
   Merged merged;
   if (auto st = MergeFile(options.source, std::string(text), merged); !st.ok()) return st;
-  return BuildCatching(merged, options.context, options.read_file ? options.read_file : FileReader(internal::ReadFile));
+  return BuildCatching(merged, options.context, options.read_file ? options.read_file : FileReader(files::ReadFile));
 }
 
 absl::StatusOr<RestConfig> InClusterConfig(const InClusterOptions& options) {
@@ -244,18 +244,18 @@ absl::StatusOr<RestConfig> InClusterConfig(const InClusterOptions& options) {
 
   std::string dir = absl::StrCat(options.root_dir, kServiceAccountDir);
   c.bearer_token_file = absl::StrCat(dir, "/token");
-  auto token = internal::ReadFile(c.bearer_token_file, "service account token");
+  auto token = files::ReadFile(c.bearer_token_file, "service account token");
   if (!token.ok()) return token.status();
   c.bearer_token = std::string(absl::StripAsciiWhitespace(*token));
 
-  auto ca = internal::ReadFile(absl::StrCat(dir, "/ca.crt"), "service account CA");
+  auto ca = files::ReadFile(absl::StrCat(dir, "/ca.crt"), "service account CA");
   if (ca.ok()) {
     c.ca_pem = std::move(*ca);
   } else {
     // client-go goes on with the system roots; so do we, but say so.
     log::Warn("in-cluster CA not readable, using the system roots", {{"error", ca.status()}});
   }
-  auto ns = internal::ReadFile(absl::StrCat(dir, "/namespace"), "service account namespace");
+  auto ns = files::ReadFile(absl::StrCat(dir, "/namespace"), "service account namespace");
   if (ns.ok()) {
     std::string trimmed(absl::StripAsciiWhitespace(*ns));
     if (!trimmed.empty()) c.default_namespace = std::move(trimmed);

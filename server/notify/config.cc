@@ -1,13 +1,12 @@
 #include "server/notify/config.h"
 
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/files/files.h"
 #include "server/auth/policy.h"
 #include "yaml-cpp/yaml.h"
 
@@ -21,14 +20,6 @@ const std::set<std::string>& Kinds() {
 const std::set<std::string>& Outcomes() {
   static const auto* o = new std::set<std::string>{"started", "succeeded", "failed", "cancelled", "rolled_back"};
   return *o;
-}
-
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  return std::string(absl::StripAsciiWhitespace(text.str()));
 }
 
 class Parser {
@@ -91,9 +82,10 @@ class Parser {
     if (!n[file_key]) return std::string();
     auto path = String(n[file_key], file_key);
     if (!path.ok()) return path.status();
-    std::string full = absl::StartsWith(*path, "/") ? *path : absl::StrCat(dir_, "/", *path);
-    absl::StatusOr<std::string> value = ReadFile(full);
-    if (!value.ok() || value->empty()) return Error(n[file_key], absl::StrCat("cannot read ", full, " (or it is empty)"));
+    absl::StatusOr<std::string> text = files::ReadFile(files::ResolvePath(dir_, *path), file_key);
+    if (!text.ok()) return Error(n[file_key], text.status().message());
+    std::string value(absl::StripAsciiWhitespace(*text));
+    if (value.empty()) return Error(n[file_key], absl::StrCat(file_key, " ", *path, " is empty"));
     return value;
   }
 
@@ -186,12 +178,9 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view sou
 }
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read notifications file ", path));
-  std::stringstream text;
-  text << in.rdbuf();
-  size_t slash = path.rfind('/');
-  return ParseConfig(text.str(), path, slash == std::string::npos ? "." : path.substr(0, slash));
+  absl::StatusOr<std::string> text = files::ReadFile(path, "notifications file");
+  if (!text.ok()) return absl::InvalidArgumentError(text.status().message());
+  return ParseConfig(*text, path, files::DirName(path));
 }
 
 }  // namespace herd::notify

@@ -71,7 +71,7 @@ TEST(NotifyConfigTest, MistakesAreNamedWithTheirPlace) {
               HasSubstr("unknown kind \"deploy\""));
   EXPECT_THAT(Error("sinks:\n  - name: a\n    cloudEvent: http://x\n"), HasSubstr("unknown key \"cloudEvent\""));
   EXPECT_THAT(Error("sinks:\n  - name: a\n    cloudEvents: http://x\n    secretFile: /nonexistent/secret\n"),
-              HasSubstr("cannot read /nonexistent/secret"));
+              HasSubstr("cannot read secretFile /nonexistent/secret: No such file"));
   EXPECT_THAT(Error("sinks: [\n"), HasSubstr("malformed YAML"));
 }
 

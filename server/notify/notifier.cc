@@ -8,7 +8,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
+#include "client/herdctl_args.h"
 #include "common/http/client.h"
 #include "common/k8s/time.h"
 #include "common/log/log.h"
@@ -38,11 +38,6 @@ std::string Outcome(v1::OperationState s) {
     case v1::OPERATION_STATE_ROLLED_BACK: return "rolled_back";
     default: return "";
   }
-}
-
-std::string NamespaceOf(const std::string& target) {
-  std::vector<std::string> parts = absl::StrSplit(target, '/');
-  return parts.size() >= 2 && parts[0] == "namespaces" ? parts[1] : "";
 }
 
 int64_t MtimeNs(const std::string& path) {
@@ -96,7 +91,7 @@ int64_t Notifier::pending() const {
 void Notifier::Notify(const v1::Operation& op) {
   const std::string outcome = Outcome(op.state());
   if (op.dry_run() || outcome.empty()) return;
-  const std::string ns = NamespaceOf(op.target());
+  const std::string ns = herdctl::NamespaceOf(op.target());
   const std::string kind = ops::OperationVerb(op.kind());
   const std::string id = absl::StrCat(op.name().substr(op.name().rfind('/') + 1), ".", outcome);
   const absl::Time now = absl::Now();
@@ -148,9 +143,12 @@ void Notifier::MaybeReload() {
     absl::MutexLock lock(&mu_);
     if (absl::Now() < next_config_check_) return;
     next_config_check_ = absl::Now() + options_.config_check;
-    if (MtimeNs(options_.config_path) == config_mtime_ns_) return;
   }
-  int64_t mtime = MtimeNs(options_.config_path);
+  const int64_t mtime = MtimeNs(options_.config_path);
+  {
+    absl::MutexLock lock(&mu_);
+    if (mtime == config_mtime_ns_) return;
+  }
   absl::StatusOr<Config> config = LoadConfigFile(options_.config_path);
   absl::MutexLock lock(&mu_);
   config_mtime_ns_ = mtime;

@@ -8,14 +8,14 @@
 
 #include "absl/strings/ascii.h"
 #include "common/log/log.h"
-#include "server/kube/internal/files.h"
+#include "common/files/files.h"
 
 namespace herd::kube::internal {
 
 TokenSource::TokenSource(std::string token, std::string file) : file_(std::move(file)), token_(std::move(token)) {}
 
 bool TokenSource::ReadLocked(const FileId& id) {
-  auto text = ReadFile(file_, "bearer token file");
+  auto text = files::ReadFile(file_, "bearer token file");
   if (!text.ok()) {
     if (!warned_) log::Warn("bearer token file not readable, keeping the old token", {{"error", text.status()}});
     warned_ = true;

@@ -1,4 +1,4 @@
-#include "server/kube/internal/files.h"
+#include "common/files/files.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace herd::kube::internal {
+namespace herd::files {
 
 absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view what) {
   auto fail = [&](int err) {
@@ -52,4 +52,4 @@ std::string DirName(absl::string_view path) {
   return std::string(path.substr(0, slash));
 }
 
-}  // namespace herd::kube::internal
+}  // namespace herd::files
