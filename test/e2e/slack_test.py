@@ -197,6 +197,12 @@ class SlackTest(WaitsForConditions, unittest.TestCase):
             return updates and words in updates[-1][1]["text"] and updates[-1][1]
         return self.wait_for(f"message {ts} to say {words!r}", find, timeout=timeout)
 
+    def ended(self, words, timeout=60):
+        """The last update of the message whose operation ended with `words`."""
+        return self.wait_for(f"a message saying {words!r}",
+                             lambda: [b for _, b in self.slack.messages(method="chat.update") if words in b.get("text", "")],
+                             timeout=timeout)[-1]
+
     def reply(self, key, timeout=30):
         return self.wait_for(f"a reply on {key}", lambda: self.slack.replies(key), timeout=timeout)[-1]
 
@@ -266,15 +272,19 @@ class SlackTest(WaitsForConditions, unittest.TestCase):
     def test_scale_kill_purge_status_and_ops(self):
         self.command("scale shop/api +1")
         self.wait_for("api at 3 replicas", lambda: self.cluster.json("-n", "shop", "get", "deploy", "api")["spec"]["replicas"] == 3)
-        ts = self.message_of("scale shop/api +1")
+        self.message_of("scale shop/api +1")
+        self.ended("scale of deploy/api succeeded")
         pods = self.cluster.json("-n", "shop", "get", "pods", "-l", "app=worker")["items"]
         victim = pods[0]["metadata"]["name"]
         self.command(f"kill shop/{victim}")
         self.wait_for(f"{victim} gone", lambda: victim not in self.cluster.kubectl("-n", "shop", "get", "pods", "-o", "name"))
+        self.message_of(f"kill shop/{victim}")
+        self.ended(f"kill of pod/{victim} succeeded")
+        before = {p["metadata"]["name"] for p in self.cluster.json("-n", "shop", "get", "pods", "-l", "app=worker")["items"]}
         self.command("purge shop/worker burn reason: leak")
-        kill_msg = self.message_of(f"kill shop/{victim}")
-        self.assertTrue(kill_msg)
-        self.assertTrue(ts)
+        self.ended("purge of deploy/worker succeeded")
+        after = {p["metadata"]["name"] for p in self.cluster.json("-n", "shop", "get", "pods", "-l", "app=worker")["items"]}
+        self.assertFalse(before & after, "every pod replaced")
 
         # A bare name that is a CronJob is one.
         self.command("cronjob run shop/report")
