@@ -298,6 +298,14 @@ absl::StatusOr<v1::Operation> HerdClient::CancelOperation(const v1::CancelOperat
                                                           CallOptions call) const {
   return impl_->Call("CancelOperation", /*retryable=*/true, request, call, &Stub::CancelOperation);
 }
+absl::StatusOr<v1::Operation> HerdClient::ApproveOperation(const v1::ApproveOperationRequest& request,
+                                                           CallOptions call) const {
+  return impl_->Call("ApproveOperation", /*retryable=*/true, request, call, &Stub::ApproveOperation);
+}
+absl::StatusOr<v1::Operation> HerdClient::RejectOperation(const v1::RejectOperationRequest& request,
+                                                          CallOptions call) const {
+  return impl_->Call("RejectOperation", /*retryable=*/true, request, call, &Stub::RejectOperation);
+}
 
 absl::StatusOr<v1::Workload> HerdClient::GetWorkload(const v1::GetWorkloadRequest& request, CallOptions call) const {
   return impl_->Call("GetWorkload", /*retryable=*/true, request, call, &Stub::GetWorkload);

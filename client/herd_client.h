@@ -139,6 +139,12 @@ class HerdClient {
   absl::StatusOr<v1::Operation> KillCronJobJobs(v1::CronJobRequest request, CallOptions call = {}) const;
   absl::StatusOr<v1::Operation> CancelOperation(const v1::CancelOperationRequest& request,
                                                 CallOptions call = {}) const;
+  // Decide an operation waiting for approval. Retried like cancels: a
+  // repeat finds the decision made (FAILED_PRECONDITION names it).
+  absl::StatusOr<v1::Operation> ApproveOperation(const v1::ApproveOperationRequest& request,
+                                                 CallOptions call = {}) const;
+  absl::StatusOr<v1::Operation> RejectOperation(const v1::RejectOperationRequest& request,
+                                                CallOptions call = {}) const;
 
   // Reads. List calls return one page; pass next_page_token back for more.
   absl::StatusOr<v1::Workload> GetWorkload(const v1::GetWorkloadRequest& request, CallOptions call = {}) const;

@@ -289,8 +289,8 @@ Examples:
 )"},
       {"ops", false, {"all-namespaces", "state", "limit", "wait", "reason"},
        "herdctl ops (get ID | list [deploy/NAME] [--state=STATE,…] [-A] [--limit=N] | watch ID | "
-       "cancel ID [--reason=TEXT] [--wait])",
-       "show, follow and cancel operations",
+       "cancel ID [--reason=TEXT] [--wait] | approve ID [--reason=TEXT] [--wait] | reject ID [--reason=TEXT])",
+       "show, follow, cancel, approve and reject operations",
        R"(Operations are what the verbs that change things start. ID is the
 operation's id, with or without the "operations/" prefix.
 
@@ -300,16 +300,23 @@ operation's id, with or without the "operations/" prefix.
   watch ID      follow until it ends; the exit code is the operation's
   cancel ID     ask it to stop; a rollout that is cancelled rolls back unless
                 it was started with --no-rollback. With --wait, follows it and
-                exits 0 if it ended cancelled or rolled back
+                exits 0 if it ended cancelled or rolled back. One waiting for
+                approval ends at once, having done nothing
+  approve ID    approve an operation an approval rule of herd's holds
+                (PendingApproval): it starts. Needs the verb "approve" on its
+                workload; nobody approves their own. With --wait, follows it
+                to its end; the exit code is the operation's
+  reject ID     reject it: it ends Cancelled, having done nothing
 
 Flags:
   --state=STATE,…            list: only these states (pending, running,
-                             succeeded, failed, cancelled, rolled-back;
-                             active = pending and running)
+                             succeeded, failed, cancelled, rolled-back,
+                             pending-approval; active = pending, running
+                             and pending-approval)
   -A, --all-namespaces       list: every namespace
   --limit=N                  list: at most N operations (default: all)
-  --reason=TEXT              cancel: why
-  --wait                     cancel: follow the operation until it ends
+  --reason=TEXT              cancel, approve, reject: why
+  --wait                     cancel, approve: follow the operation until it ends
 
 Examples:
   herdctl ops list --state=active -A
@@ -317,6 +324,8 @@ Examples:
   herdctl ops get 01hf3k9v2c
   herdctl ops watch 01hf3k9v2c
   herdctl ops cancel operations/01hf3k9v2c --reason="wrong image" --wait
+  herdctl ops list --state=pending-approval -A
+  herdctl ops approve 01hf3k9v2c --reason="checked the plan" --wait
 )"},
   };
   return *verbs;
@@ -930,6 +939,7 @@ absl::Status ParseStates(const FlagReader& flags, v1::ListOperationsRequest& r) 
     if (s == "active") {
       r.add_states(v1::OPERATION_STATE_PENDING);
       r.add_states(v1::OPERATION_STATE_RUNNING);
+      r.add_states(v1::OPERATION_STATE_PENDING_APPROVAL);
       continue;
     }
     absl::StrReplaceAll({{"-", "_"}}, &s);
@@ -938,7 +948,7 @@ absl::Status ParseStates(const FlagReader& flags, v1::ListOperationsRequest& r) 
         state == v1::OPERATION_STATE_UNSPECIFIED) {
       return flags.Error("state", absl::StrCat("unknown state \"", word,
                                                "\"; expected pending, running, succeeded, failed, cancelled, "
-                                               "rolled-back or active"));
+                                               "rolled-back, pending-approval or active"));
     }
     r.add_states(state);
   }
@@ -951,17 +961,25 @@ absl::Status ParseOps(const VerbContext& c) {
                                                      {"list", Action::kOpsList},
                                                      {"ls", Action::kOpsList},
                                                      {"watch", Action::kOpsWatch},
-                                                     {"cancel", Action::kOpsCancel}};
-  if (c.args.empty()) return UsageError(c.spec.name, "say what to do: get, list, watch or cancel");
+                                                     {"cancel", Action::kOpsCancel},
+                                                     {"approve", Action::kOpsApprove},
+                                                     {"reject", Action::kOpsReject}};
+  if (c.args.empty()) return UsageError(c.spec.name, "say what to do: get, list, watch, cancel, approve or reject");
   auto it = kSub.find(c.args[0]);
   if (it == kSub.end()) {
-    return UsageError(c.spec.name, absl::StrCat("unknown action \"", c.args[0], "\"; expected get, list, watch or cancel"));
+    return UsageError(c.spec.name, absl::StrCat("unknown action \"", c.args[0],
+                                                "\"; expected get, list, watch, cancel, approve or reject"));
   }
   const Action action = it->second;
   const std::string sub = c.args[0] == "ls" ? "list" : c.args[0];
   // Flags of one `ops` action are not accepted by the others.
   const std::map<std::string, std::set<std::string>> kSubFlags = {
-      {"list", {"all-namespaces", "state", "limit"}}, {"cancel", {"reason", "wait"}}, {"get", {}}, {"watch", {}}};
+      {"list", {"all-namespaces", "state", "limit"}},
+      {"cancel", {"reason", "wait"}},
+      {"approve", {"reason", "wait"}},
+      {"reject", {"reason"}},
+      {"get", {}},
+      {"watch", {}}};
   for (const char* f : {"all-namespaces", "state", "limit", "reason", "wait"}) {
     if (c.flags.Has(f) && kSubFlags.at(sub).count(f) == 0) {
       return UsageError(c.spec.name, absl::StrCat("flag ", FlagSpelling(*FindFlag(f)), " does not apply to ops ", sub));
@@ -996,6 +1014,13 @@ absl::Status ParseOps(const VerbContext& c) {
     c.cmd.cancel.set_name(c.cmd.operation);
     c.cmd.cancel.set_reason(c.flags.String("reason"));
     c.cmd.wait = c.flags.Bool("wait");
+  } else if (action == Action::kOpsApprove) {
+    c.cmd.approve.set_name(c.cmd.operation);
+    c.cmd.approve.set_reason(c.flags.String("reason"));
+    c.cmd.wait = c.flags.Bool("wait");
+  } else if (action == Action::kOpsReject) {
+    c.cmd.reject.set_name(c.cmd.operation);
+    c.cmd.reject.set_reason(c.flags.String("reason"));
   }
   c.cmd.action = action;
   return absl::OkStatus();

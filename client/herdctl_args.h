@@ -41,6 +41,8 @@ enum class Action {
   kOpsList,
   kOpsWatch,
   kOpsCancel,
+  kOpsApprove,
+  kOpsReject,
 };
 
 // Flags every verb takes.
@@ -64,7 +66,8 @@ struct Command {
   // kHelp: the verb to explain ("rollout"), or empty for the overview.
   std::string help_topic;
 
-  // Mutating verbs and `ops cancel`: follow the operation until it ends.
+  // Mutating verbs, `ops cancel` and `ops approve`: follow the operation
+  // until it ends.
   bool wait = false;
   // dry_run, request_id, reason as given; already copied into the request.
   v1::MutationOptions mutation;
@@ -84,6 +87,8 @@ struct Command {
   // kOpsGet, kOpsWatch: "operations/ID".
   std::string operation;
   v1::CancelOperationRequest cancel;
+  v1::ApproveOperationRequest approve;
+  v1::RejectOperationRequest reject;
 };
 
 // Parses the arguments after the program name. `default_namespace` is used

@@ -273,15 +273,30 @@ TEST(ParseOps, Subcommands) {
   EXPECT_EQ(list->action, Action::kOpsList);
   EXPECT_EQ(list->ops_list.namespace_(), "");
   EXPECT_THAT(list->ops_list.states(), ElementsAre(v1::OPERATION_STATE_PENDING, v1::OPERATION_STATE_RUNNING,
+                                                   v1::OPERATION_STATE_PENDING_APPROVAL,
                                                    v1::OPERATION_STATE_ROLLED_BACK));
   EXPECT_EQ(list->ops_limit, 5);
+
+  absl::StatusOr<Command> approve = Parse({"ops", "approve", "01hf3k9v2c", "--reason=plan checked", "--wait"});
+  ASSERT_TRUE(approve.ok()) << approve.status();
+  EXPECT_EQ(approve->action, Action::kOpsApprove);
+  EXPECT_EQ(approve->approve.name(), "operations/01hf3k9v2c");
+  EXPECT_EQ(approve->approve.reason(), "plan checked");
+  EXPECT_TRUE(approve->wait);
+  absl::StatusOr<Command> reject = Parse({"ops", "reject", "operations/01hf3k9v2c", "--reason=not now"});
+  ASSERT_TRUE(reject.ok()) << reject.status();
+  EXPECT_EQ(reject->action, Action::kOpsReject);
+  EXPECT_EQ(reject->reject.name(), "operations/01hf3k9v2c");
+  EXPECT_EQ(reject->reject.reason(), "not now");
+  ExpectUsageError({"ops", "reject", "01hf3k9v2c", "--wait"}, "does not apply to ops reject", "ops");
+  ExpectUsageError({"ops", "approve"}, "ops approve needs an operation ID", "ops");
 
   absl::StatusOr<Command> target = Parse({"-n", "shop", "ops", "list", "deploy/web"});
   ASSERT_TRUE(target.ok()) << target.status();
   EXPECT_EQ(target->ops_list.target(), "namespaces/shop/deployments/web");
   EXPECT_EQ(target->ops_list.namespace_(), "shop");
 
-  ExpectUsageError({"ops"}, "get, list, watch or cancel", "ops");
+  ExpectUsageError({"ops"}, "get, list, watch, cancel, approve or reject", "ops");
   ExpectUsageError({"ops", "get"}, "ops get needs an operation ID", "ops");
   ExpectUsageError({"ops", "get", "a/b"}, "is not an operation id", "ops");
   ExpectUsageError({"ops", "list", "--state=done"}, "--state: unknown state \"done\"", "ops");

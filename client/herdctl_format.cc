@@ -382,6 +382,7 @@ std::string StateName(v1::OperationState state) {
     case v1::OPERATION_STATE_FAILED: return "Failed";
     case v1::OPERATION_STATE_CANCELLED: return "Cancelled";
     case v1::OPERATION_STATE_ROLLED_BACK: return "RolledBack";
+    case v1::OPERATION_STATE_PENDING_APPROVAL: return "PendingApproval";
     default: return "Unknown";
   }
 }
@@ -449,8 +450,33 @@ std::optional<double> ProgressFraction(const v1::Operation& op) {
 }
 
 std::string FormatStarted(const v1::Operation& op) {
+  if (op.state() == v1::OPERATION_STATE_PENDING_APPROVAL) {
+    return absl::StrCat(op.name(), ": ", KindName(op.kind()), " of ", Target(op), " waits for approval by one of ",
+                        absl::StrJoin(op.approval().approvers(), ", "), " (until ",
+                        FormatApprovalTime(op.approval().deadline()), ")");
+  }
   return absl::StrCat(op.name(), ": ", KindName(op.kind()), " of ", Target(op), " started (", StateName(op.state()),
                       ")");
+}
+
+std::string FormatApprovalTime(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
+}
+
+std::string FormatApproval(const v1::Operation& op) {
+  if (!op.has_approval()) return "";
+  const v1::Approval& a = op.approval();
+  const std::string comment = a.comment().empty() ? "" : absl::StrCat(": ", a.comment());
+  switch (a.decision()) {
+    case v1::APPROVAL_DECISION_APPROVED: return absl::StrCat("approved by ", a.decided_by(), comment);
+    case v1::APPROVAL_DECISION_REJECTED: return absl::StrCat("rejected by ", a.decided_by(), comment);
+    case v1::APPROVAL_DECISION_EXPIRED:
+      return absl::StrCat("expired at ", FormatApprovalTime(a.deadline()), " (nobody decided)");
+    default:
+      if (op.state() != v1::OPERATION_STATE_PENDING_APPROVAL) return "withdrawn before anyone decided";
+      return absl::StrCat("waits for one of ", absl::StrJoin(a.approvers(), ", "), " until ",
+                          FormatApprovalTime(a.deadline()));
+  }
 }
 
 std::string FormatOutcome(const v1::Operation& op) {
@@ -515,6 +541,7 @@ absl::StatusOr<std::string> FormatOperation(const v1::Operation& op, OutputForma
   if (!op.principal().empty()) Field(out, "Requested by", op.principal());
   if (!op.reason().empty()) Field(out, "Reason", op.reason());
   if (!op.request_id().empty()) Field(out, "Request ID", op.request_id());
+  if (op.has_approval()) Field(out, "Approval", absl::StrCat(FormatApproval(op), " (rule ", op.approval().rule(), ")"));
   Field(out, "Created", WhenAgo(op.create_time(), now));
   if (TimeOf(op.end_time())) {
     std::optional<absl::Duration> took = Took(op);
@@ -536,7 +563,10 @@ absl::StatusOr<std::string> FormatOperation(const v1::Operation& op, OutputForma
     std::optional<absl::Time> start = TimeOf(op.create_time());
     for (const v1::OperationEvent& e : op.events()) {
       std::optional<absl::Time> at = TimeOf(e.time());
-      t.Add({at && start ? absl::StrCat("+", ShortDuration(*at - *start)) : "-", e.message()});
+      // Events before the start (asked for, approved) count back from it.
+      std::string when = "-";
+      if (at && start) when = *at < *start ? absl::StrCat("-", ShortDuration(*start - *at)) : absl::StrCat("+", ShortDuration(*at - *start));
+      t.Add({when, e.message()});
     }
     out += t.Render("  ");
   }

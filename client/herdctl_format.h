@@ -79,6 +79,11 @@ std::optional<double> ProgressFraction(const v1::Operation& op);
 // One line for an operation just started (without --wait), e.g.
 // "operations/7f3a: rollout of deploy/web started (Pending)".
 std::string FormatStarted(const v1::Operation& op);
+// The approval of an operation an approval rule held, in a line ("waits
+// for one of bob, carol until …", "approved by bob: ok"); "" for others.
+std::string FormatApproval(const v1::Operation& op);
+// "2026-12-04 06:30:00 UTC".
+std::string FormatApprovalTime(const google::protobuf::Timestamp& t);
 // One line for an operation that ended, e.g.
 // "rollout of deploy/web succeeded in 14.2s (revision 7)".
 std::string FormatOutcome(const v1::Operation& op);

@@ -253,6 +253,19 @@ ExitCode RunCommand(const Command& cmd, const client::HerdClient& client, const 
       con.out << cmd.operation << ": cancel requested (" << StateName(op->state()) << ")\n";
       return kExitSuccess;
     }
+    case Action::kOpsApprove:
+    case Action::kOpsReject: {
+      const bool approve = cmd.action == Action::kOpsApprove;
+      absl::StatusOr<v1::Operation> op =
+          approve ? client.ApproveOperation(cmd.approve) : client.RejectOperation(cmd.reject);
+      if (!op.ok()) return ReportError(op.status(), server, con.err);
+      if (cmd.wait) return Follow(cmd, client, con, op->name().empty() ? cmd.operation : op->name(), *op);
+      if (cmd.global.output != OutputFormat::kTable) return Print(FormatMessage(*op, cmd.global.output), con.out, con.err);
+      con.out << cmd.operation << ": " << (approve ? "approved" : "rejected") << " (" << StateName(op->state())
+              << ")\n";
+      if (approve) con.out << "Follow it with: herdctl ops watch " << OperationId(op->name()) << "\n";
+      return kExitSuccess;
+    }
   }
   return kExitError;
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/log/log.h"
@@ -97,9 +98,14 @@ absl::Status HerdService::Refused(absl::Status st) {
 
 void HerdService::Audit(const auth::Principal& who, auth::Verb verb, const v1::Operation& op,
                         const std::string& result) {
+  Audit(who, auth::VerbName(verb), op, result);
+}
+
+void HerdService::Audit(const auth::Principal& who, absl::string_view verb, const v1::Operation& op,
+                        const std::string& result) {
   if (!deps_.audit) return;
   deps_.audit({.principal = who.name,
-               .verb = std::string(auth::VerbName(verb)),
+               .verb = std::string(verb),
                .target = op.target(),
                .operation = op.name(),
                .reason = op.reason(),
@@ -143,6 +149,25 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
     if (existing.ok()) return existing;
   }
 
+  // An approval rule of the tokens file may hold the operation: it is
+  // recorded, waiting, and starts only once someone else approves it.
+  std::shared_ptr<const auth::Policy> policy = deps_.authenticator->policy();
+  const auth::ApprovalRule* approval_rule = auth::ApprovalRuleFor(*policy, verb, ns, workload);
+  std::vector<std::string> approvers;
+  if (approval_rule != nullptr) {
+    for (const auth::Principal& p : policy->principals) {
+      if (p.name != (*who)->name && deps_.authorizer->Authorize(p, auth::Verb::kApprove, ns, workload).ok()) {
+        approvers.push_back(p.name);
+      }
+    }
+    if (approvers.empty()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "approval rule ", approval_rule->name, " holds this ", auth::VerbName(verb),
+          " for approval, and no principal but ", (*who)->name,
+          " may approve it: give one the verb \"approve\" on it in the tokens file"));
+    }
+  }
+
   // Bad input (and, --impersonate, a caller the cluster refuses) is
   // refused here, before anything is locked or written. Engines plan from
   // herd's cache, so this costs no round trip; the plan is made again once
@@ -160,6 +185,12 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
     auto* e = op.add_events();
     ops::SetTime(now, e->mutable_time());
     e->set_message(absl::StrCat("dry run: ", plan->summary()));
+    if (approval_rule != nullptr) {
+      e = op.add_events();
+      ops::SetTime(now, e->mutable_time());
+      e->set_message(absl::StrCat("would wait for approval (rule ", approval_rule->name, ") by one of ",
+                                  absl::StrJoin(approvers, ", ")));
+    }
     {
       absl::MutexLock lock(&mu_);
       if (dry_runs_.size() >= kMaxDryRuns) dry_runs_.erase(dry_runs_.begin());
@@ -167,6 +198,30 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
     }
     Audit(**who, verb, op, "dry run");
     return op;
+  }
+
+  if (approval_rule != nullptr) {
+    op.set_state(v1::OPERATION_STATE_PENDING_APPROVAL);
+    v1::Approval* a = op.mutable_approval();
+    a->set_requester((*who)->name);
+    for (const auto& name : approvers) a->add_approvers(name);
+    a->set_rule(approval_rule->name);
+    const absl::Time deadline = now + approval_rule->timeout;
+    ops::SetTime(deadline, a->mutable_deadline());
+    auto* e = op.add_events();
+    ops::SetTime(now, e->mutable_time());
+    e->set_message(absl::StrCat(VerbText(op.kind()), " asked for by ", (*who)->name,
+                                op.reason().empty() ? "" : absl::StrCat(" (", op.reason(), ")"),
+                                "; waits for approval by one of ", absl::StrJoin(approvers, ", "), " until ",
+                                absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", deadline, absl::UTCTimeZone()),
+                                " (rule ", approval_rule->name, ")"));
+    auto held = deps_.runner->Hold(**engine, op);
+    if (!held.ok()) {
+      if (absl::IsAlreadyExists(held.status())) return FindOperation(op.name());
+      return held.status();
+    }
+    Audit(**who, verb, *held, "held for approval");
+    return held;
   }
 
   op.set_state(v1::OPERATION_STATE_RUNNING);
@@ -498,6 +553,17 @@ grpc::Status HerdService::CancelOperation(grpc::ServerContext* ctx, const v1::Ca
       !st.ok()) {
     return ToGrpcStatus(Refused(st));
   }
+  if (op->state() == v1::OPERATION_STATE_PENDING_APPROVAL) {
+    // Withdrawn before anyone decided: it ends at once, having done nothing.
+    auto withdrawn = deps_.runner->Decide(req->name(), v1::APPROVAL_DECISION_UNSPECIFIED, (*who)->name, req->reason());
+    if (withdrawn.ok()) {
+      Audit(**who, auth::Verb::kCancel, *withdrawn, "withdrawn before approval");
+      *out = *std::move(withdrawn);
+      return grpc::Status::OK;
+    }
+    // Decided meanwhile: cancelled like any operation below.
+    if (!absl::IsFailedPrecondition(withdrawn.status())) return ToGrpcStatus(withdrawn.status());
+  }
   std::string reason = req->reason().empty() ? absl::StrCat("cancelled by ", (*who)->name)
                                              : absl::StrCat("cancelled by ", (*who)->name, ": ", req->reason());
   if (auto st = deps_.runner->Cancel(req->name(), reason); !st.ok()) return ToGrpcStatus(st);
@@ -505,6 +571,61 @@ grpc::Status HerdService::CancelOperation(grpc::ServerContext* ctx, const v1::Ca
   auto now = FindOperation(req->name());
   if (!now.ok()) return ToGrpcStatus(now.status());
   *out = std::move(*now);
+  return grpc::Status::OK;
+}
+
+absl::StatusOr<v1::Operation> HerdService::DecideApproval(grpc::ServerContext* ctx, const std::string& name,
+                                                          const std::string& reason, bool approve) {
+  auto who = Authenticate(ctx);
+  if (!who.ok()) return who.status();
+  if (reason.size() > 1024) return absl::InvalidArgumentError("reason is longer than 1024 characters");
+  auto op = FindOperation(name);
+  if (!op.ok()) return op.status();
+  if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kApprove, NamespaceOf(op->target()),
+                                            WorkloadOf(op->target()));
+      !st.ok()) {
+    return Refused(st);
+  }
+  if (op->state() != v1::OPERATION_STATE_PENDING_APPROVAL) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        name, " waits for no approval: it is ", v1::OperationState_Name(op->state()),
+        op->has_approval() && op->approval().decision() != v1::APPROVAL_DECISION_UNSPECIFIED
+            ? absl::StrCat(", ", v1::ApprovalDecision_Name(op->approval().decision()),
+                           op->approval().decided_by().empty() ? "" : absl::StrCat(" by ", op->approval().decided_by()))
+            : ""));
+  }
+  if (approve && (*who)->name == op->approval().requester()) {
+    if (deps_.denied) deps_.denied("self_approval");
+    return absl::PermissionDeniedError(absl::StrCat((*who)->name, " asked for ", name,
+                                                    " and may not approve it: one of ",
+                                                    absl::StrJoin(op->approval().approvers(), ", "), " must"));
+  }
+  if (approve && deps_.draining && deps_.draining()) {
+    return absl::UnavailableError("herdd is shutting down; try again (another replica will take the call)");
+  }
+  auto decided = deps_.runner->Decide(
+      name, approve ? v1::APPROVAL_DECISION_APPROVED : v1::APPROVAL_DECISION_REJECTED, (*who)->name, reason);
+  if (!decided.ok()) return decided.status();
+  // The decider's reason, not the requester's, goes with the decision.
+  v1::Operation audited = *decided;
+  audited.set_reason(reason);
+  Audit(**who, approve ? "approve" : "reject", audited, approve ? "approved" : "rejected");
+  return decided;
+}
+
+grpc::Status HerdService::ApproveOperation(grpc::ServerContext* ctx, const v1::ApproveOperationRequest* req,
+                                           v1::Operation* out) {
+  auto op = DecideApproval(ctx, req->name(), req->reason(), true);
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  *out = *std::move(op);
+  return grpc::Status::OK;
+}
+
+grpc::Status HerdService::RejectOperation(grpc::ServerContext* ctx, const v1::RejectOperationRequest* req,
+                                          v1::Operation* out) {
+  auto op = DecideApproval(ctx, req->name(), req->reason(), false);
+  if (!op.ok()) return ToGrpcStatus(op.status());
+  *out = *std::move(op);
   return grpc::Status::OK;
 }
 

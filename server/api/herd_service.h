@@ -62,7 +62,7 @@ struct ServiceDeps {
   // answer.
   std::function<absl::Status(const std::string& principal, const v1::Plan& plan)> check_writes;
   // Told of every refused call (may be empty): "unauthenticated", "rules",
-  // "protected_namespace" or "cluster_rbac".
+  // "protected_namespace", "cluster_rbac" or "self_approval".
   std::function<void(absl::string_view reason)> denied;
 };
 
@@ -89,6 +89,10 @@ class HerdService final : public v1::Herd::Service {
                               grpc::ServerWriter<v1::Operation>* writer) override;
   grpc::Status CancelOperation(grpc::ServerContext* ctx, const v1::CancelOperationRequest* req,
                                v1::Operation* out) override;
+  grpc::Status ApproveOperation(grpc::ServerContext* ctx, const v1::ApproveOperationRequest* req,
+                                v1::Operation* out) override;
+  grpc::Status RejectOperation(grpc::ServerContext* ctx, const v1::RejectOperationRequest* req,
+                               v1::Operation* out) override;
 
  private:
   using EngineOrError = absl::StatusOr<std::unique_ptr<ops::Engine>>;
@@ -111,6 +115,10 @@ class HerdService final : public v1::Herd::Service {
   absl::StatusOr<v1::Operation> FindOperation(const std::string& name);
   absl::Status AuthorizeRead(const auth::Principal& who, const v1::Operation& op);
   void Audit(const auth::Principal& who, auth::Verb verb, const v1::Operation& op, const std::string& result);
+  void Audit(const auth::Principal& who, absl::string_view verb, const v1::Operation& op, const std::string& result);
+  // ApproveOperation (`approve`) and RejectOperation.
+  absl::StatusOr<v1::Operation> DecideApproval(grpc::ServerContext* ctx, const std::string& name,
+                                               const std::string& reason, bool approve);
 
   ServiceDeps deps_;
   absl::Mutex mu_;

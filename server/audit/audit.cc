@@ -79,6 +79,9 @@ std::string ResultText(const AuditEntry& entry) {
       return absl::StartsWith(entry.error, "cancelled") ? entry.error : absl::StrCat("cancelled: ", entry.error);
     case Outcome::kRolledBack:
       return absl::StrCat("rolled back: ", entry.error.empty() ? "unknown error" : entry.error);
+    case Outcome::kHeld: return "held for approval";
+    case Outcome::kApproved: return "approved";
+    case Outcome::kRejected: return "rejected";
   }
   return "unknown";
 }

@@ -52,11 +52,16 @@ enum class Outcome {
   kFailed,
   kCancelled,
   kRolledBack,  // failed and undone
+  kHeld,        // waits for approval (an approval rule held it)
+  kApproved,    // an approval given (verb "approve")
+  kRejected,    // an approval refused (verb "reject")
 };
 
 struct AuditEntry {
   std::string principal;
-  std::string verb;  // "rollout", "undo", "scale", "purge", "kill", "cronjob", "cancel"
+  // "rollout", "undo", "scale", "purge", "kill", "cronjob", "cancel",
+  // "approve", "reject"
+  std::string verb;
   Target target;
   std::string operation_id;
   std::string reason;  // the caller's reason, as given
@@ -68,7 +73,7 @@ struct AuditEntry {
 };
 
 // "started", "succeeded", "failed: ERROR", "cancelled[: ERROR]",
-// "rolled back: ERROR".
+// "rolled back: ERROR", "held for approval", "approved", "rejected".
 std::string ResultText(const AuditEntry& entry);
 // "shop/Deployment/web".
 std::string TargetText(const Target& target);

@@ -153,6 +153,11 @@ std::vector<std::string> Authenticator::GroupsOf(absl::string_view name) {
   return {};
 }
 
+std::shared_ptr<const Policy> Authenticator::policy() {
+  if (!insecure()) MaybeReload();
+  return Current();
+}
+
 absl::StatusOr<PrincipalRef> Authenticator::Authenticate(const Credentials& credentials) {
   if (!insecure()) MaybeReload();
   std::shared_ptr<const Policy> policy = Current();

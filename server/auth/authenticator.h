@@ -102,6 +102,10 @@ class Authenticator {
   // (empty when it gives none, or no longer names it).
   std::vector<std::string> GroupsOf(absl::string_view name);
 
+  // The tokens file in force (its principals and approval rules); in
+  // insecure mode one principal "anonymous" and no approval rules.
+  std::shared_ptr<const Policy> policy();
+
  private:
   // Identifies one version of the file on disk.
   struct FileStamp {

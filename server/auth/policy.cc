@@ -20,8 +20,12 @@
 namespace herd::auth {
 namespace {
 
-constexpr Verb kAllVerbs[] = {Verb::kRollout, Verb::kUndo, Verb::kScale, Verb::kPurge,
-                              Verb::kKill,    Verb::kCronJob, Verb::kRead, Verb::kCancel};
+constexpr Verb kAllVerbs[] = {Verb::kRollout, Verb::kUndo, Verb::kScale,  Verb::kPurge,  Verb::kKill,
+                              Verb::kCronJob, Verb::kRead, Verb::kCancel, Verb::kApprove};
+// The verbs an approval rule may hold: those that start an operation.
+constexpr Verb kHeldVerbs[] = {Verb::kRollout, Verb::kUndo, Verb::kScale, Verb::kPurge, Verb::kKill, Verb::kCronJob};
+// The longest an approval may wait (operation records are kept 7 days).
+constexpr absl::Duration kMaxApprovalTimeout = absl::Hours(24 * 7);
 
 uint32_t Bit(Verb v) { return 1u << static_cast<unsigned>(v); }
 
@@ -139,7 +143,20 @@ class Parser {
 
   absl::Status ParseRoot(const YAML::Node& root, Policy& policy) {
     if (!root.IsMap()) return Error(root, "a tokens file is a map with a \"principals\" list");
-    if (absl::Status st = CheckKeys(root, "the tokens file", {"principals"}); !st.ok()) return st;
+    if (absl::Status st = CheckKeys(root, "the tokens file", {"principals", "approvals"}); !st.ok()) return st;
+    if (YAML::Node approvals = root["approvals"]; approvals && !approvals.IsNull()) {
+      if (!approvals.IsSequence()) return Error(approvals, "\"approvals\" must be a list");
+      std::set<std::string> names;
+      for (const auto& a : approvals) {
+        ApprovalRule rule;
+        rule.name = absl::StrCat("approvals[", policy.approvals.size(), "]");
+        if (absl::Status st = ParseApproval(a, rule); !st.ok()) return st;
+        if (!names.insert(rule.name).second) {
+          return Error(a, absl::StrCat("approval rule \"", rule.name, "\" is defined twice"));
+        }
+        policy.approvals.push_back(std::move(rule));
+      }
+    }
     YAML::Node principals = root["principals"];
     if (!principals) return Error(root, "missing \"principals\"");
     if (principals.IsNull()) return absl::OkStatus();  // `principals:` with nothing: nobody
@@ -148,6 +165,68 @@ class Parser {
       Principal principal;
       if (absl::Status st = ParsePrincipal(p, principal); !st.ok()) return st;
       policy.principals.push_back(std::move(principal));
+    }
+    return absl::OkStatus();
+  }
+
+  // The `namespaces` (required) and `workloads` (default "*") globs of a
+  // rule or an approval rule (`what`).
+  absl::Status ParseScope(const YAML::Node& node, absl::string_view what, std::vector<std::string>& namespaces,
+                          std::vector<std::string>& workloads) {
+    if (!node["namespaces"]) {
+      return Error(node, absl::StrCat(what, " needs \"namespaces\" (use [\"*\"] for every namespace)"));
+    }
+    auto ns_list = StringList(node["namespaces"], "namespaces");
+    if (!ns_list.ok()) return ns_list.status();
+    for (auto& [ns, at] : *ns_list) namespaces.push_back(std::move(ns));
+    if (YAML::Node w = node["workloads"]) {
+      auto list = StringList(w, "workloads");
+      if (!list.ok()) return list.status();
+      for (auto& [name, at] : *list) workloads.push_back(std::move(name));
+    } else {
+      workloads.push_back("*");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status ParseApproval(const YAML::Node& node, ApprovalRule& rule) {
+    if (!node.IsMap()) return Error(node, "each approval rule must be a map with namespaces (and verbs, timeout)");
+    if (absl::Status st = CheckKeys(node, "an approval rule", {"name", "verbs", "namespaces", "workloads", "timeout"});
+        !st.ok()) {
+      return st;
+    }
+    if (YAML::Node name = node["name"]) {
+      auto text = String(name, "name");
+      if (!text.ok()) return text.status();
+      rule.name = *text;
+    }
+    if (YAML::Node verbs = node["verbs"]) {
+      auto list = StringList(verbs, "verbs");
+      if (!list.ok()) return list.status();
+      for (const auto& [name, at] : *list) {
+        uint32_t bits = 0;
+        for (Verb h : kHeldVerbs) {
+          if (name == "*" || name == VerbName(h)) bits |= Bit(h);
+        }
+        if (bits == 0) {
+          return Error(at, absl::StrCat("an approval rule holds only verbs that start an operation (rollout, undo, "
+                                        "scale, purge, kill, cronjob or \"*\"), not \"", name, "\""));
+        }
+        rule.verbs |= bits;
+      }
+    } else {
+      for (Verb h : kHeldVerbs) rule.verbs |= Bit(h);
+    }
+    if (absl::Status st = ParseScope(node, "an approval rule", rule.namespaces, rule.workloads); !st.ok()) return st;
+    if (YAML::Node timeout = node["timeout"]) {
+      auto text = String(timeout, "timeout");
+      if (!text.ok()) return text.status();
+      absl::Duration d;
+      if (!absl::ParseDuration(*text, &d) || d <= absl::ZeroDuration() || d > kMaxApprovalTimeout) {
+        return Error(timeout, absl::StrCat("timeout must be a positive duration of at most 168h, like \"30m\" or "
+                                           "\"2h\" (not \"", *text, "\")"));
+      }
+      rule.timeout = d;
     }
     return absl::OkStatus();
   }
@@ -274,20 +353,7 @@ class Parser {
       rule.verbs |= Bit(*v);
     }
 
-    if (!node["namespaces"]) {
-      return Error(node, "a rule needs \"namespaces\" (use [\"*\"] for every namespace)");
-    }
-    auto namespaces = StringList(node["namespaces"], "namespaces");
-    if (!namespaces.ok()) return namespaces.status();
-    for (auto& [ns, at] : *namespaces) rule.namespaces.push_back(std::move(ns));
-
-    if (YAML::Node workloads = node["workloads"]) {
-      auto list = StringList(workloads, "workloads");
-      if (!list.ok()) return list.status();
-      for (auto& [w, at] : *list) rule.workloads.push_back(std::move(w));
-    } else {
-      rule.workloads.push_back("*");
-    }
+    if (absl::Status st = ParseScope(node, "a rule", rule.namespaces, rule.workloads); !st.ok()) return st;
 
     if (YAML::Node ap = node["allowProtected"]) {
       bool value = false;
@@ -319,6 +385,7 @@ absl::string_view VerbName(Verb verb) {
     case Verb::kCronJob: return "cronjob";
     case Verb::kRead: return "read";
     case Verb::kCancel: return "cancel";
+    case Verb::kApprove: return "approve";
   }
   return "unknown";
 }
@@ -394,6 +461,18 @@ bool Rule::MatchesWorkload(absl::string_view name) const {
     if (GlobMatch(p, name)) return true;
   }
   return false;
+}
+
+const ApprovalRule* ApprovalRuleFor(const Policy& policy, Verb verb, absl::string_view ns,
+                                    absl::string_view workload) {
+  for (const ApprovalRule& rule : policy.approvals) {
+    if (!rule.AppliesTo(verb)) continue;
+    bool ns_match = false, workload_match = workload.empty();
+    for (const auto& p : rule.namespaces) ns_match = ns_match || GlobMatch(p, ns);
+    for (const auto& p : rule.workloads) workload_match = workload_match || GlobMatch(p, workload);
+    if (ns_match && workload_match) return &rule;
+  }
+  return nullptr;
 }
 
 Rule AllowEverythingRule() {

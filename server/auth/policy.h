@@ -21,6 +21,14 @@
 //         - verbs: ["*"]
 //           namespaces: [kube-system]
 //           allowProtected: true          # needed for protected namespaces
+//         - verbs: [approve]              # may approve others' held operations
+//           namespaces: ["prod-*"]
+//   approvals:                            # optional: operations held for approval
+//     - name: prod                        # optional; default "approvals[N]"
+//       namespaces: ["prod-*"]
+//       workloads: ["*"]                  # default "*"
+//       verbs: [rollout, purge]           # default: every verb that writes (not cancel)
+//       timeout: 1h                       # how long approvers have; default 1h
 //
 // `token:` and `tokenSha256:` may also stand directly on a principal for a
 // single token. Glob patterns know `*` (any run of characters) and `?` (one
@@ -41,12 +49,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 
 namespace herd::auth {
 
 // What a call does, as rules name it. kRead covers get, list and watch of
-// workloads and operations; kCronJob every CronJob action.
-enum class Verb : uint8_t { kRollout, kUndo, kScale, kPurge, kKill, kCronJob, kRead, kCancel };
+// workloads and operations; kCronJob every CronJob action; kApprove
+// approving or rejecting an operation an approval rule holds.
+enum class Verb : uint8_t { kRollout, kUndo, kScale, kPurge, kKill, kCronJob, kRead, kCancel, kApprove };
 
 // "rollout", "undo", …, "read", "cancel".
 absl::string_view VerbName(Verb verb);
@@ -103,15 +113,39 @@ struct Principal {
   std::vector<Rule> rules;
 };
 
+// Operations an approval rule matches wait for a principal allowed to
+// approve them (verb `approve`), never their requester, before they start.
+struct ApprovalRule {
+  // As the tokens file names it, or "approvals[N]" (N from 0).
+  std::string name;
+  uint32_t verbs = 0;  // bit (1 << Verb); never kRead, kCancel or kApprove
+  std::vector<std::string> namespaces;  // globs
+  std::vector<std::string> workloads;   // globs
+  // Not approved within this long after it was asked for, an operation
+  // ends CANCELLED.
+  absl::Duration timeout = absl::Hours(1);
+
+  bool AppliesTo(Verb verb) const { return (verbs >> static_cast<unsigned>(verb)) & 1u; }
+};
+
 struct Policy {
   std::vector<Principal> principals;
+  std::vector<ApprovalRule> approvals;
 };
+
+// The first approval rule of `policy` holding `verb` on `workload` in `ns`,
+// or null. `workload` "" (every workload of the namespace: a selector) is
+// held by any rule on the namespace.
+const ApprovalRule* ApprovalRuleFor(const Policy& policy, Verb verb, absl::string_view ns,
+                                    absl::string_view workload);
 
 // Parses a tokens file. `source` names it in messages. Errors are
 // INVALID_ARGUMENT as "SOURCE:LINE:COLUMN: what is wrong" (lines from 1):
 // malformed YAML, unknown keys, unknown verbs, a principal without a name,
 // without credentials or without rules, a name, token, CN or Slack id used twice, a
-// tokenSha256 that is not 64 hex digits.
+// tokenSha256 that is not 64 hex digits; an approval rule without
+// namespaces, with a verb that does not write, or a timeout that is not a
+// positive duration ("30m", "1h") of at most 7 days.
 absl::StatusOr<Policy> ParsePolicy(absl::string_view yaml, absl::string_view source);
 
 // Reads and parses `path`. NOT_FOUND / PERMISSION_DENIED / … when it cannot

@@ -236,7 +236,7 @@ TEST(PolicyTest, AllowProtectedMustBeABoolean) {
 
 TEST(PolicyTest, VerbNamesRoundTripAndReadHasAliases) {
   for (Verb v : {Verb::kRollout, Verb::kUndo, Verb::kScale, Verb::kPurge, Verb::kKill, Verb::kCronJob,
-                 Verb::kRead, Verb::kCancel}) {
+                 Verb::kRead, Verb::kCancel, Verb::kApprove}) {
     EXPECT_EQ(ParseVerb(VerbName(v)), v);
   }
   EXPECT_EQ(ParseVerb("get"), Verb::kRead);
@@ -246,6 +246,69 @@ TEST(PolicyTest, VerbNamesRoundTripAndReadHasAliases) {
   EXPECT_EQ(ParseVerb("Rollout"), std::nullopt);
   EXPECT_FALSE(IsMutating(Verb::kRead));
   EXPECT_TRUE(IsMutating(Verb::kCancel));
+}
+
+constexpr char kOnePrincipal[] = R"(
+principals:
+  - name: a
+    token: x
+    rules:
+      - {verbs: [rollout], namespaces: [a]}
+)";
+
+TEST(PolicyTest, ApprovalRulesWithTheirDefaults) {
+  auto policy = ParsePolicy(std::string(R"(approvals:
+  - namespaces: ["prod-*"]
+  - name: canary
+    namespaces: [shop]
+    workloads: ["*-canary"]
+    verbs: [rollout, kill]
+    timeout: 30m
+)") + kOnePrincipal,
+                            "tokens.yaml");
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  ASSERT_EQ(policy->approvals.size(), 2u);
+  const ApprovalRule& prod = policy->approvals[0];
+  EXPECT_EQ(prod.name, "approvals[0]");
+  EXPECT_EQ(prod.timeout, absl::Hours(1));
+  EXPECT_THAT(prod.workloads, ElementsAre("*"));
+  for (Verb v : {Verb::kRollout, Verb::kUndo, Verb::kScale, Verb::kPurge, Verb::kKill, Verb::kCronJob}) {
+    EXPECT_TRUE(prod.AppliesTo(v)) << VerbName(v);
+  }
+  for (Verb v : {Verb::kRead, Verb::kCancel, Verb::kApprove}) EXPECT_FALSE(prod.AppliesTo(v)) << VerbName(v);
+  const ApprovalRule& canary = policy->approvals[1];
+  EXPECT_EQ(canary.name, "canary");
+  EXPECT_EQ(canary.timeout, absl::Minutes(30));
+  EXPECT_TRUE(canary.AppliesTo(Verb::kKill));
+  EXPECT_FALSE(canary.AppliesTo(Verb::kScale));
+
+  EXPECT_EQ(ApprovalRuleFor(*policy, Verb::kScale, "prod-eu", "web"), &prod);
+  EXPECT_EQ(ApprovalRuleFor(*policy, Verb::kScale, "prod", "web"), nullptr);
+  EXPECT_EQ(ApprovalRuleFor(*policy, Verb::kRollout, "shop", "web-canary"), &canary);
+  EXPECT_EQ(ApprovalRuleFor(*policy, Verb::kRollout, "shop", "web"), nullptr);
+  EXPECT_EQ(ApprovalRuleFor(*policy, Verb::kScale, "shop", "web-canary"), nullptr);
+  // A selector (every workload of the namespace) is held by any rule there.
+  EXPECT_EQ(ApprovalRuleFor(*policy, Verb::kKill, "shop", ""), &canary);
+  EXPECT_EQ(ApprovalRuleFor(*policy, Verb::kCancel, "prod-eu", "web"), nullptr);
+}
+
+TEST(PolicyTest, BadApprovalRulesAreRefusedWithTheirPlace) {
+  auto error = [](const std::string& approvals) {
+    return ParseError(approvals + kOnePrincipal).ToString();
+  };
+  EXPECT_THAT(error("approvals:\n  - {verbs: [rollout]}\n"), HasSubstr("tokens.yaml:2:5: an approval rule needs \"namespaces\""));
+  EXPECT_THAT(error("approvals:\n  - {namespaces: [a], verbs: [read]}\n"),
+              HasSubstr("an approval rule holds only verbs that start an operation"));
+  EXPECT_THAT(error("approvals:\n  - {namespaces: [a], verbs: [approve]}\n"), HasSubstr("not \"approve\""));
+  EXPECT_THAT(error("approvals:\n  - {namespaces: [a], timeout: soon}\n"),
+              HasSubstr("timeout must be a positive duration"));
+  EXPECT_THAT(error("approvals:\n  - {namespaces: [a], timeout: 0s}\n"), HasSubstr("timeout must be a positive"));
+  EXPECT_THAT(error("approvals:\n  - {namespaces: [a], timeout: 200h}\n"), HasSubstr("at most 168h"));
+  EXPECT_THAT(error("approvals:\n  - {namespaces: [a], approvers: [bob]}\n"),
+              HasSubstr("unknown key \"approvers\" in an approval rule"));
+  EXPECT_THAT(error("approvals:\n  - {name: x, namespaces: [a]}\n  - {name: x, namespaces: [b]}\n"),
+              HasSubstr("approval rule \"x\" is defined twice"));
+  EXPECT_THAT(error("approvals: {namespaces: [a]}\n"), HasSubstr("\"approvals\" must be a list"));
 }
 
 TEST(GlobMatchTest, StarAndQuestionMark) {

@@ -296,6 +296,12 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
             log::Info("operation started", {{"op", op.name()}, {"target", op.target()}, {"principal", op.principal()}});
           },
           .on_adopt = [m](const v1::Operation& op) { m->OperationAdopted(OperationKindLabel(op.kind())); },
+          .on_held =
+              [notifier](const v1::Operation& op) {
+                if (notifier != nullptr) notifier->Notify(op);
+                log::Info("operation waits for approval",
+                          {{"op", op.name()}, {"target", op.target()}, {"principal", op.principal()}});
+              },
           .on_finish = [m, auditor = im.auditor.get(), notifier](const v1::Operation& op) {
             if (notifier != nullptr) notifier->Notify(op);
             absl::Duration took = ops::FromProto(op.end_time()) - ops::FromProto(op.create_time());
@@ -334,9 +340,12 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
         e.operation_id = n.operation;
         e.reason = n.reason;
         e.detail = n.detail;
-        e.outcome = audit::Outcome::kStarted;
+        e.outcome = n.result == "held for approval" ? audit::Outcome::kHeld
+                    : n.result == "approved"        ? audit::Outcome::kApproved
+                    : n.result == "rejected"        ? audit::Outcome::kRejected
+                                                    : audit::Outcome::kStarted;
         e.dry_run = n.dry_run;
-        if (n.result == "cancel requested") e.detail = "cancel requested";
+        if (n.result == "cancel requested" || n.result == "withdrawn before approval") e.detail = n.result;
         auditor->Record(std::move(e));
       },
       .draining = [raw] { return raw->draining.load(); },

@@ -97,8 +97,8 @@ Metrics::Metrics(MetricsOptions options)
                                "Operations this replica took over from one that stopped or died, by kind.")),
       auth_denials_(CounterFamily(*registry_, "herd_auth_denials_total",
                                   "Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing "
-                                  "it (rules), a protected namespace, or the cluster's RBAC (cluster_rbac, herdd "
-                                  "--impersonate).")),
+                                  "it (rules), a protected namespace, the cluster's RBAC (cluster_rbac, herdd "
+                                  "--impersonate), or a requester approving their own operation (self_approval).")),
       kube_requests_(CounterFamily(*registry_, "herd_kube_requests_total",
                                    "Requests to the Kubernetes API, by verb and HTTP status code.")),
       kube_request_duration_(HistogramFamily(*registry_, "herd_kube_request_duration_seconds",
@@ -110,7 +110,8 @@ Metrics::Metrics(MetricsOptions options)
       .Add({{"version", options_.version}})
       .Set(1);
   // Every reason from 0, so that a rate over them works before the first.
-  for (const char* reason : {"unauthenticated", "rules", "protected_namespace", "cluster_rbac"}) {
+  for (const char* reason : {"unauthenticated", "rules", "protected_namespace", "cluster_rbac",
+                             "self_approval"}) {
     auth_denials_.Add({{"reason", reason}});
   }
 }

@@ -26,7 +26,7 @@
 //   herd_operation_adoptions_total{kind} (operations taken over from a
 //       replica that stopped or died)
 //   herd_auth_denials_total{reason} (calls refused: unauthenticated, rules,
-//       protected_namespace, cluster_rbac)
+//       protected_namespace, cluster_rbac, self_approval)
 //   herd_kube_requests_total{verb,code}
 //   herd_kube_request_duration_seconds{verb} (histogram)
 //   herd_build_info{version} (gauge, always 1)

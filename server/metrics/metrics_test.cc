@@ -23,11 +23,12 @@ namespace herd::metrics {
 namespace {
 
 // Every refusal reason, exported from 0 before the first.
-constexpr char kAuthDenialsAtZero[] = R"(# HELP herd_auth_denials_total Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing it (rules), a protected namespace, or the cluster's RBAC (cluster_rbac, herdd --impersonate).
+constexpr char kAuthDenialsAtZero[] = R"(# HELP herd_auth_denials_total Calls refused: no valid credentials (unauthenticated), no rule of herd's allowing it (rules), a protected namespace, the cluster's RBAC (cluster_rbac, herdd --impersonate), or a requester approving their own operation (self_approval).
 # TYPE herd_auth_denials_total counter
 herd_auth_denials_total{reason="cluster_rbac"} 0
 herd_auth_denials_total{reason="protected_namespace"} 0
 herd_auth_denials_total{reason="rules"} 0
+herd_auth_denials_total{reason="self_approval"} 0
 herd_auth_denials_total{reason="unauthenticated"} 0
 )";
 

@@ -18,7 +18,8 @@ const std::set<std::string>& Kinds() {
   return *k;
 }
 const std::set<std::string>& Outcomes() {
-  static const auto* o = new std::set<std::string>{"started", "succeeded", "failed", "cancelled", "rolled_back"};
+  static const auto* o = new std::set<std::string>{"started", "succeeded", "failed", "cancelled", "rolled_back",
+                                                      "pending_approval"};
   return *o;
 }
 

@@ -7,8 +7,9 @@
 //       match:
 //         namespaces: ["prod-*"]           # globs; default every namespace
 //         kinds: [rollout, purge]          # rollout undo scale purge kill cronjob; default all
-//         outcomes: [failed, rolled_back]  # started succeeded failed cancelled rolled_back;
-//                                          # default every end (not started)
+//         outcomes: [failed, rolled_back]  # started succeeded failed cancelled rolled_back
+//                                          # pending_approval (held by an approval rule);
+//                                          # default all but started
 //     - name: ci                           # CloudEvents 1.0, structured JSON
 //       cloudEvents: https://ci.example/herd/events
 //       secret: "…"                        # HMAC-SHA256 of the body in X-Herd-Signature
@@ -35,7 +36,7 @@ struct Sink {
   std::string secret;
   std::vector<std::string> namespaces;  // globs
   std::vector<std::string> kinds;       // empty: all
-  std::vector<std::string> outcomes;    // empty: every end
+  std::vector<std::string> outcomes;    // empty: every end, and pending_approval
 
   // Whether an event of operation `kind` ("rollout", "cronjob", …) in `ns`
   // with `outcome` ("failed", …) goes here.

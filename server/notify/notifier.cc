@@ -36,6 +36,7 @@ std::string Outcome(v1::OperationState s) {
     case v1::OPERATION_STATE_FAILED: return "failed";
     case v1::OPERATION_STATE_CANCELLED: return "cancelled";
     case v1::OPERATION_STATE_ROLLED_BACK: return "rolled_back";
+    case v1::OPERATION_STATE_PENDING_APPROVAL: return "pending_approval";
     default: return "";
   }
 }

@@ -198,7 +198,11 @@ absl::Status OperationRunner::PlanHoldingLocks(Engine& engine, Record& record, s
   record.checkpoint = std::move(checkpoint);
   SetTime(locked_at, record.op.mutable_create_time());
   SetTime(locked_at, record.op.mutable_update_time());
-  for (auto& e : *record.op.mutable_events()) SetTime(locked_at, e.mutable_time());
+  // The events of an operation held for approval (asked for, approved)
+  // keep the moments they tell of.
+  if (!record.op.has_approval()) {
+    for (auto& e : *record.op.mutable_events()) SetTime(locked_at, e.mutable_time());
+  }
   return store_.Save(record.op, record.checkpoint, record.owner);
 }
 
@@ -229,8 +233,145 @@ void OperationRunner::LetGoAll(const std::vector<std::string>& keys, const std::
   for (const auto& key : keys) locks_.LetGo(key, operation);
 }
 
+absl::StatusOr<v1::Operation> OperationRunner::Hold(const Engine& engine, v1::Operation initial) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return absl::UnavailableError("herdd is shutting down; try another replica");
+  }
+  if (initial.state() != v1::OPERATION_STATE_PENDING_APPROVAL || !initial.has_approval()) {
+    return absl::InternalError("only an operation waiting for approval is held");
+  }
+  Record record;
+  record.request_json = engine.request_json();
+  record.owner = locks_.identity();
+  record.op = initial;
+  record.checkpoint = engine.InitialCheckpoint();
+  if (absl::Status st = store_.Create(record); !st.ok()) return st;
+  if (hooks_.on_held) hooks_.on_held(initial);
+  return initial;
+}
+
+namespace {
+
+// The edit of a record that ends an operation held for approval, without
+// running it: CANCELLED with `why`.
+absl::Status EndHeld(Record& rec, v1::ApprovalDecision decision, const std::string& who, const std::string& comment,
+                     absl::Time now, const absl::Status& why, const std::string& event) {
+  if (rec.op.state() != v1::OPERATION_STATE_PENDING_APPROVAL) {
+    return absl::FailedPreconditionError(absl::StrCat(rec.op.name(), " waits for no approval (it is ",
+                                                      v1::OperationState_Name(rec.op.state()), ")"));
+  }
+  rec.op.set_state(v1::OPERATION_STATE_CANCELLED);
+  v1::Approval* a = rec.op.mutable_approval();
+  a->set_decision(decision);
+  a->set_decided_by(who);
+  a->set_comment(comment);
+  SetTime(now, a->mutable_decide_time());
+  rec.op.mutable_error()->set_code(static_cast<int>(why.code()));
+  rec.op.mutable_error()->set_message(std::string(why.message()));
+  SetTime(now, rec.op.mutable_end_time());
+  SetTime(now, rec.op.mutable_update_time());
+  auto* e = rec.op.add_events();
+  SetTime(now, e->mutable_time());
+  e->set_message(event);
+  return absl::OkStatus();
+}
+
+std::string WithComment(std::string text, const std::string& comment) {
+  return comment.empty() ? text : absl::StrCat(text, ": ", comment);
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Operation> OperationRunner::Decide(const std::string& name, v1::ApprovalDecision decision,
+                                                      const std::string& who, const std::string& comment) {
+  auto id = ParseOperationName(name);
+  if (!id.ok()) return id.status();
+  const absl::Time now = env_.clock.Now();
+  auto edit = [&](Record& rec) -> absl::Status {
+    if (rec.op.state() == v1::OPERATION_STATE_PENDING_APPROVAL &&
+        now >= FromProto(rec.op.approval().deadline())) {
+      return absl::FailedPreconditionError(absl::StrCat(name, " was not approved by its deadline (",
+                                                        absl::FormatTime(FromProto(rec.op.approval().deadline())),
+                                                        "): it ends, and nothing can be decided any more"));
+    }
+    switch (decision) {
+      case v1::APPROVAL_DECISION_APPROVED: {
+        if (rec.op.state() != v1::OPERATION_STATE_PENDING_APPROVAL) {
+          return absl::FailedPreconditionError(absl::StrCat(name, " waits for no approval (it is ",
+                                                            v1::OperationState_Name(rec.op.state()), ")"));
+        }
+        if (who == rec.op.approval().requester()) {
+          return absl::PermissionDeniedError(
+              absl::StrCat(who, " asked for ", name, " and may not approve it: another approver must"));
+        }
+        v1::Approval* a = rec.op.mutable_approval();
+        a->set_decision(decision);
+        a->set_decided_by(who);
+        a->set_comment(comment);
+        SetTime(now, a->mutable_decide_time());
+        // Accepted, not started: it starts once it holds its workload.
+        rec.op.set_state(v1::OPERATION_STATE_PENDING);
+        SetTime(now, rec.op.mutable_update_time());
+        auto* e = rec.op.add_events();
+        SetTime(now, e->mutable_time());
+        e->set_message(WithComment(absl::StrCat("approved by ", who), comment));
+        return absl::OkStatus();
+      }
+      case v1::APPROVAL_DECISION_REJECTED:
+        return EndHeld(rec, decision, who, comment, now,
+                       absl::PermissionDeniedError(WithComment(absl::StrCat("rejected by ", who), comment)),
+                       WithComment(absl::StrCat("rejected by ", who), comment));
+      case v1::APPROVAL_DECISION_UNSPECIFIED:
+        // Withdrawn (cancelled) before anyone decided.
+        return EndHeld(rec, decision, "", "", now,
+                       absl::CancelledError(WithComment(absl::StrCat("cancelled by ", who, " before it was approved"),
+                                                        comment)),
+                       WithComment(absl::StrCat("cancelled by ", who, " before it was approved"), comment));
+      default:
+        return absl::InvalidArgumentError("an approval is approved, rejected or withdrawn");
+    }
+  };
+  auto rec = store_.Update(*id, edit);
+  if (!rec.ok()) return rec.status();
+  if (IsFinal(rec->op.state())) {
+    if (hooks_.on_finish) hooks_.on_finish(rec->op);
+    return rec->op;
+  }
+  // Started here at once when its workload is free; else by whichever
+  // replica finds it free first (Adopt).
+  (void)AdoptOne(*rec, /*approved_here=*/true);
+  if (auto live = Find(name)) return live->Published();
+  return rec->op;
+}
+
+absl::Time OperationRunner::ExpireIfDue(const Record& rec) {
+  const absl::Time deadline = FromProto(rec.op.approval().deadline());
+  const absl::Time now = env_.clock.Now();
+  if (now < deadline) return deadline + absl::Milliseconds(50);
+  auto id = ParseOperationName(rec.op.name());
+  if (!id.ok()) return absl::InfiniteFuture();
+  const std::string text = absl::StrCat("not approved by its deadline, ", absl::FormatTime(deadline),
+                                        " (approval rule ", rec.op.approval().rule(), "): nothing was done");
+  auto ended = store_.Update(*id, [&](Record& r) {
+    return EndHeld(r, v1::APPROVAL_DECISION_EXPIRED, "", "", now, absl::DeadlineExceededError(text), text);
+  });
+  if (ended.ok()) {
+    log::Info("an operation waiting for approval expired", {{"op", rec.op.name()}});
+    if (hooks_.on_finish) hooks_.on_finish(ended->op);
+  } else if (!absl::IsFailedPrecondition(ended.status()) && !absl::IsNotFound(ended.status())) {
+    // Decided, or expired by another replica, meanwhile: nothing to do.
+    log::Warn("ending an expired approval failed; trying again", {{"op", rec.op.name()}, {"error", ended.status()}});
+    return now + options_.adopt_period;
+  }
+  return absl::InfiniteFuture();
+}
+
 bool OperationRunner::AwaitsItsWorkload(const Record& record) {
-  if (IsFinal(record.op.state()) || record.op.dry_run() || RunsHere(record.op.name())) return false;
+  if (IsFinal(record.op.state()) || record.op.dry_run() || RunsHere(record.op.name()) ||
+      record.op.state() == v1::OPERATION_STATE_PENDING_APPROVAL) {
+    return false;
+  }
   auto engine = factory_(record);
   if (!engine.ok()) return false;
   std::string key = (*engine)->lock_key();
@@ -451,114 +592,136 @@ absl::Time OperationRunner::Adopt() {
     if (stopping_) return next;
   }
   for (auto& rec : store_.List()) {
-    if (IsFinal(rec.op.state()) || rec.op.dry_run()) continue;
-    if (RunsHere(rec.op.name())) continue;
-    auto engine = factory_(rec);
-    if (!engine.ok()) {
-      log::Error("cannot rebuild an operation's engine", {{"op", rec.op.name()}, {"error", engine.status()}});
-      continue;
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return absl::InfiniteFuture();
     }
-    std::string key = (*engine)->lock_key();
-    if (key.empty()) key = rec.op.name();
-    auto info = locks_.Inspect(key);
-    if (!info.ok() && !absl::IsNotFound(info.status())) continue;
-    // An operation that ran holds its Lease until its end is recorded (or
-    // lets it go, naming it, when it is handed over or its end could not be
-    // written). One whose Lease is absent or another's never held it: its
-    // call's replica died between writing the record and taking the Lease,
-    // or withdrawing the record once the Lease was refused. It starts once
-    // the workload is free, as a call would then (PlanHoldingLocks).
-    const bool never_locked = !info.ok() || info->operation != rec.op.name();
-    // An operation that locks no workload (a kill, on a Lease of its own
-    // name) runs from its record as it is: what it chose is in it.
-    const bool relaunch = never_locked && key != rec.op.name();
-    // A live lease held under this replica's name for an operation it does
-    // not run was left by this process's predecessor: adopt it now.
-    const bool predecessor = !never_locked && info->holder == locks_.identity();
-    if (info.ok() && !info->expired && !predecessor) {
-      // Its replica is alive (or the workload busy with another operation),
-      // or was until lately: look again when the lease runs out.
-      next = std::min(next, info->renewed + info->duration + absl::Milliseconds(50));
-      continue;
+    next = std::min(next, AdoptOne(std::move(rec), /*approved_here=*/false));
+  }
+  return next;
+}
+
+absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
+  absl::Time next = absl::InfiniteFuture();
+  if (IsFinal(rec.op.state()) || rec.op.dry_run()) return next;
+  if (rec.op.state() == v1::OPERATION_STATE_PENDING_APPROVAL) return ExpireIfDue(rec);
+  const bool approved = rec.op.approval().decision() == v1::APPROVAL_DECISION_APPROVED;
+  if (RunsHere(rec.op.name())) return next;
+  auto engine = factory_(rec);
+  if (!engine.ok()) {
+    log::Error("cannot rebuild an operation's engine", {{"op", rec.op.name()}, {"error", engine.status()}});
+    return next;
+  }
+  std::string key = (*engine)->lock_key();
+  if (key.empty()) key = rec.op.name();
+  auto info = locks_.Inspect(key);
+  if (!info.ok() && !absl::IsNotFound(info.status())) return next;
+  // An operation that ran holds its Lease until its end is recorded (or
+  // lets it go, naming it, when it is handed over or its end could not be
+  // written). One whose Lease is absent or another's never held it: its
+  // call's replica died between writing the record and taking the Lease,
+  // or withdrawing the record once the Lease was refused. It starts once
+  // the workload is free, as a call would then (PlanHoldingLocks).
+  const bool never_locked = !info.ok() || info->operation != rec.op.name();
+  // An operation that locks no workload (a kill, on a Lease of its own
+  // name) runs from its record as it is: what it chose is in it.
+  // Nor does an approved one that never ran (it would hold its Lease): it
+  // is planned now, like one that waited for its workload.
+  const bool relaunch = never_locked && (key != rec.op.name() || approved);
+  // A live lease held under this replica's name for an operation it does
+  // not run was left by this process's predecessor: adopt it now.
+  const bool predecessor = !never_locked && info->holder == locks_.identity();
+  if (info.ok() && !info->expired && !predecessor) {
+    // Its replica is alive (or the workload busy with another operation),
+    // or was until lately: look again when the lease runs out.
+    next = std::min(next, info->renewed + info->duration + absl::Milliseconds(50));
+    return next;
+  }
+  if (never_locked) {
+    // Its replica may be taking the Lease right now (Launch): a record
+    // younger than a lease is given that long; so is the replica that
+    // recorded an approval (StartApproved), from that moment.
+    absl::Time since = rec.created;
+    if (approved) since = std::max(since, FromProto(rec.op.approval().decide_time()));
+    absl::Time ripe = since + locks_.lease_duration() + absl::Seconds(1);
+    if (!approved_here && absl::Now() < ripe) {
+      next = std::min(next, ripe);
+      return next;
     }
-    if (never_locked) {
-      // Its replica may be taking the Lease right now (Launch): a record
-      // younger than a lease is given that long.
-      absl::Time ripe = rec.created + locks_.lease_duration() + absl::Seconds(1);
-      if (absl::Now() < ripe) {
-        next = std::min(next, ripe);
-        continue;
-      }
-      // Ended since the cache saw it: nothing to adopt, no lock to take.
-      auto id = ParseOperationName(rec.op.name());
-      auto now = id.ok() ? store_.Fetch(*id) : absl::StatusOr<Record>(id.status());
-      if (!now.ok() || IsFinal(now->op.state())) continue;
-    }
-    std::vector<std::string> keys = {key};
-    for (auto& k : (*engine)->more_lock_keys(rec.checkpoint)) {
-      if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
-    }
-    if (!AcquireAll(keys, rec.op.name()).ok()) continue;
-    // The record names its runner before anything runs: the replica that
-    // had it, should it still be alive, can no longer write it. The
-    // operation goes on from the record as it was taken over, not as the
-    // cache or an earlier read saw it: one that ended (its lock released
-    // after its final write) or persisted a checkpoint since (its replica
-    // alive, its lease run out unnoticed) must not be run again from an
-    // older one.
+    // Ended since the cache saw it: nothing to adopt, no lock to take.
     auto id = ParseOperationName(rec.op.name());
-    std::string previous_owner;
-    auto taken = id.ok() ? store_.TakeOver(*id, locks_.identity(), &previous_owner) : absl::StatusOr<Record>(id.status());
-    if (!taken.ok()) {
-      if (!absl::IsNotFound(taken.status()) && !absl::IsFailedPrecondition(taken.status())) {
-        log::Warn("cannot take an operation's record over; trying later",
-                  {{"op", rec.op.name()}, {"error", taken.status()}});
-      }
-      ReleaseAll(keys, rec.op.name());
-      continue;
+    auto now = id.ok() ? store_.Fetch(*id) : absl::StatusOr<Record>(id.status());
+    if (!now.ok() || IsFinal(now->op.state())) return next;
+  }
+  std::vector<std::string> keys = {key};
+  for (auto& k : (*engine)->more_lock_keys(rec.checkpoint)) {
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
+  }
+  if (!AcquireAll(keys, rec.op.name()).ok()) return next;
+  // The record names its runner before anything runs: the replica that
+  // had it, should it still be alive, can no longer write it. The
+  // operation goes on from the record as it was taken over, not as the
+  // cache or an earlier read saw it: one that ended (its lock released
+  // after its final write) or persisted a checkpoint since (its replica
+  // alive, its lease run out unnoticed) must not be run again from an
+  // older one.
+  auto id = ParseOperationName(rec.op.name());
+  std::string previous_owner;
+  auto taken = id.ok() ? store_.TakeOver(*id, locks_.identity(), &previous_owner) : absl::StatusOr<Record>(id.status());
+  if (!taken.ok()) {
+    if (!absl::IsNotFound(taken.status()) && !absl::IsFailedPrecondition(taken.status())) {
+      log::Warn("cannot take an operation's record over; trying later",
+                {{"op", rec.op.name()}, {"error", taken.status()}});
     }
-    rec = *std::move(taken);
-    log::Info("adopting an operation",
-              {{"op", rec.op.name()}, {"previous_owner", previous_owner}, {"starts_now", relaunch}});
-    if (relaunch) {
-      // Planned, dated and started now that the workload is free.
-      if (absl::Status st = PlanHoldingLocks(**engine, rec, keys, /*found_free=*/false); !st.ok()) {
-        v1::Operation failed = FailedWith(rec.op, st);
-        SetTime(env_.clock.Now(), failed.mutable_end_time());
-        auto* e = failed.add_events();
-        SetTime(env_.clock.Now(), e->mutable_time());
-        e->set_message(absl::StrCat("not started: ", st.message()));
-        absl::Status saved = store_.Save(failed, rec.checkpoint, locks_.identity());
-        if (saved.ok()) {
-          ReleaseAll(keys, rec.op.name());
-        } else {
-          LetGoAll(keys, rec.op.name());
-        }
-        continue;
+    ReleaseAll(keys, rec.op.name());
+    return next;
+  }
+  rec = *std::move(taken);
+  log::Info("adopting an operation",
+            {{"op", rec.op.name()}, {"previous_owner", previous_owner}, {"starts_now", relaunch}});
+  if (relaunch) {
+    // Planned, dated and started now that the workload is free.
+    if (absl::Status st = PlanHoldingLocks(**engine, rec, keys, /*found_free=*/false); !st.ok()) {
+      v1::Operation failed = FailedWith(rec.op, st);
+      SetTime(env_.clock.Now(), failed.mutable_end_time());
+      auto* e = failed.add_events();
+      SetTime(env_.clock.Now(), e->mutable_time());
+      e->set_message(absl::StrCat("not started: ", st.message()));
+      absl::Status saved = store_.Save(failed, rec.checkpoint, locks_.identity());
+      if (saved.ok()) {
+        ReleaseAll(keys, rec.op.name());
+      } else {
+        LetGoAll(keys, rec.op.name());
       }
+      return next;
     }
-    auto slot = std::make_unique<Slot>();
-    slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);
-    slot->engine = std::move(*engine);
-    slot->lock_keys = keys;
+  }
+  auto slot = std::make_unique<Slot>();
+  slot->op = std::make_shared<LiveOperation>(rec.op, rec.checkpoint);
+  slot->engine = std::move(*engine);
+  slot->lock_keys = keys;
+  if (relaunch && approved) {
+    slot->op->AddEvent(absl::StrCat("started by ", locks_.identity(), " after its approval",
+                                    approved_here ? "" : " (the replica that recorded it stopped before starting it)"));
+  } else {
     slot->op->AddEvent(relaunch ? absl::StrCat("started by ", locks_.identity(), " once ", keys.front(),
                                                    " was free (", previous_owner, " stopped before)")
                                     : absl::StrCat("adopted by ", locks_.identity(), " from ", previous_owner));
-    if (!rec.cancel_reason.empty()) slot->op->RequestCancel(rec.cancel_reason);
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) {
-        ReleaseAll(keys, rec.op.name());
-        return absl::InfiniteFuture();
-      }
-    }
-    if (hooks_.on_start || hooks_.on_adopt) {
-      v1::Operation snapshot = slot->op->Snapshot();
-      if (hooks_.on_start) hooks_.on_start(snapshot);
-      if (hooks_.on_adopt) hooks_.on_adopt(snapshot);
-    }
-    StartSlot(std::move(slot), !relaunch);
   }
+  if (!rec.cancel_reason.empty()) slot->op->RequestCancel(rec.cancel_reason);
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) {
+      ReleaseAll(keys, rec.op.name());
+      return next;
+    }
+  }
+  if (hooks_.on_start || hooks_.on_adopt) {
+    v1::Operation snapshot = slot->op->Snapshot();
+    if (hooks_.on_start) hooks_.on_start(snapshot);
+    if (hooks_.on_adopt) hooks_.on_adopt(snapshot);
+  }
+  StartSlot(std::move(slot), !relaunch);
   return next;
 }
 

@@ -43,6 +43,8 @@ struct RunnerHooks {
   // Called after on_start when the operation was adopted from another
   // replica (or a predecessor of this one).
   std::function<void(const v1::Operation& op)> on_adopt;
+  // Called when an operation is recorded waiting for approval (Hold).
+  std::function<void(const v1::Operation& op)> on_held;
   std::function<void(const v1::Operation& op)> on_finish;
 };
 
@@ -90,6 +92,20 @@ class OperationRunner {
   // nothing started.
   absl::StatusOr<v1::Operation> Launch(std::unique_ptr<Engine> engine, v1::Operation initial);
 
+  // Records `initial` (state PENDING_APPROVAL, its approval set) with the
+  // request of `engine`, to start once approved (Decide): nothing is
+  // locked or run, and any replica can decide it. ALREADY_EXISTS as Launch.
+  absl::StatusOr<v1::Operation> Hold(const Engine& engine, v1::Operation initial);
+  // Decides an operation held for approval, in its record (guarded by the
+  // version read, so two deciders never both win): APPROVED by `who`
+  // (never its requester: PERMISSION_DENIED) starts it here at once when
+  // its workload is free, else as soon as a replica finds it free;
+  // REJECTED ends it CANCELLED; UNSPECIFIED withdraws it (a cancel), also
+  // CANCELLED. FAILED_PRECONDITION when it waits for no approval, or its
+  // deadline has passed. Returns the operation as it is now.
+  absl::StatusOr<v1::Operation> Decide(const std::string& name, v1::ApprovalDecision decision, const std::string& who,
+                                       const std::string& comment);
+
   // The live operation when it runs on this replica, else null.
   std::shared_ptr<LiveOperation> Find(const std::string& name);
   // The operations this replica runs or has just finished (a record just
@@ -112,7 +128,8 @@ class OperationRunner {
   // or another operation's. So is left the record of a call whose replica
   // died between writing it and taking the Lease (or withdrawing the
   // record once the Lease was refused); it is adopted, and starts, once
-  // the workload is free. Reads show it PENDING.
+  // the workload is free. Reads show it PENDING. One waiting for approval
+  // waits for that first (false).
   bool AwaitsItsWorkload(const Record& record);
 
  private:
@@ -167,6 +184,14 @@ class OperationRunner {
   // Adopts what can be adopted now; returns when the next orphan's lease
   // runs out (InfiniteFuture when none is waiting).
   absl::Time Adopt();
+  // Adopt for one record: when it can be, it is started or resumed here.
+  // Returns when to look at it again (InfiniteFuture: no need).
+  // `approved_here`: this replica has just recorded its approval (the
+  // time given to a replica that may be starting it is not waited for).
+  absl::Time AdoptOne(Record rec, bool approved_here);
+  // Ends an operation held for approval past its deadline (CANCELLED,
+  // decision EXPIRED); else returns its deadline.
+  absl::Time ExpireIfDue(const Record& rec);
   // Takes `keys` for `operation`, each retried on transient errors; on
   // failure none stays taken. `found_free` (if given): whether each was
   // free at once (WorkloadLocks::Acquire), none taken over or asked again.

@@ -30,6 +30,7 @@ std::string StateLabel(v1::OperationState s) {
     case v1::OPERATION_STATE_FAILED: return "failed";
     case v1::OPERATION_STATE_CANCELLED: return "cancelled";
     case v1::OPERATION_STATE_ROLLED_BACK: return "rolled-back";
+    case v1::OPERATION_STATE_PENDING_APPROVAL: return "pending-approval";
     default: return "unknown";
   }
 }
@@ -210,6 +211,21 @@ absl::StatusOr<Record> OperationStore::TakeOver(const std::string& id, const std
                                                 std::string* previous_owner) {
   // Guarded by the version read: a save of the previous owner in between
   // makes the write conflict, and the record is read again with it.
+  std::string previous;
+  auto rec = Update(id, [&](Record& r) -> absl::Status {
+    if (IsFinal(r.op.state())) {
+      return absl::FailedPreconditionError(absl::StrCat(r.op.name(), " has ended already (",
+                                                        v1::OperationState_Name(r.op.state()), ", by ", r.owner, ")"));
+    }
+    previous = std::exchange(r.owner, owner);
+    return absl::OkStatus();
+  });
+  if (rec.ok() && previous_owner) *previous_owner = std::move(previous);
+  return rec;
+}
+
+absl::StatusOr<Record> OperationStore::Update(const std::string& id,
+                                              const std::function<absl::Status(Record&)>& edit) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto current = kube_.Get(kube::kConfigMaps, ns_, ConfigMapName(id));
     if (!current.ok()) {
@@ -218,23 +234,17 @@ absl::StatusOr<Record> OperationStore::TakeOver(const std::string& id, const std
     }
     auto rec = Parse(*current);
     if (!rec.ok()) return rec.status();
-    if (IsFinal(rec->op.state())) {
-      return absl::FailedPreconditionError(absl::StrCat(rec->op.name(), " has ended already (",
-                                                        v1::OperationState_Name(rec->op.state()), ", by ", rec->owner,
-                                                        ")"));
-    }
-    std::string previous = std::exchange(rec->owner, owner);
+    if (absl::Status st = edit(*rec); !st.ok()) return st;
     kube::Json cm = ToConfigMap(*rec);
     cm["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
     auto updated = kube_.Update(kube::kConfigMaps, ns_, cm);
     if (updated.ok()) {
       Remember(*rec, *updated);
-      if (previous_owner) *previous_owner = std::move(previous);
       return *std::move(rec);
     }
     if (!kube::IsConflict(updated.status())) return updated.status();
   }
-  return absl::AbortedError(absl::StrCat("could not take operations/", id, " over: the record kept changing"));
+  return absl::AbortedError(absl::StrCat("could not write operations/", id, ": the record kept changing"));
 }
 
 absl::Status OperationStore::RequestCancel(const std::string& id, const std::string& reason) {

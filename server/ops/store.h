@@ -14,6 +14,7 @@
 #ifndef HERD_SERVER_OPS_STORE_H_
 #define HERD_SERVER_OPS_STORE_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -80,6 +81,12 @@ class OperationStore {
   // operation has ended, NOT_FOUND when there is no record.
   absl::StatusOr<Record> TakeOver(const std::string& id, const std::string& owner,
                                   std::string* previous_owner = nullptr);
+  // Reads the record from the API, lets `edit` change it, and writes it
+  // back guarded by the version read (a write in between makes it read
+  // and edit again). An error from `edit` is returned with nothing
+  // written. Returns the record as written (TakeOver is one; so is an
+  // approval decided). ABORTED when it kept changing (5 tries).
+  absl::StatusOr<Record> Update(const std::string& id, const std::function<absl::Status(Record&)>& edit);
   // Asks for a cancel through the record (for operations run elsewhere).
   absl::Status RequestCancel(const std::string& id, const std::string& reason);
 

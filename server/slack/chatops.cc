@@ -83,7 +83,9 @@ bool ParseRequestId(const std::string& secret, absl::string_view id, std::string
   return true;
 }
 
-bool IsFinal(v1::OperationState s) { return s != v1::OPERATION_STATE_PENDING && s != v1::OPERATION_STATE_RUNNING; }
+bool IsFinal(v1::OperationState s) {
+  return s != v1::OPERATION_STATE_PENDING && s != v1::OPERATION_STATE_RUNNING && s != v1::OPERATION_STATE_PENDING_APPROVAL;
+}
 
 }  // namespace
 
@@ -440,7 +442,9 @@ void ChatOps::HandleInteraction(const http::Request& request, http::Responder re
   if (origin.channel.empty()) origin.channel = str(payload["container"], "channel_id");
   const std::string action_id = str(action, "action_id");
   const std::string operation = str(action, "value");
-  if ((action_id != kCancelAction && action_id != kRollBackAction) || !absl::StartsWith(operation, "operations/")) {
+  if ((action_id != kCancelAction && action_id != kRollBackAction && action_id != kApproveAction &&
+       action_id != kRejectAction) ||
+      !absl::StartsWith(operation, "operations/")) {
     return responder.Respond({.status = 400, .body = "not a herd button\n"});
   }
   absl::StatusOr<auth::PrincipalRef> who = authenticator_->AuthenticateSlack(origin.user, origin.channel);
@@ -458,6 +462,25 @@ void ChatOps::HandleInteraction(const http::Request& request, http::Responder re
       req.set_reason(absl::StrCat("cancelled from Slack by ", origin.user));
       absl::StatusOr<v1::Operation> op = c->CancelOperation(req);
       if (!op.ok()) return Reply(origin, TextReply(Refusal("cancel", op.status())));
+      if (api_.has_bot() && !origin.ts.empty()) Follow(operation, origin);
+      return;
+    }
+    if (action_id == kApproveAction || action_id == kRejectAction) {
+      const bool approve = action_id == kApproveAction;
+      const std::string why = absl::StrCat(approve ? "approved" : "rejected", " from Slack by ", origin.user);
+      absl::StatusOr<v1::Operation> op;
+      if (approve) {
+        v1::ApproveOperationRequest req;
+        req.set_name(operation);
+        req.set_reason(why);
+        op = c->ApproveOperation(req);
+      } else {
+        v1::RejectOperationRequest req;
+        req.set_name(operation);
+        req.set_reason(why);
+        op = c->RejectOperation(req);
+      }
+      if (!op.ok()) return Reply(origin, TextReply(Refusal(approve ? "approve" : "reject", op.status())));
       if (api_.has_bot() && !origin.ts.empty()) Follow(operation, origin);
       return;
     }
@@ -508,6 +531,7 @@ void ChatOps::ResumeFollowing() {
       if (!first) {
         req.add_states(v1::OPERATION_STATE_PENDING);
         req.add_states(v1::OPERATION_STATE_RUNNING);
+        req.add_states(v1::OPERATION_STATE_PENDING_APPROVAL);
       }
       const absl::Time recent = absl::Now() - absl::Hours(1);
       std::string page;

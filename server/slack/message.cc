@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "client/herdctl_args.h"
 #include "client/herdctl_format.h"
 
@@ -26,12 +27,44 @@ std::string Emoji(v1::OperationState s) {
     case v1::OPERATION_STATE_FAILED: return ":x:";
     case v1::OPERATION_STATE_ROLLED_BACK: return ":leftwards_arrow_with_hook:";
     case v1::OPERATION_STATE_CANCELLED: return ":no_entry_sign:";
+    case v1::OPERATION_STATE_PENDING_APPROVAL: return ":raised_hand:";
     default: return ":hourglass_flowing_sand:";
   }
 }
 
 bool Running(const v1::Operation& op) {
-  return op.state() == v1::OPERATION_STATE_PENDING || op.state() == v1::OPERATION_STATE_RUNNING;
+  return op.state() == v1::OPERATION_STATE_PENDING || op.state() == v1::OPERATION_STATE_RUNNING ||
+         op.state() == v1::OPERATION_STATE_PENDING_APPROVAL;
+}
+
+bool Held(const v1::Operation& op) { return op.state() == v1::OPERATION_STATE_PENDING_APPROVAL; }
+
+std::string Utc(const google::protobuf::Timestamp& t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", absl::FromUnixSeconds(t.seconds()), absl::UTCTimeZone());
+}
+
+// Who may approve and until when, or who decided.
+std::string ApprovalLine(const v1::Operation& op) {
+  if (!op.has_approval()) return "";
+  const v1::Approval& a = op.approval();
+  std::string approvers;
+  for (const auto& name : a.approvers()) absl::StrAppend(&approvers, approvers.empty() ? "" : ", ", "*", EscapeMrkdwn(name), "*");
+  switch (a.decision()) {
+    case v1::APPROVAL_DECISION_UNSPECIFIED:
+      if (!Held(op)) return "";
+      return absl::StrCat(":raised_hand: waits for approval by ", approvers, " until ", Utc(a.deadline()),
+                          " (rule ", EscapeMrkdwn(a.rule()), ")");
+    case v1::APPROVAL_DECISION_APPROVED:
+      return absl::StrCat("approved by *", EscapeMrkdwn(a.decided_by()), "*",
+                          a.comment().empty() ? "" : absl::StrCat(": ", EscapeMrkdwn(a.comment())));
+    case v1::APPROVAL_DECISION_REJECTED:
+      return absl::StrCat("rejected by *", EscapeMrkdwn(a.decided_by()), "*",
+                          a.comment().empty() ? "" : absl::StrCat(": ", EscapeMrkdwn(a.comment())));
+    case v1::APPROVAL_DECISION_EXPIRED:
+      return absl::StrCat("not approved by its deadline, ", Utc(a.deadline()));
+    default:
+      return "";
+  }
 }
 
 Json Mrkdwn(std::string text) {
@@ -100,6 +133,7 @@ Json OperationMessage(const v1::Operation& op, const Asker& asker, absl::Time no
   if (Running(op) && op.events_size() > 0) {
     absl::StrAppend(&detail, "\n_", EscapeMrkdwn(op.events(op.events_size() - 1).message()), "_");
   }
+  if (std::string approval = ApprovalLine(op); !approval.empty()) absl::StrAppend(&detail, "\n", approval);
   if (!absl::StripAsciiWhitespace(detail).empty()) blocks.push_back(Section(detail));
 
   if (std::string failure = herdctl::FormatFailure(op); !failure.empty()) {
@@ -107,6 +141,11 @@ Json OperationMessage(const v1::Operation& op, const Asker& asker, absl::Time no
   }
 
   std::vector<Json> buttons;
+  if (Held(op)) {
+    buttons.push_back(Button("Approve", kApproveAction, op.name(), "primary",
+                             absl::StrCat("Approve the ", kind, " of ", target, "? It starts at once.")));
+    buttons.push_back(Button("Reject", kRejectAction, op.name(), "danger", ""));
+  }
   if (Running(op)) {
     buttons.push_back(Button("Cancel", kCancelAction, op.name(), "danger",
                              absl::StrCat("Cancel the ", kind, " of ", target, "?")));

@@ -1,7 +1,8 @@
 // Slack messages (Block Kit JSON) herd posts: one per operation, updated in
 // place as it runs (who, what, target, a progress bar, the result with its
 // reason and the failing pods' last log lines, the duration, and buttons:
-// Cancel while it runs, Roll back after a rollout or undo succeeded), and
+// Approve and Reject while it waits for approval, Cancel until it ends,
+// Roll back after a rollout or undo succeeded), and
 // short replies. Everything that comes from the cluster or a person is
 // escaped for mrkdwn.
 //
@@ -22,6 +23,8 @@ namespace herd::slack {
 // action_ids of the buttons; their value is the operation's name.
 inline constexpr char kCancelAction[] = "herd_cancel";
 inline constexpr char kRollBackAction[] = "herd_roll_back";
+inline constexpr char kApproveAction[] = "herd_approve";
+inline constexpr char kRejectAction[] = "herd_reject";
 
 struct Asker {
   // The Slack member who asked ("" when not from Slack).

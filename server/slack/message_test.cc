@@ -69,6 +69,36 @@ TEST(MessageTest, ASucceededRolloutOffersARollBack) {
   EXPECT_EQ((*actions)["elements"][0]["action_id"], kRollBackAction);
 }
 
+TEST(MessageTest, AHeldOperationOffersApproveRejectAndCancelThenSaysWhoDecided) {
+  v1::Operation op = Rollout(v1::OPERATION_STATE_PENDING_APPROVAL);
+  op.mutable_approval()->set_requester("alice");
+  op.mutable_approval()->add_approvers("bob");
+  op.mutable_approval()->add_approvers("<carol>");
+  op.mutable_approval()->mutable_deadline()->set_seconds(1'700'003'600);
+  op.mutable_approval()->set_rule("prod");
+  Json m = OperationMessage(op, {}, absl::FromUnixSeconds(1'700'000'012));
+  std::string text = AllText(m);
+  EXPECT_THAT(text, HasSubstr(":raised_hand: *rollout* of `shop/deploy/web`: PendingApproval"));
+  EXPECT_THAT(text, HasSubstr("waits for approval by *bob*, *&lt;carol&gt;* until 2023-11-14 23:13 UTC (rule prod)"));
+  const Json* actions = Actions(m);
+  ASSERT_NE(actions, nullptr);
+  ASSERT_EQ((*actions)["elements"].size(), 3u);
+  EXPECT_EQ((*actions)["elements"][0]["action_id"], kApproveAction);
+  EXPECT_EQ((*actions)["elements"][0]["style"], "primary");
+  EXPECT_EQ((*actions)["elements"][1]["action_id"], kRejectAction);
+  EXPECT_EQ((*actions)["elements"][2]["action_id"], kCancelAction);
+  for (const Json& b : (*actions)["elements"]) EXPECT_EQ(b["value"], "operations/7f3a9c");
+
+  op.set_state(v1::OPERATION_STATE_CANCELLED);
+  op.mutable_approval()->set_decision(v1::APPROVAL_DECISION_REJECTED);
+  op.mutable_approval()->set_decided_by("bob");
+  op.mutable_approval()->set_comment("not during the sale");
+  m = OperationMessage(op, {}, absl::FromUnixSeconds(1'700'000'020));
+  EXPECT_THAT(AllText(m), HasSubstr("rejected by *bob*: not during the sale"));
+  EXPECT_THAT(AllText(m), Not(HasSubstr("waits for approval")));
+  EXPECT_EQ(Actions(m), nullptr);
+}
+
 TEST(MessageTest, AFailureQuotesThePodsAndTheirLogLines) {
   v1::Operation op = Rollout(v1::OPERATION_STATE_ROLLED_BACK);
   op.mutable_end_time()->set_seconds(1'700'000'030);

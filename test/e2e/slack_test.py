@@ -110,6 +110,19 @@ def sign(body, timestamp=None, secret=SECRET):
     return {"X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": f"v0={mac}"}
 
 
+def slack_herdd_args(directory, slack, tokens):
+    """herdd's flags for Slack (through `slack`, a FakeSlack) with the
+    tokens file `tokens`, its files written in `directory`."""
+    files = {}
+    for name, text in (("secret", SECRET + "\n"), ("bot", BOT_TOKEN), ("tokens.yaml", tokens)):
+        files[name] = os.path.join(directory, name)
+        with open(files[name], "w") as f:
+            f.write(text)
+    return [f"--slack-signing-secret-file={files['secret']}", f"--slack-bot-token-file={files['bot']}",
+            f"--slack-api-url={slack.url}/api", f"--tokens-file={files['tokens.yaml']}",
+            "--lease-duration=2s", "--adopt-period=200ms"]
+
+
 class SlackTest(WaitsForConditions, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -127,14 +140,7 @@ class SlackTest(WaitsForConditions, unittest.TestCase):
                 "restartPolicy": "Never", "containers": [{"name": "report", "image": "report:1"}]}}}}}})
         cls.dir = tempfile.mkdtemp(prefix="herd-slack-")
         cls.slack = FakeSlack()
-        files = {}
-        for name, text in (("secret", SECRET + "\n"), ("bot", BOT_TOKEN), ("tokens.yaml", TOKENS)):
-            files[name] = os.path.join(cls.dir, name)
-            with open(files[name], "w") as f:
-                f.write(text)
-        cls.args = [f"--slack-signing-secret-file={files['secret']}", f"--slack-bot-token-file={files['bot']}",
-                    f"--slack-api-url={cls.slack.url}/api", f"--tokens-file={files['tokens.yaml']}",
-                    "--lease-duration=2s", "--adopt-period=200ms"]
+        cls.args = slack_herdd_args(cls.dir, cls.slack, TOKENS)
         cls.herdd = Herdd(cls.cluster, *cls.args, insecure=False).start()
         cls.seq = 0
 

@@ -77,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (size_t i = 0; i < lines.size() && i < 4; ++i) {
         const absl::string_view ns = lines[i];
         const absl::string_view workload = lines[lines.size() - 1 - i];
-        for (int v = 0; v <= static_cast<int>(auth::Verb::kCancel); ++v) {
+        for (int v = 0; v <= static_cast<int>(auth::Verb::kApprove); ++v) {
           (void)authorizer.Authorize(p, static_cast<auth::Verb>(v), ns, workload);
           (void)authorizer.AuthorizeNamespace(p, static_cast<auth::Verb>(v), ns);
         }
