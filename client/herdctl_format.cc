@@ -473,7 +473,10 @@ std::string FormatApproval(const v1::Operation& op) {
     case v1::APPROVAL_DECISION_EXPIRED:
       return absl::StrCat("expired at ", FormatApprovalTime(a.deadline()), " (nobody decided)");
     default:
-      if (op.state() != v1::OPERATION_STATE_PENDING_APPROVAL) return "withdrawn before anyone decided";
+      if (op.state() != v1::OPERATION_STATE_PENDING_APPROVAL) {
+        return absl::StrCat("withdrawn", a.decided_by().empty() ? "" : absl::StrCat(" by ", a.decided_by()),
+                            " before anyone decided", comment);
+      }
       return absl::StrCat("waits for one of ", absl::StrJoin(a.approvers(), ", "), " until ",
                           FormatApprovalTime(a.deadline()));
   }

@@ -50,6 +50,18 @@ std::string WorkloadOf(const std::string& target) {
   return "";
 }
 
+// The workloads (or pods, by name) an operation's target names, as rules
+// match them: {NAME} for a workload or one pod, every name of a kill of
+// named pods, {""} (every workload of the namespace) for a selector.
+std::vector<std::string> WorkloadsOf(const std::string& target) {
+  if (std::string one = WorkloadOf(target); !one.empty()) return {one};
+  const size_t names = target.find("?names=");
+  if (names == std::string::npos) return {""};
+  std::vector<std::string> out = absl::StrSplit(target.substr(names + 7), ',', absl::SkipEmpty());
+  if (out.empty()) out.push_back("");
+  return out;
+}
+
 std::string VerbText(v1::OperationKind k) {
   switch (k) {
     case v1::OPERATION_KIND_ROLLOUT: return "rollout";
@@ -151,14 +163,19 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
 
   // An approval rule of the tokens file may hold the operation: it is
   // recorded, waiting, and starts only once someone else approves it.
+  // Every workload (or pod) the operation names counts: a kill of pods a
+  // and b is held when a rule holds either, and approved only by someone
+  // who may approve both.
   std::shared_ptr<const auth::Policy> policy = deps_.authenticator->policy();
-  const auth::ApprovalRule* approval_rule = auth::ApprovalRuleFor(*policy, verb, ns, workload);
+  const std::vector<std::string> names = WorkloadsOf(op.target());
+  const auth::ApprovalRule* approval_rule = nullptr;
+  for (const auto& name : names) {
+    if (approval_rule == nullptr) approval_rule = auth::ApprovalRuleFor(*policy, verb, ns, name);
+  }
   std::vector<std::string> approvers;
   if (approval_rule != nullptr) {
     for (const auth::Principal& p : policy->principals) {
-      if (p.name != (*who)->name && deps_.authorizer->Authorize(p, auth::Verb::kApprove, ns, workload).ok()) {
-        approvers.push_back(p.name);
-      }
+      if (p.name != (*who)->name && MayApprove(p, ns, names).ok()) approvers.push_back(p.name);
     }
     if (approvers.empty()) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -561,8 +578,11 @@ grpc::Status HerdService::CancelOperation(grpc::ServerContext* ctx, const v1::Ca
       *out = *std::move(withdrawn);
       return grpc::Status::OK;
     }
-    // Decided meanwhile: cancelled like any operation below.
+    // Decided meanwhile: cancelled like any operation below. Past its
+    // deadline it is about to end expired: that is the answer.
     if (!absl::IsFailedPrecondition(withdrawn.status())) return ToGrpcStatus(withdrawn.status());
+    auto now = FindOperation(req->name());
+    if (now.ok() && now->state() == v1::OPERATION_STATE_PENDING_APPROVAL) return ToGrpcStatus(withdrawn.status());
   }
   std::string reason = req->reason().empty() ? absl::StrCat("cancelled by ", (*who)->name)
                                              : absl::StrCat("cancelled by ", (*who)->name, ": ", req->reason());
@@ -574,6 +594,14 @@ grpc::Status HerdService::CancelOperation(grpc::ServerContext* ctx, const v1::Ca
   return grpc::Status::OK;
 }
 
+absl::Status HerdService::MayApprove(const auth::Principal& who, const std::string& ns,
+                                     const std::vector<std::string>& workloads) {
+  for (const auto& w : workloads) {
+    if (absl::Status st = deps_.authorizer->Authorize(who, auth::Verb::kApprove, ns, w); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<v1::Operation> HerdService::DecideApproval(grpc::ServerContext* ctx, const std::string& name,
                                                           const std::string& reason, bool approve) {
   auto who = Authenticate(ctx);
@@ -581,10 +609,15 @@ absl::StatusOr<v1::Operation> HerdService::DecideApproval(grpc::ServerContext* c
   if (reason.size() > 1024) return absl::InvalidArgumentError("reason is longer than 1024 characters");
   auto op = FindOperation(name);
   if (!op.ok()) return op.status();
-  if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kApprove, NamespaceOf(op->target()),
-                                            WorkloadOf(op->target()));
-      !st.ok()) {
+  if (auto st = MayApprove(**who, NamespaceOf(op->target()), WorkloadsOf(op->target())); !st.ok()) {
     return Refused(st);
+  }
+  const v1::ApprovalDecision wanted = approve ? v1::APPROVAL_DECISION_APPROVED : v1::APPROVAL_DECISION_REJECTED;
+  if (op->state() != v1::OPERATION_STATE_PENDING_APPROVAL && op->approval().decision() == wanted &&
+      op->approval().decided_by() == (*who)->name) {
+    // A repeat (a client retrying after its answer was lost) finds its
+    // own decision made.
+    return op;
   }
   if (op->state() != v1::OPERATION_STATE_PENDING_APPROVAL) {
     return absl::FailedPreconditionError(absl::StrCat(

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -116,6 +117,8 @@ class HerdService final : public v1::Herd::Service {
   absl::Status AuthorizeRead(const auth::Principal& who, const v1::Operation& op);
   void Audit(const auth::Principal& who, auth::Verb verb, const v1::Operation& op, const std::string& result);
   void Audit(const auth::Principal& who, absl::string_view verb, const v1::Operation& op, const std::string& result);
+  // OK when `who` may approve an operation on each of `workloads` in `ns`.
+  absl::Status MayApprove(const auth::Principal& who, const std::string& ns, const std::vector<std::string>& workloads);
   // ApproveOperation (`approve`) and RejectOperation.
   absl::StatusOr<v1::Operation> DecideApproval(grpc::ServerContext* ctx, const std::string& name,
                                                const std::string& reason, bool approve);

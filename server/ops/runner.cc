@@ -324,7 +324,7 @@ absl::StatusOr<v1::Operation> OperationRunner::Decide(const std::string& name, v
                        WithComment(absl::StrCat("rejected by ", who), comment));
       case v1::APPROVAL_DECISION_UNSPECIFIED:
         // Withdrawn (cancelled) before anyone decided.
-        return EndHeld(rec, decision, "", "", now,
+        return EndHeld(rec, decision, who, comment, now,
                        absl::CancelledError(WithComment(absl::StrCat("cancelled by ", who, " before it was approved"),
                                                         comment)),
                        WithComment(absl::StrCat("cancelled by ", who, " before it was approved"), comment));
@@ -339,10 +339,21 @@ absl::StatusOr<v1::Operation> OperationRunner::Decide(const std::string& name, v
     return rec->op;
   }
   // Started here at once when its workload is free; else by whichever
-  // replica finds it free first (Adopt).
+  // replica finds it free first (Adopt). Marked as launching meanwhile, so
+  // that this replica's adoption passes leave it to this call.
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_ || !launching_.insert(name).second) return rec->op;
+  }
   (void)AdoptOne(*rec, /*approved_here=*/true);
+  {
+    absl::MutexLock lock(&mu_);
+    launching_.erase(name);
+  }
   if (auto live = Find(name)) return live->Published();
-  return rec->op;
+  // Not started (its workload busy, or its start failed): as recorded.
+  auto recorded = store_.Fetch(*id);
+  return recorded.ok() ? recorded->op : rec->op;
 }
 
 absl::Time OperationRunner::ExpireIfDue(const Record& rec) {
@@ -606,7 +617,9 @@ absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
   if (IsFinal(rec.op.state()) || rec.op.dry_run()) return next;
   if (rec.op.state() == v1::OPERATION_STATE_PENDING_APPROVAL) return ExpireIfDue(rec);
   const bool approved = rec.op.approval().decision() == v1::APPROVAL_DECISION_APPROVED;
-  if (RunsHere(rec.op.name())) return next;
+  // Decide marks the operation it starts here as launching (so that this
+  // replica's own adoption passes leave it alone meanwhile).
+  if (!approved_here && RunsHere(rec.op.name())) return next;
   auto engine = factory_(rec);
   if (!engine.ok()) {
     log::Error("cannot rebuild an operation's engine", {{"op", rec.op.name()}, {"error", engine.status()}});
@@ -680,7 +693,9 @@ absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
   log::Info("adopting an operation",
             {{"op", rec.op.name()}, {"previous_owner", previous_owner}, {"starts_now", relaunch}});
   if (relaunch) {
-    // Planned, dated and started now that the workload is free.
+    // Planned, dated and started now that the workload is free. An
+    // approved one runs from now on (it was PENDING since its approval).
+    if (approved) rec.op.set_state(v1::OPERATION_STATE_RUNNING);
     if (absl::Status st = PlanHoldingLocks(**engine, rec, keys, /*found_free=*/false); !st.ok()) {
       v1::Operation failed = FailedWith(rec.op, st);
       SetTime(env_.clock.Now(), failed.mutable_end_time());
@@ -690,6 +705,8 @@ absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
       absl::Status saved = store_.Save(failed, rec.checkpoint, locks_.identity());
       if (saved.ok()) {
         ReleaseAll(keys, rec.op.name());
+        // Ended without running: audited and told like any other end.
+        if (hooks_.on_finish) hooks_.on_finish(failed);
       } else {
         LetGoAll(keys, rec.op.name());
       }
@@ -701,8 +718,7 @@ absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
   slot->engine = std::move(*engine);
   slot->lock_keys = keys;
   if (relaunch && approved) {
-    slot->op->AddEvent(absl::StrCat("started by ", locks_.identity(), " after its approval",
-                                    approved_here ? "" : " (the replica that recorded it stopped before starting it)"));
+    slot->op->AddEvent(absl::StrCat("started by ", locks_.identity(), " after its approval"));
   } else {
     slot->op->AddEvent(relaunch ? absl::StrCat("started by ", locks_.identity(), " once ", keys.front(),
                                                    " was free (", previous_owner, " stopped before)")
@@ -719,7 +735,8 @@ absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
   if (hooks_.on_start || hooks_.on_adopt) {
     v1::Operation snapshot = slot->op->Snapshot();
     if (hooks_.on_start) hooks_.on_start(snapshot);
-    if (hooks_.on_adopt) hooks_.on_adopt(snapshot);
+    // Started where it was approved: nobody's operation was taken over.
+    if (hooks_.on_adopt && !approved_here) hooks_.on_adopt(snapshot);
   }
   StartSlot(std::move(slot), !relaunch);
   return next;

@@ -21,6 +21,8 @@ constexpr char kOperationLabel[] = "herd.dev/operation";
 constexpr char kStateLabel[] = "herd.dev/state";
 constexpr char kKindLabel[] = "herd.dev/kind";
 constexpr char kCancelAnnotation[] = "herd.dev/cancel-requested";
+constexpr char kRequestKey[] = "request";
+constexpr char kHeldRequestKey[] = "heldRequest";
 
 std::string StateLabel(v1::OperationState s) {
   switch (s) {
@@ -94,7 +96,10 @@ kube::Json OperationStore::ToConfigMap(const Record& r) const {
         {"annotations", {{"herd.dev/target", r.op.target()}}}}},
       {"data",
        {{"operation", ToJson(r.op)},
-        {"request", r.request_json},
+        // A held operation's request is kept under another key: a replica
+        // of a herd without approvals reads the state as unknown, not
+        // final, and would adopt and run it; without a request it cannot.
+        {r.op.state() == v1::OPERATION_STATE_PENDING_APPROVAL ? kHeldRequestKey : kRequestKey, r.request_json},
         {"checkpoint", checkpoint.dump()},
         {"owner", r.owner}}}};
   if (!r.cancel_reason.empty()) cm["metadata"]["annotations"][kCancelAnnotation] = r.cancel_reason;
@@ -112,7 +117,7 @@ absl::StatusOr<Record> OperationStore::Parse(const kube::Json& cm) const {
     return absl::DataLossError(absl::StrCat("operation record ", cm["metadata"].value("name", ""),
                                             " is unreadable: ", st.message().as_string()));
   }
-  r.request_json = data.value("request", "");
+  r.request_json = data.value(kRequestKey, data.value(kHeldRequestKey, ""));
   r.owner = data.value("owner", "");
   kube::Json checkpoint = kube::Json::parse(data.value("checkpoint", "{}"), nullptr, false);
   if (checkpoint.is_object()) {
@@ -212,20 +217,26 @@ absl::StatusOr<Record> OperationStore::TakeOver(const std::string& id, const std
   // Guarded by the version read: a save of the previous owner in between
   // makes the write conflict, and the record is read again with it.
   std::string previous;
-  auto rec = Update(id, [&](Record& r) -> absl::Status {
+  auto rec = ReadModifyWrite(id, [&](Record& r) -> absl::Status {
     if (IsFinal(r.op.state())) {
       return absl::FailedPreconditionError(absl::StrCat(r.op.name(), " has ended already (",
                                                         v1::OperationState_Name(r.op.state()), ", by ", r.owner, ")"));
     }
     previous = std::exchange(r.owner, owner);
     return absl::OkStatus();
-  });
+  }, /*remember=*/true);
   if (rec.ok() && previous_owner) *previous_owner = std::move(previous);
   return rec;
 }
 
 absl::StatusOr<Record> OperationStore::Update(const std::string& id,
                                               const std::function<absl::Status(Record&)>& edit) {
+  return ReadModifyWrite(id, edit, /*remember=*/false);
+}
+
+absl::StatusOr<Record> OperationStore::ReadModifyWrite(const std::string& id,
+                                                       const std::function<absl::Status(Record&)>& edit,
+                                                       bool remember) {
   for (int attempt = 0; attempt < 5; ++attempt) {
     auto current = kube_.Get(kube::kConfigMaps, ns_, ConfigMapName(id));
     if (!current.ok()) {
@@ -239,7 +250,12 @@ absl::StatusOr<Record> OperationStore::Update(const std::string& id,
     cm["metadata"]["resourceVersion"] = (*current)["metadata"].value("resourceVersion", "");
     auto updated = kube_.Update(kube::kConfigMaps, ns_, cm);
     if (updated.ok()) {
-      Remember(*rec, *updated);
+      // Only the runner's own records are remembered (for its saves).
+      if (remember) {
+        Remember(*rec, *updated);
+      } else {
+        Forget(rec->op.name());
+      }
       return *std::move(rec);
     }
     if (!kube::IsConflict(updated.status())) return updated.status();

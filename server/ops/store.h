@@ -117,6 +117,10 @@ class OperationStore {
 
  private:
   absl::StatusOr<Record> Parse(const kube::Json& cm) const;
+  // Update; `remember`: keep what was written for Save's fast path (the
+  // record is this replica's to run).
+  absl::StatusOr<Record> ReadModifyWrite(const std::string& id, const std::function<absl::Status(Record&)>& edit,
+                                         bool remember);
   kube::Json ToConfigMap(const Record& r) const;
 
   // What this store last wrote of a running operation's record: a save

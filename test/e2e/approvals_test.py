@@ -136,6 +136,10 @@ class ApprovalsTest(WaitsForConditions, unittest.TestCase):
             return None
         return self.wait_for(f"an audit line {result!r} by {principal} for {op}", find, timeout=10)
 
+    def metrics(self):
+        with urllib.request.urlopen(f"http://{self.herdd.http_address}/metrics", timeout=10) as r:
+            return r.read().decode()
+
     def press(self, action_id, value, ts, user):
         key = f"b{time.monotonic_ns()}"
         payload = {"type": "block_actions", "user": {"id": user}, "channel": {"id": "CPROD"},
@@ -200,7 +204,10 @@ class ApprovalsTest(WaitsForConditions, unittest.TestCase):
         self.audit(op, "held for approval", "alice")
         self.audit(op, "approved", "bob")
         self.audit(op, "succeeded", "alice")
-        # A second decision finds the first.
+        # The same decision again (a retry) finds itself made; another
+        # decision finds the first.
+        code, out, err = self.herdctl("t-bob", "ops", "approve", op)
+        self.assertEqual(code, 0, err)
         code, _, err = self.herdctl("t-bob", "ops", "reject", op)
         self.assertEqual(code, 4)
         self.assertIn("waits for no approval", err)
@@ -255,6 +262,7 @@ class ApprovalsTest(WaitsForConditions, unittest.TestCase):
                                                       metadata=auth("t-alice"), timeout=30)
         self.assertEqual(withdrawn.state, S.OPERATION_STATE_CANCELLED)
         self.assertIn("cancelled by alice before it was approved: wrong tag", withdrawn.error.message)
+        self.assertEqual(withdrawn.approval.decided_by, "alice")
         self.assertEqual(self.image("kept"), "kept:1")
 
         dry = self.herdd.stub().Rollout(S.RolloutRequest(workload="namespaces/prod/deployments/kept",
@@ -290,16 +298,28 @@ class ApprovalsTest(WaitsForConditions, unittest.TestCase):
     def test_a_held_operation_survives_a_herdd_sigkill(self):
         held = self.rollout("t-alice", "stock", "stock:2")
         self.assertEqual(held.state, S.OPERATION_STATE_PENDING_APPROVAL)
+        record = "herd-op-" + held.name.split("/")[1]
+        # Its request is kept where a herd that knows no approvals does not
+        # look, so such a replica (mid-upgrade) cannot adopt and run it.
+        data = self.cluster.json("-n", "herd-system", "get", "configmap", record)["data"]
+        self.assertIn("heldRequest", data)
+        self.assertNotIn("request", data)
         self.herdd.kill()
         type(self).herdd = Herdd(self.cluster, *self.args, insecure=False).start()
         self.assertEqual(self.get(held.name).state, S.OPERATION_STATE_PENDING_APPROVAL)
         self.assertEqual(self.image("stock"), "stock:1")
         approved = self.herdd.stub().ApproveOperation(S.ApproveOperationRequest(name=held.name),
                                                       metadata=auth("t-bob"), timeout=30)
-        self.assertIn(approved.state, (S.OPERATION_STATE_PENDING, S.OPERATION_STATE_RUNNING))
-        final = wait_for_end(self.herdd.stub(), held.name, metadata=auth("t-bob"))[-1]
-        self.assertEqual(final.state, S.OPERATION_STATE_SUCCEEDED, final)
+        # Its workload free, it starts on the approving replica at once.
+        self.assertEqual(approved.state, S.OPERATION_STATE_RUNNING, approved)
+        updates = wait_for_end(self.herdd.stub(), held.name, metadata=auth("t-bob"))
+        self.assertEqual(updates[-1].state, S.OPERATION_STATE_SUCCEEDED, updates[-1])
+        self.assertNotIn(S.OPERATION_STATE_PENDING, [u.state for u in updates])
         self.assertEqual(self.image("stock"), "stock:2")
+        self.assertIn("request", self.cluster.json("-n", "herd-system", "get", "configmap", record)["data"])
+        adopted = [line for line in self.metrics().splitlines()
+                   if line.startswith("herd_operation_adoptions_total{") and float(line.split()[-1]) > 0]
+        self.assertEqual(adopted, [], "an operation started where it was approved is adopted from nobody")
 
     def test_slack_approve_and_reject_buttons(self):
         held = self.rollout("t-alice", "cart", "cart:2")
