@@ -231,6 +231,16 @@ class ApprovalsTest(WaitsForConditions, unittest.TestCase):
         self.assertEqual(status, 400, body)  # FAILED_PRECONDITION
         self.assertIn("waits for no approval", body.get("message", ""))
 
+        # Rejected from herdctl too.
+        scaled = self.herdd.stub().Scale(S.ScaleRequest(workload="namespaces/prod/deployments/api", replicas=6),
+                                         metadata=auth("t-carol"), timeout=30)
+        code, out, err = self.herdctl("t-bob", "ops", "reject", scaled.name, "--reason=too many")
+        self.assertEqual(code, 0, err)
+        self.assertIn("rejected (Cancelled)", out)
+        code, out, _ = self.herdctl("t-bob", "ops", "get", scaled.name)
+        self.assertIn("rejected by bob: too many (rule prod)", out)
+        self.assertEqual(self.replicas("api"), 2)
+
         # Approved over REST by someone else than the requester: it runs.
         scaled = self.herdd.stub().Scale(S.ScaleRequest(workload="namespaces/prod/deployments/api", replicas=3),
                                          metadata=auth("t-carol"), timeout=30)
