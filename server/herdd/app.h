@@ -87,6 +87,9 @@ struct AppOptions {
   std::string slack_bot_token_file;
   std::string slack_api_url = "https://slack.com/api";
 
+  // The web dashboard (server/ui) at `/` of the HTTP port.
+  bool dashboard = true;
+
   // Notifications (server/notify): sinks and their matches; "" = none.
   std::string notifications_file;
 

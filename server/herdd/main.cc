@@ -52,6 +52,7 @@ ABSL_FLAG(std::string, slack_signing_secret_file, "",
           "/slack/interactions on the HTTP port");
 ABSL_FLAG(std::string, slack_bot_token_file, "",
           "The Slack app's bot token (xoxb-…): one message per operation, updated as it runs");
+ABSL_FLAG(bool, dashboard, true, "Serve the web dashboard at / of the HTTP port");
 ABSL_FLAG(std::string, slack_api_url, "https://slack.com/api", "Slack's Web API (tests point it at a fake)");
 ABSL_FLAG(std::string, notifications_file, "",
           "Slack incoming webhooks and CloudEvents webhooks told when operations end, by namespace, kind and "
@@ -159,6 +160,7 @@ int main(int argc, char** argv) {
   o.slack_bot_token_file = absl::GetFlag(FLAGS_slack_bot_token_file);
   o.slack_api_url = absl::GetFlag(FLAGS_slack_api_url);
   o.notifications_file = absl::GetFlag(FLAGS_notifications_file);
+  o.dashboard = absl::GetFlag(FLAGS_dashboard);
   o.protected_namespaces = absl::StrSplit(absl::GetFlag(FLAGS_protected_namespaces), ',', absl::SkipEmpty());
   o.namespaces = absl::StrSplit(absl::GetFlag(FLAGS_namespaces), ',', absl::SkipEmpty());
   o.ns = absl::GetFlag(FLAGS_namespace);
