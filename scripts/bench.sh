@@ -24,3 +24,6 @@ fi
 echo
 echo "== herdd under load on 1,000 Deployments / 10,000 pods; kills and first answers at 40 ms API latency"
 /usr/bin/python3 bench/loadgen.py --duration=5s --runs=3 --latency=40ms
+echo
+echo "== the dashboard on 1,000 Deployments / 10,000 pods, in headless Chromium"
+/usr/bin/python3 bench/dashboard.py --runs=5

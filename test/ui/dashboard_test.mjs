@@ -236,6 +236,72 @@ describe('herdd --sim', () => {
     await page.context().close();
   });
 
+  test('a pod killed from its row, after the plan names it', async () => {
+    const page = await newPage(sim.url + '/#/w/shop/deployments/api');
+    await page.waitForSelector('#pods tbody tr button[data-action="kill"]');
+    const pod = await page.$eval('#pods tbody tr', (tr) => tr.dataset.pod);
+    await page.click(`#pods tr[data-pod="${pod}"] button[data-action="kill"]`);
+    await page.click('#show-plan');
+    await page.waitForSelector('#plan-pods');
+    assert.match(await page.textContent('#plan-pods'), new RegExp(pod));
+    await page.fill('#reason', 'a stuck pod');
+    await page.click('#run');
+    await page.waitForSelector('[data-state="OPERATION_STATE_SUCCEEDED"]');
+    assert.match(await page.textContent('#progress-text'), /killed 1\/1/);
+    const left = kubectl('-n', 'shop', 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}');
+    assert.ok(!left.split(' ').includes(pod), `${pod} is gone: ${left}`);
+    await page.context().close();
+  });
+
+  test('a CronJob run from its page starts a Job', async () => {
+    const page = await newPage(sim.url + '/#/w/batch/cronjobs/report');
+    await page.waitForSelector('#actions button[data-action="run"]');
+    assert.match(await page.textContent('#facts'), /\*\/5 \* \* \* \*/);
+    await planAction(page, 'run');
+    await page.click('#run');
+    await page.waitForSelector('#facts');
+    await page.waitForSelector('[data-state="OPERATION_STATE_SUCCEEDED"]', {timeout: 30000});
+    assert.notEqual(kubectl('-n', 'batch', 'get', 'jobs', '-o', 'jsonpath={.items[*].metadata.name}').trim(), '');
+    await page.context().close();
+  });
+
+  test('the operations page follows running operations live; one is cancelled from its page', async () => {
+    const start = async (image) => {
+      const r = await fetch(sim.url + '/v1/namespaces/shop/deployments/worker:rollout', {
+        method: 'POST', body: JSON.stringify({images: {worker: image}, options: {reason: 'slow pods'}})});
+      assert.equal(r.status, 200, await r.clone().text());
+      return (await r.json()).name.replace('operations/', '');
+    };
+    const page = await newPage();
+    const first = await start('shop/worker:2-slow-3s');
+    await page.goto(sim.url + '/#/ops');
+    const bar = `#active-ops tr[data-op="${first}"] [role=progressbar]`;
+    await page.waitForSelector(bar);
+    assert.equal(await page.$eval(bar, (b) => b.getAttribute('aria-valuenow')), '0');
+    await shot(page, '13-operations-running');
+    // The row moves with the watch: the page marks a bar drawn from it.
+    let live = 0;
+    await until('the rollout to end in its row', async () => {
+      const v = await page.$eval(`${bar}.live`, (b) => Number(b.getAttribute('aria-valuenow'))).catch(() => 0);
+      live = Math.max(live, v);
+      return page.$(`#active-ops tr[data-op="${first}"] [data-state="OPERATION_STATE_SUCCEEDED"]`);
+    });
+    assert.ok(live > 0, 'the watch moved the bar');
+    assert.equal(await page.$eval(bar, (b) => b.getAttribute('aria-valuenow')), '100');
+
+    const second = await start('shop/worker:3-slow-60s');
+    await page.goto(sim.url + '/#/op/' + second);
+    await page.click('#actions button[data-action="cancel"]');
+    await page.fill('#reason', 'too slow');
+    await page.click('#run');
+    await page.waitForSelector('[data-state="OPERATION_STATE_CANCELLED"], [data-state="OPERATION_STATE_ROLLED_BACK"]', {timeout: 30000});
+    await page.waitForSelector('#op-error');
+    assert.match(await page.textContent('#op-error'), /too slow/);
+    await shot(page, '14-cancelled');
+    assert.equal(imageOf('shop', 'worker'), 'shop/worker:2-slow-3s');
+    await page.context().close();
+  });
+
   test('text from the cluster and from callers renders as text', async () => {
     const image = 'shop/x:<script>window.pwned=1</script>';
     const manifest = {

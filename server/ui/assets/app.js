@@ -334,11 +334,21 @@ async function route(message) {
   }
 }
 
-// Repeats `fn` every `ms` while the view lives.
+// Runs `fn` (async) again and again while the view lives: `ms` after the
+// last run ended, or 10 times as long as that run took if longer (a big
+// cluster's listing is not asked for back to back), and not while the tab
+// is hidden.
 function every(ms, fn) {
-  const t = setInterval(fn, ms);
-  const prev = view.stop;
-  view.stop = () => { clearInterval(t); prev(); };
+  let timer = null;
+  let stopped = false;
+  const next = (wait) => { if (!stopped) timer = setTimeout(run, wait); };
+  async function run() {
+    if (document.hidden) return next(ms);
+    const t0 = performance.now();
+    try { await fn(); } finally { next(Math.max(ms, 10 * (performance.now() - t0))); }
+  }
+  next(ms);
+  onStop(() => { stopped = true; clearTimeout(timer); });
 }
 
 function onStop(fn) {
@@ -722,8 +732,10 @@ async function operationsView() {
       watchOperation(id, (now) => {
         const row = active.querySelector(`tr[data-op="${CSS.escape(id)}"]`);
         if (!row) return;
+        const live = progressBar(now);
+        live.classList.add('live');  // drawn from the watch, not the list
         row.children[3].replaceChildren(stateBadge(now));
-        row.children[4].replaceChildren(progressBar(now));
+        row.children[4].replaceChildren(live);
       }, ctl.signal).catch(() => {}).finally(() => watched.delete(id));
     }
   }
