@@ -411,4 +411,14 @@ describe('herdd with a tokens file', () => {
     await op.context().close();
     await approver.context().close();
   });
+
+  test('--dashboard=false: no page, the REST API still served', async () => {
+    const off = await startHerdd('ui-off', [`--kubeconfig=${kubeconfig}`, '--insecure-no-auth', '--dashboard=false']);
+    try {
+      for (const p of ['/', '/ui/app.js', '/ui/access']) assert.equal((await fetch(off.url + p)).status, 404, p);
+      assert.equal((await fetch(off.url + '/v1/workloads')).status, 200);
+    } finally {
+      off.proc.kill('SIGTERM');
+    }
+  });
 });
