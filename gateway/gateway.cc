@@ -290,6 +290,24 @@ bool Gateway::Serves(const http::Request& request) const {
   return false;
 }
 
+// A browser's request made by a page of another site: its Origin (sent on
+// every cross-origin POST and fetch) names a host other than the one asked
+// (Host, or X-Forwarded-Host behind a proxy). Refused, so that a page
+// elsewhere cannot make an operator's browser call herd (with
+// --insecure-no-auth nothing else would stop a form's text/plain POST).
+// Callers that are not browsers send no Origin.
+bool CrossOrigin(const http::Request& request) {
+  absl::string_view origin = request.headers.Get("Origin");
+  if (origin.empty()) return false;
+  if (origin == "null") return true;  // sandboxed frames, file: pages
+  const size_t scheme = origin.find("://");
+  absl::string_view host = scheme == absl::string_view::npos ? origin : origin.substr(scheme + 3);
+  for (absl::string_view asked : {request.headers.Get("Host"), request.headers.Get("X-Forwarded-Host")}) {
+    if (!asked.empty() && absl::EqualsIgnoreCase(host, asked)) return false;
+  }
+  return true;
+}
+
 void Gateway::Handle(http::Request request, http::Responder responder) {
   std::string request_id(request.headers.Get("X-Request-Id"));
   if (request_id.empty() || request_id.size() > 128) request_id = NewRequestId();
@@ -309,6 +327,10 @@ void Gateway::Handle(http::Request request, http::Responder responder) {
     http::Response r = JsonResponse(200, options_.openapi_json, request_id);
     MaybeGzip(r, gzip, options_.gzip_min_bytes);
     return responder.Respond(std::move(r));
+  }
+  if (CrossOrigin(request)) {
+    return fail(7, absl::StrCat("cross-origin request refused: Origin ", request.headers.Get("Origin"),
+                                " is not this server (", request.headers.Get("Host"), ")"));
   }
   absl::string_view raw_path = request.target;
   raw_path = raw_path.substr(0, raw_path.find('?'));

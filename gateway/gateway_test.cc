@@ -174,6 +174,22 @@ TEST_F(GatewayTest, PostsABodyAndAnswersCanonicalJson) {
   EXPECT_EQ(r.Header("Grpc-Metadata-served-by"), "echo");
 }
 
+TEST_F(GatewayTest, ABrowsersCrossOriginRequestIsRefusedASameOriginOneServed) {
+  const std::string self = http_->address();
+  const std::string say = R"({"speaker_name":"Ann"})";
+  // A form on another site posting text/plain, as a browser sends it.
+  Reply other = Do("POST", "/t/rooms/r1/speakers/ann:say", say, {"Origin: http://evil.example"});
+  EXPECT_EQ(other.status, 403);
+  EXPECT_THAT(other.json()["message"].get<std::string>(), HasSubstr("cross-origin request refused"));
+  EXPECT_EQ(Do("POST", "/t/rooms/r1/speakers/ann:say", say, {"Origin: null"}).status, 403);
+  // herd's own page (same host and port), a proxy's forwarded host, and
+  // callers that send no Origin (curl, CI) are served.
+  EXPECT_EQ(Do("POST", "/t/rooms/r1/speakers/ann:say", say, {"Origin: http://" + self}).status, 200);
+  EXPECT_EQ(Do("POST", "/t/rooms/r1/speakers/ann:say", say,
+               {"Origin: https://herd.example", "X-Forwarded-Host: herd.example"}).status, 200);
+  EXPECT_EQ(Do("POST", "/t/rooms/r1/speakers/ann:say", say).status, 200);
+}
+
 TEST_F(GatewayTest, GetTakesQueryParameters) {
   Reply r = Do("GET", "/t/rooms/r1/speakers/ann?note.text=hi%20there&tags=a&tags=b&loud=true&at=2026-01-02T03:04:05Z");
   ASSERT_EQ(r.status, 200) << r.body;

@@ -44,6 +44,7 @@ FetchResponse Fetch(const FetchRequest& request) {
   Sink sink{&request, &res};
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  if (request.method == "HEAD") curl_easy_setopt(h, CURLOPT_NOBODY, 1L);  // else curl waits for the body
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, OnBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &sink);
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, OnHeader);

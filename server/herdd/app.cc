@@ -445,7 +445,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   // HTTP: REST, /openapi.json, metrics, health and readiness, the dashboard.
   if (o.dashboard) {
     im.dashboard = std::make_unique<ui::Dashboard>(
-        ui::DashboardOptions{.authenticator = im.authenticator.get(), .authorizer = im.authorizer.get()});
+        ui::DashboardOptions{.authenticator = im.authenticator.get(),
+                             .authorizer = im.authorizer.get(),
+                             .denied = [m](absl::string_view reason) { m->AuthDenied(reason); }});
   }
   im.http_loop.Start(2);
   http::Handler metrics_handler = metrics::MetricsHandler(im.metrics);

@@ -17,8 +17,10 @@
 #ifndef HERD_SERVER_UI_DASHBOARD_H_
 #define HERD_SERVER_UI_DASHBOARD_H_
 
+#include <functional>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "common/http/http.h"
 #include "server/auth/authenticator.h"
 #include "server/auth/authorizer.h"
@@ -26,8 +28,12 @@
 namespace herd::ui {
 
 struct DashboardOptions {
+  // Both required (not null), and must outlive the dashboard.
   auth::Authenticator* authenticator = nullptr;
   const auth::Authorizer* authorizer = nullptr;
+  // Told of every refused /ui/access call (may be empty): "unauthenticated",
+  // as herd's API reports it (herd_auth_denials_total).
+  std::function<void(absl::string_view reason)> denied;
 };
 
 class Dashboard {
@@ -46,8 +52,10 @@ class Dashboard {
   // naming, for each workload or pod name in the namespace, the verbs herd's
   // rules allow the caller there (protected namespaces take the mutating
   // ones away); a name "" stands for every workload of the namespace. No
-  // namespace: only who the caller is. 401 with the authenticator's message
-  // when the credentials are missing or wrong. With --impersonate the
+  // namespace: only who the caller is. "insecure" is true when herdd takes
+  // every caller (--sim, --insecure-no-auth). 401 with the authenticator's
+  // message when the credentials are missing or wrong; 400 for a namespace
+  // or name that is not a Kubernetes name, or more than 1000 names. With --impersonate the
   // cluster's RBAC has the last word; the page then learns of a refusal
   // when it acts.
   void Handle(http::Request req, http::Responder res) const;

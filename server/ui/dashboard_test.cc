@@ -8,7 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "common/event_loop/event_loop.h"
 #include "common/testing/http_client.h"
 #include "gmock/gmock.h"
@@ -37,13 +39,22 @@ principals:
     rules:
       - verbs: [read]
         namespaces: ["*"]
+  - name: anonymous
+    token: t-anonymous
+    rules:
+      - verbs: [read]
+        namespaces: [shop]
 )";
 
 class DashboardTest : public ::testing::Test {
  protected:
   void Serve(std::unique_ptr<auth::Authenticator> authn) {
     authn_ = std::move(authn);
-    dashboard_ = std::make_unique<Dashboard>(DashboardOptions{.authenticator = authn_.get(), .authorizer = &authz_});
+    dashboard_ = std::make_unique<Dashboard>(DashboardOptions{
+        .authenticator = authn_.get(), .authorizer = &authz_, .denied = [this](absl::string_view why) {
+          absl::MutexLock lock(&mu_);
+          denied_.emplace_back(why);
+        }});
     loop_.Start(1);
     auto server = http::Server::Start(loop_, {}, [d = dashboard_.get()](http::Request req, http::Responder res) {
       if (Dashboard::Serves(req)) return d->Handle(std::move(req), std::move(res));
@@ -78,6 +89,8 @@ class DashboardTest : public ::testing::Test {
   EventLoop loop_;
   std::unique_ptr<http::Server> server_;
   std::string path_;
+  absl::Mutex mu_;
+  std::vector<std::string> denied_ ABSL_GUARDED_BY(mu_);
 };
 
 TEST_F(DashboardTest, ThePageAndItsAssetsComeFromTheBinaryUnderAPolicyWithoutInlineScript) {
@@ -85,23 +98,35 @@ TEST_F(DashboardTest, ThePageAndItsAssetsComeFromTheBinaryUnderAPolicyWithoutInl
   auto page = Get("/");
   ASSERT_EQ(page.status, 200) << page.body;
   EXPECT_EQ(page.headers["content-type"], "text/html; charset=utf-8");
-  EXPECT_THAT(page.body, HasSubstr("<script src=\"/ui/app.js\" defer></script>"));
+  EXPECT_THAT(page.body, HasSubstr("<script type=\"module\" src=\"/ui/app.js\"></script>"));
   EXPECT_THAT(page.body, Not(HasSubstr("<script>")));
   const std::string csp = page.headers["content-security-policy"];
   EXPECT_THAT(csp, HasSubstr("script-src 'self'"));
   EXPECT_THAT(csp, HasSubstr("default-src 'none'"));
   EXPECT_THAT(csp, Not(HasSubstr("unsafe-inline")));
+  EXPECT_THAT(csp, HasSubstr("require-trusted-types-for 'script'"));
   EXPECT_EQ(page.headers["x-content-type-options"], "nosniff");
   EXPECT_EQ(Get("/index.html").body, page.body);
 
   auto js = Get("/ui/app.js");
   ASSERT_EQ(js.status, 200);
   EXPECT_EQ(js.headers["content-type"], "text/javascript; charset=utf-8");
-  EXPECT_THAT(js.body, HasSubstr("function h(tag, props, ...children)"));
-  EXPECT_THAT(js.body, Not(HasSubstr("innerHTML =")));
+  EXPECT_THAT(js.body, HasSubstr("from './lib.js'"));
+  auto lib = Get("/ui/lib.js");
+  EXPECT_THAT(lib.body, HasSubstr("export function h(tag, props, ...children)"));
+  // No HTML sink anywhere (the CSP's Trusted Types would refuse one too).
+  for (const auto* body : {&js.body, &lib.body}) {
+    for (const char* sink : {".innerHTML", ".outerHTML", "insertAdjacentHTML", "document.write", "eval("}) {
+      EXPECT_FALSE(absl::StrContains(*body, sink)) << sink;
+    }
+  }
   EXPECT_EQ(Get("/ui/app.css").headers["content-type"], "text/css; charset=utf-8");
   EXPECT_EQ(Get("/ui/nothing.js").status, 404);
   EXPECT_EQ(Get("/ui/app.js", {}, "POST").status, 405);
+  // HEAD: the headers of GET, its length too, and no body.
+  auto head = Get("/ui/app.js", {}, "HEAD");
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.headers["content-length"], std::to_string(js.body.size()));
 }
 
 TEST_F(DashboardTest, AnAssetIsRevalidatedByItsETag) {
@@ -149,7 +174,33 @@ TEST_F(DashboardTest, AccessRefusesMissingAndUnknownTokensWith401) {
   auto wrong = Get("/ui/access?namespace=shop&name=web", {"Authorization: Bearer t-nobody"});
   EXPECT_EQ(wrong.status, 401);
   EXPECT_THAT(wrong.body, Not(HasSubstr("t-nobody")));
-  EXPECT_EQ(Get("/ui/access", {"Authorization: Bearer t-alice"}, "POST").status, 405);
+  auto post = Get("/ui/access", {"Authorization: Bearer t-alice"}, "POST");
+  EXPECT_EQ(post.status, 405);
+  EXPECT_EQ(post.headers["allow"], "GET");
+  absl::MutexLock lock(&mu_);
+  EXPECT_EQ(denied_, (std::vector<std::string>{"unauthenticated", "unauthenticated"}));
+}
+
+TEST_F(DashboardTest, AccessRefusesWhatIsNotAKubernetesNameAndSurvivesBytesThatAreNotUtf8) {
+  ServeTokens();
+  for (const char* q : {"namespace=shop&name=%FF", "namespace=%C3&name=web", "namespace=shop&name=Web",
+                        "namespace=shop&name=a/b"}) {
+    auto r = Get(absl::StrCat("/ui/access?", q), {"Authorization: Bearer t-reader"});
+    EXPECT_EQ(r.status, 400) << q;
+    EXPECT_THAT(r.body, HasSubstr("Kubernetes names")) << q;
+  }
+  std::string many = "/ui/access?namespace=shop";
+  for (int i = 0; i < 1001; ++i) absl::StrAppend(&many, "&name=p", i);
+  EXPECT_EQ(Get(many, {"Authorization: Bearer t-reader"}).status, 400);
+  // Still serving.
+  EXPECT_EQ(Get("/ui/access?namespace=shop&name=web", {"Authorization: Bearer t-reader"}).status, 200);
+}
+
+TEST_F(DashboardTest, APrincipalNamedAnonymousIsNotInsecureMode) {
+  ServeTokens();
+  Json j = Json::parse(Get("/ui/access", {"Authorization: Bearer t-anonymous"}).body);
+  EXPECT_EQ(j["principal"], "anonymous");
+  EXPECT_EQ(j["insecure"], false);
 }
 
 TEST_F(DashboardTest, InsecureModeIsAnonymousWithEveryVerbOutsideProtectedNamespaces) {

@@ -12,6 +12,7 @@ struct Asset {
   const char* content_type;  // "text/javascript; charset=utf-8"
   const unsigned char* data;
   size_t size;
+  const char* etag;  // "\"<sha256 of the bytes>\"", made at build time
 };
 
 extern const Asset kAssets[];

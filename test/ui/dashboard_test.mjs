@@ -151,6 +151,13 @@ async function planAction(page, action, fill) {
   await page.fill('#reason', 'from the dashboard test');
 }
 
+// Runs the open action dialog and waits for the operation's page.
+async function runAction(page) {
+  await page.click('#run');
+  await page.waitForURL(/#\/op\//);
+  await page.waitForSelector('#progress-text', {state: 'attached'});
+}
+
 before(async () => {
   sim = await startHerdd('ui-sim', ['--sim', '--sim-pod-start-delay=400ms', `--sim-kubeconfig-out=${kubeconfig}`]);
   writeTokens(tokens());
@@ -197,7 +204,7 @@ describe('herdd --sim', () => {
     assert.match(await page.textContent('#plan-changes'), /image web: shop\/web:1\.0 → shop\/web:1\.1/);
     assert.equal(await page.$$eval('#plan-pods tbody tr', (r) => r.length), 6);
     await shot(page, '03-rollout-plan');
-    await page.click('#run');
+    await runAction(page);
     await page.waitForSelector('[data-state="OPERATION_STATE_RUNNING"], [data-state="OPERATION_STATE_SUCCEEDED"]');
     // The bar follows the watch: collect what it showed until the end.
     const seen = new Set();
@@ -226,7 +233,7 @@ describe('herdd --sim', () => {
     const page = await newPage(sim.url + '/#/w/shop/deployments/web');
     await page.waitForSelector('#pods tbody tr');
     await planAction(page, 'rollout', () => page.fill('#image-0', 'shop/web:2-crashloop'));
-    await page.click('#run');
+    await runAction(page);
     await page.waitForSelector('[data-state="OPERATION_STATE_ROLLED_BACK"]', {timeout: 60000});
     assert.match(await page.textContent('#failure'), /CrashLoopBackOff/);
     assert.ok((await page.$$('#failure pre.log-tail')).length > 0, 'the crash-looping pod\'s log lines are shown');
@@ -245,7 +252,7 @@ describe('herdd --sim', () => {
     await page.waitForSelector('#plan-pods');
     assert.match(await page.textContent('#plan-pods'), new RegExp(pod));
     await page.fill('#reason', 'a stuck pod');
-    await page.click('#run');
+    await runAction(page);
     await page.waitForSelector('[data-state="OPERATION_STATE_SUCCEEDED"]');
     assert.match(await page.textContent('#progress-text'), /killed 1\/1/);
     const left = kubectl('-n', 'shop', 'get', 'pods', '-o', 'jsonpath={.items[*].metadata.name}');
@@ -258,7 +265,7 @@ describe('herdd --sim', () => {
     await page.waitForSelector('#actions button[data-action="run"]');
     assert.match(await page.textContent('#facts'), /\*\/5 \* \* \* \*/);
     await planAction(page, 'run');
-    await page.click('#run');
+    await runAction(page);
     await page.waitForSelector('#facts');
     await page.waitForSelector('[data-state="OPERATION_STATE_SUCCEEDED"]', {timeout: 30000});
     assert.notEqual(kubectl('-n', 'batch', 'get', 'jobs', '-o', 'jsonpath={.items[*].metadata.name}').trim(), '');
@@ -318,7 +325,7 @@ describe('herdd --sim', () => {
     await page.click('#show-plan');
     await page.waitForSelector('#plan-summary');
     await page.fill('#reason', '<img src=x onerror="window.pwned=2"><b>bold</b>');
-    await page.click('#run');
+    await runAction(page);
     await page.waitForSelector('#facts');
     assert.match(await page.textContent('#facts'), /<img src=x onerror="window\.pwned=2"><b>bold<\/b>/);
     await page.click('a[href="#/"]');
@@ -328,6 +335,10 @@ describe('herdd --sim', () => {
     assert.equal(await page.$$eval('script', (s) => s.length), 1, 'only the page\'s own script');
     assert.equal(await page.$$eval('img, b', (x) => x.length), 0);
     await shot(page, '07-markup-as-text');
+    // A route is names, not a path to walk.
+    await page.goto(sim.url + '/#/w/shop/deployments/web%2F..%2F..%2F..%2Fbatch%2Fcronjobs%2Freport');
+    await page.waitForSelector('#banner:text("No such workload")');
+    assert.equal(await page.$$eval('#actions button', (b) => b.length), 0);
     await page.context().close();
   });
 });
@@ -390,7 +401,7 @@ describe('herdd with a tokens file', () => {
     await op.goto(authd.url + '/#/w/shop/deployments/api');
     await op.waitForSelector('#pods tbody tr');
     await planAction(op, 'scale', () => op.fill('#replicas', '6'));
-    await op.click('#run');
+    await runAction(op);
     await op.waitForSelector('[data-state="OPERATION_STATE_PENDING_APPROVAL"]');
     assert.match(await op.textContent('#approval'), /waiting for one of approver/);
     assert.equal(await op.$$eval('#actions button[data-action="approve"]', (b) => b.length), 0);
