@@ -150,7 +150,61 @@ void AddContainers(const Json& pod_template, v1::Workload* out) {
   }
 }
 
-v1::Workload Summarize(const kube::ObjectPtr& ptr, const kube::Resource* r, const Caches& caches, absl::Time now) {
+// One revision: its number, template images, creation and pods.
+v1::Revision RevisionEntry(const Json& obj, int64_t number, const Json& pod_template, int32_t pods) {
+  v1::Revision rev;
+  rev.set_revision(number);
+  for (const Json& c : JsonAt(pod_template, {"spec", "containers"})) {
+    if (!c.is_object()) continue;
+    v1::Container* out = rev.add_containers();
+    out->set_name(StrAt(c, {"name"}));
+    out->set_image(StrAt(c, {"image"}));
+  }
+  if (const Json& created = JsonAt(obj, {"metadata", "creationTimestamp"}); created.is_string()) {
+    if (auto t = k8s::ParseTime(created.get_ref<const std::string&>()); t.ok()) ops::SetTime(*t, rev.mutable_create_time());
+  }
+  rev.set_pods(pods);
+  rev.set_change_cause(StrAt(obj, {"metadata", "annotations", "kubernetes.io/change-cause"}));
+  return rev;
+}
+
+// A Deployment's or StatefulSet's revisions, newest first, as `kubectl
+// rollout history` finds them: the ReplicaSets it controls (their revision
+// annotation), or the ControllerRevisions (their pods by the
+// controller-revision-hash label).
+void AddRevisions(const Json& obj, const kube::Resource* r, const Caches& caches, const std::string& uid,
+                  v1::Workload* w) {
+  if (r == &kube::kDeployments) {
+    for (const kube::ObjectPtr& rs : caches.replicasets->ByOwner(uid)) {
+      if (!ControlledBy(*rs, uid)) continue;
+      const Json& status = JsonAt(*rs, {"status"});
+      v1::Revision rev = RevisionEntry(*rs, RevisionOf(*rs), JsonAt(*rs, {"spec", "template"}),
+                                       status.is_object() ? status.value("replicas", 0) : 0);
+      rev.set_current(rev.revision() == w->revision());
+      *w->add_revisions() = std::move(rev);
+    }
+  } else if (r == &kube::kStatefulSets) {
+    std::map<std::string, int32_t> pods;  // by controller-revision-hash
+    for (const kube::ObjectPtr& p : caches.pods->ByOwner(uid)) {
+      if (ControlledBy(*p, uid)) ++pods[StrAt(*p, {"metadata", "labels", "controller-revision-hash"})];
+    }
+    const std::string& update = StrAt(obj, {"status", "updateRevision"});
+    for (const kube::ObjectPtr& cr : caches.revisions->ByOwner(uid)) {
+      if (!ControlledBy(*cr, uid)) continue;
+      const std::string& name = StrAt(*cr, {"metadata", "name"});
+      const Json& number = JsonAt(*cr, {"revision"});
+      v1::Revision rev = RevisionEntry(*cr, number.is_number_integer() ? number.get<int64_t>() : 0,
+                                       JsonAt(*cr, {"data", "spec", "template"}), pods[name]);
+      rev.set_current(!update.empty() && name == update);
+      *w->add_revisions() = std::move(rev);
+    }
+  }
+  std::sort(w->mutable_revisions()->begin(), w->mutable_revisions()->end(),
+            [](const v1::Revision& a, const v1::Revision& b) { return a.revision() > b.revision(); });
+}
+
+v1::Workload Summarize(const kube::ObjectPtr& ptr, const kube::Resource* r, const Caches& caches, absl::Time now,
+                       bool with_revisions = false) {
   const Json& obj = *ptr;
   kube::Object o(ptr);
   v1::Workload w;
@@ -213,6 +267,7 @@ v1::Workload Summarize(const kube::ObjectPtr& ptr, const kube::Resource* r, cons
     add_pods_of(o.uid());
   }
   AddPods(pods, now, &w);
+  if (with_revisions) AddRevisions(obj, r, caches, o.uid(), &w);
   for (const kube::ObjectPtr& h : caches.autoscalers->List(o.ns())) {
     kube::HorizontalPodAutoscaler hpa(h);
     if (hpa.target_kind() != r->kind || hpa.target_name() != o.name()) continue;
@@ -256,7 +311,7 @@ absl::StatusOr<v1::Workload> DescribeWorkload(ops::EngineEnv& env, const ops::Wo
   if (!caches.ok()) return caches.status();
   kube::ObjectPtr obj = (*workloads)->Get(w.ns, w.name);
   if (obj == nullptr) return absl::NotFoundError(absl::StrCat(w.ToString(), " not found"));
-  return Summarize(obj, w.resource, *caches, env.clock.Now());
+  return Summarize(obj, w.resource, *caches, env.clock.Now(), /*with_revisions=*/true);
 }
 
 absl::StatusOr<v1::ListWorkloadsResponse> ListWorkloads(ops::EngineEnv& env, const v1::ListWorkloadsRequest& request) {

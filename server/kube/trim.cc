@@ -67,7 +67,18 @@ void TrimForCache(const Resource& r, Json& obj) {
     if (auto spec = obj.find("spec"); spec != obj.end() && spec->is_object()) TrimPodSpec(*spec);
     if (auto status = obj.find("status"); status != obj.end() && status->is_object()) TrimPodStatus(*status);
   } else if (r.group == "apps" && r.plural == "controllerrevisions") {
-    obj.erase("data");  // the whole pod template, again: herd reads the revision number
+    // The whole pod template, again: herd reads the revision number, and
+    // the containers' names and images (a workload's revisions).
+    Json containers = Json::array();
+    const Json* at = &obj;
+    for (const char* key : {"data", "spec", "template", "spec", "containers"}) {
+      auto next = at->is_object() ? at->find(key) : at->end();
+      at = next != at->end() ? &*next : nullptr;
+      if (at == nullptr) break;
+    }
+    if (at != nullptr && at->is_array()) containers = NamesAndImages(*at);
+    obj.erase("data");
+    if (!containers.empty()) obj["data"] = {{"spec", {{"template", {{"spec", {{"containers", std::move(containers)}}}}}}}};
   }
 }
 

@@ -9,8 +9,8 @@
 // node, the containers' and init containers' names and images and the
 // termination grace period, and their status loses what kubelets report
 // that herd never reads (pod and host addresses, QoS class, container and
-// image ids, probe times); their metadata stays whole. ControllerRevisions lose their data (a copy of a template;
-// herd reads their revision number). Other kinds keep their spec and
+// image ids, probe times); their metadata stays whole. ControllerRevisions keep of their data (a
+// copy of a template) only the containers' names and images. Other kinds keep their spec and
 // status: herd reads templates (ReplicaSets' too, to find a Deployment's
 // own), selectors and strategies there.
 //

@@ -91,6 +91,15 @@ TEST(TrimForCacheTest, WorkloadsKeepTheirSpecAndLoseOnlyBookkeeping) {
   Json cr = {{"metadata", {{"name", "db-5c9"}}}, {"revision", 3}, {"data", {{"spec", {{"template", Json::object()}}}}}};
   TrimForCache(kControllerRevisions, cr);
   EXPECT_EQ(cr, Json({{"metadata", {{"name", "db-5c9"}}}, {"revision", 3}}));
+  // Of a template, the containers' names and images stay.
+  Json full = {{"revision", 4},
+               {"data", {{"spec", {{"template", {{"metadata", {{"labels", {{"app", "db"}}}}},
+                                                 {"spec", {{"containers", {{{"name", "db"}, {"image", "db:2"},
+                                                                            {"args", {"--big"}}}}},
+                                                           {"volumes", Json::array()}}}}}}}}}};
+  TrimForCache(kControllerRevisions, full);
+  EXPECT_EQ(full, Json({{"revision", 4},
+                        {"data", {{"spec", {{"template", {{"spec", {{"containers", {{{"name", "db"}, {"image", "db:2"}}}}}}}}}}}}}));
 }
 
 TEST(TrimForCacheTest, OddShapesAreLeftAlone) {

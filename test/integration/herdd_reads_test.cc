@@ -215,6 +215,56 @@ TEST_F(ReadsTest, GetWorkloadSummarizesStatefulSetsAndCronJobs) {
   Wait(op.name());
 }
 
+// Workload.revisions: "Its revisions, newest first, as `kubectl rollout
+// history` lists them … GetWorkload only" — for a Deployment and a
+// StatefulSet after a rollout each.
+TEST_F(ReadsTest, GetWorkloadListsRevisionsNewestFirst) {
+  CreateDeployment("web", "web:1", 2);
+  CreateStatefulSet("db", "db:1", 2);
+  AwaitStatus(kube::kStatefulSets, "db", 2);
+  v1::Operation op = StartRollout("web", "web:2");
+  ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
+  v1::RolloutRequest db;
+  db.set_workload(Workload("db", "statefulsets"));
+  (*db.mutable_images())["db"] = "db:2";
+  ASSERT_GRPC_OK(Call(&Stub::Rollout, db, &op));
+  ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
+  AwaitStatus(kube::kDeployments, "web", 2);
+  AwaitStatus(kube::kStatefulSets, "db", 2);
+
+  for (const auto& [name, plural] : {std::pair{"web", "deployments"}, std::pair{"db", "statefulsets"}}) {
+    SCOPED_TRACE(name);
+    v1::Workload w;
+    // The old revision's pods counted once its controller has seen them go.
+    Await(
+        [&] {
+          w = GetWorkload(name, plural);
+          return w.revisions_size() == 2 && w.revisions(0).pods() == 2 && w.revisions(1).pods() == 0;
+        },
+        "the revisions' pods");
+    ASSERT_EQ(w.revisions_size(), 2) << w.DebugString();
+    const v1::Revision& now = w.revisions(0);
+    const v1::Revision& before = w.revisions(1);
+    EXPECT_EQ(now.revision(), w.revision());
+    EXPECT_GT(now.revision(), before.revision());
+    EXPECT_TRUE(now.current());
+    EXPECT_FALSE(before.current());
+    ASSERT_EQ(now.containers_size(), 1);
+    EXPECT_EQ(now.containers(0).image(), absl::StrCat(name, ":2"));
+    ASSERT_EQ(before.containers_size(), 1);
+    EXPECT_EQ(before.containers(0).image(), absl::StrCat(name, ":1"));
+    EXPECT_EQ(now.pods(), 2);
+    EXPECT_EQ(before.pods(), 0);
+    EXPECT_GT(now.create_time().seconds(), 0);
+  }
+  v1::ListWorkloadsRequest list;
+  list.set_namespace_(kNs);
+  v1::ListWorkloadsResponse all;
+  ASSERT_GRPC_OK(Call(&Stub::ListWorkloads, list, &all));
+  ASSERT_EQ(all.workloads_size(), 2);
+  for (const auto& w : all.workloads()) EXPECT_EQ(w.revisions_size(), 0) << w.name();
+}
+
 // ListWorkloads: a namespace or every namespace, one kind or all three, a
 // label selector, and pages.
 TEST_F(ReadsTest, ListWorkloadsFiltersAndPages) {
