@@ -641,6 +641,17 @@ absl::StatusOr<std::string> FormatWorkload(const v1::Workload& w, OutputFormat f
   } else if (!IsCronJob(w)) {
     out += "Pods:         none\n";
   }
+  if (!w.revisions().empty()) {
+    out += "Revisions:\n";
+    Table t({"REVISION", "PODS", "AGE", "IMAGES", "CHANGE-CAUSE"});
+    for (const v1::Revision& r : w.revisions()) {
+      std::vector<std::string> images;
+      for (const v1::Container& c : r.containers()) images.push_back(absl::StrCat(c.name(), "=", c.image()));
+      t.Add({absl::StrCat(r.revision(), r.current() ? " (current)" : ""), absl::StrCat(r.pods()),
+             Age(r.create_time(), now), Dash(absl::StrJoin(images, ",")), Dash(r.change_cause())});
+    }
+    out += t.Render("  ");
+  }
   return out;
 }
 

@@ -278,6 +278,17 @@ TEST(FormatWorkload, DeploymentView) {
   pod->set_reason("CrashLoopBackOff");
   pod->add_images("web:1.4.2");
   SetTime(kNow - absl::Minutes(3), pod->mutable_start_time());
+  for (int n : {7, 6}) {
+    v1::Revision* rev = web.add_revisions();
+    rev->set_revision(n);
+    rev->set_current(n == 7);
+    rev->set_pods(n == 7 ? 1 : 0);
+    v1::Container* c = rev->add_containers();
+    c->set_name("web");
+    c->set_image(n == 7 ? "web:1.4.2" : "web:1.4.1");
+    SetTime(kNow - absl::Hours(n == 7 ? 2 : 26), rev->mutable_create_time());
+    if (n == 6) rev->set_change_cause("kubectl set image deploy/web web=web:1.4.1");
+  }
   absl::StatusOr<std::string> text = FormatWorkload(web, OutputFormat::kTable, kNow);
   ASSERT_TRUE(text.ok());
   EXPECT_EQ(*text,
@@ -296,7 +307,11 @@ TEST(FormatWorkload, DeploymentView) {
             "Pod ages:     oldest 120m, newest 5m\n"
             "Pods:\n"
             "  NAME      READY   STATUS             RESTARTS   AGE   NODE     IMAGES\n"
-            "  web-abc   no      CrashLoopBackOff   4          3m    node-1   web:1.4.2\n");
+            "  web-abc   no      CrashLoopBackOff   4          3m    node-1   web:1.4.2\n"
+            "Revisions:\n"
+            "  REVISION      PODS   AGE    IMAGES          CHANGE-CAUSE\n"
+            "  7 (current)   1      120m   web=web:1.4.2   -\n"
+            "  6             0      26h    web=web:1.4.1   kubectl set image deploy/web web=web:1.4.1\n");
 }
 
 TEST(FormatWorkload, CronJobView) {

@@ -171,15 +171,17 @@ v1::Revision RevisionEntry(const Json& obj, int64_t number, const Json& pod_temp
 // A Deployment's or StatefulSet's revisions, newest first, as `kubectl
 // rollout history` finds them: the ReplicaSets it controls (their revision
 // annotation), or the ControllerRevisions (their pods by the
-// controller-revision-hash label).
+// controller-revision-hash label), each with the pods it has now.
 void AddRevisions(const Json& obj, const kube::Resource* r, const Caches& caches, const std::string& uid,
                   v1::Workload* w) {
   if (r == &kube::kDeployments) {
     for (const kube::ObjectPtr& rs : caches.replicasets->ByOwner(uid)) {
       if (!ControlledBy(*rs, uid)) continue;
-      const Json& status = JsonAt(*rs, {"status"});
-      v1::Revision rev = RevisionEntry(*rs, RevisionOf(*rs), JsonAt(*rs, {"spec", "template"}),
-                                       status.is_object() ? status.value("replicas", 0) : 0);
+      // Its pods as the cache holds them (a ReplicaSet's status lags its pods).
+      const std::string& rs_uid = StrAt(*rs, {"metadata", "uid"});
+      int32_t pods = 0;
+      for (const kube::ObjectPtr& p : caches.pods->ByOwner(rs_uid)) pods += ControlledBy(*p, rs_uid) ? 1 : 0;
+      v1::Revision rev = RevisionEntry(*rs, RevisionOf(*rs), JsonAt(*rs, {"spec", "template"}), pods);
       rev.set_current(rev.revision() == w->revision());
       *w->add_revisions() = std::move(rev);
     }

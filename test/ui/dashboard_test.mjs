@@ -226,6 +226,24 @@ describe('herdd --sim', () => {
     assert.match(await page.textContent('#facts'), /web: shop\/web:1\.1/);
     await until('the pods of 1.1 to be listed', async () =>
       (await page.$$eval('#pods tbody tr', (r) => r.map((x) => x.textContent))).every((t) => t.includes('shop/web:1.1')));
+    // Its revisions: the new one current, written by this rollout; the one
+    // before it can be gone back to, after reading the plan.
+    const revs = await page.$$eval('#revisions tbody tr', (r) => r.map((x) => ({
+      revision: x.dataset.revision, current: x.classList.contains('current'), text: x.textContent})));
+    assert.ok(revs.length >= 2, `revisions listed: ${JSON.stringify(revs)}`);
+    assert.ok(revs[0].current && /shop\/web:1\.1/.test(revs[0].text) && /rollout by anonymous/.test(revs[0].text), revs[0].text);
+    assert.ok(!revs[1].current && /shop\/web:1\.0/.test(revs[1].text), revs[1].text);
+    assert.ok(Number(revs[0].revision) > Number(revs[1].revision), 'newest first');
+    await until('the current revision to count its 6 pods', async () =>
+      (await page.textContent(`#revisions tr[data-revision="${revs[0].revision}"] td:nth-child(3)`)) === '6');
+    await page.click(`#revisions tr[data-revision="${revs[1].revision}"] button[data-action="undo-to"]`);
+    assert.equal(await page.inputValue('#to-revision'), revs[1].revision);
+    await page.click('#show-plan');
+    await page.waitForSelector('#plan-summary');
+    assert.match(await page.textContent('#plan-changes'), /shop\/web:1\.1 → shop\/web:1\.0/);
+    await shot(page, '05b-workload-revisions');
+    await page.click('#close');
+    assert.equal(imageOf('shop', 'web'), 'shop/web:1.1', 'a plan changes nothing');
     await page.context().close();
   });
 

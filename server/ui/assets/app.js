@@ -201,8 +201,9 @@ async function workloadView(v, ns, resource, name) {
   const head = h('div');
   const actions = h('div', {class: 'actions', id: 'actions'});
   const pods = h('div');
+  const revs = h('div');
   const ops = h('div');
-  v.main().append(head, actions, pods, ops);
+  v.main().append(head, actions, pods, revs, ops);
   const verbs = new Map();  // name → Set of verbs, as /ui/access answered
   const can = (n, verb) => verbs.get(n)?.has(verb) === true;
 
@@ -215,6 +216,7 @@ async function workloadView(v, ns, resource, name) {
     renderHead(w);
     renderActions(w);
     renderPods(w);
+    renderRevisions(w, list.operations || []);
     renderOps(list.operations || []);
   }
 
@@ -281,13 +283,31 @@ async function workloadView(v, ns, resource, name) {
   function renderOps(list) {
     ops.replaceChildren(h('h2', {}, 'Recent operations'),
       list.length ? operationsTable(list, false) : h('p', {class: 'muted'}, 'None recorded.'));
-    const revisions = list.filter((o) => o.revision && o.state === 'OPERATION_STATE_SUCCEEDED');
-    if (revisions.length) {
-      ops.append(h('h2', {}, 'Revisions herd produced'),
-        h('ul', {id: 'revisions'}, revisions.map((o) => h('li', {},
-          `revision ${o.revision} — ${kindName(o.kind)} by ${o.principal || '?'} at ${when(o.endTime)}`,
-          ((o.plan && o.plan.changes) || []).length ? `: ${o.plan.changes.join('; ')}` : ''))));
+  }
+
+  // The workload's revisions (what Undo can go back to), newest first,
+  // with the herd operation that wrote each when it is among the recent ones.
+  function renderRevisions(w, list) {
+    if (!(w.revisions || []).length) return revs.replaceChildren();
+    const byHerd = new Map();
+    for (const o of list) {
+      if (o.revision && o.state === 'OPERATION_STATE_SUCCEEDED' && !byHerd.has(String(o.revision))) byHerd.set(String(o.revision), o);
     }
+    const rows = w.revisions.map((r) => {
+      const o = byHerd.get(String(r.revision));
+      return h('tr', {'data-revision': String(r.revision), class: r.current ? 'current' : ''},
+        h('td', {class: 'num'}, String(r.revision), r.current ? [' ', h('span', {class: 'badge ok'}, 'current')] : ''),
+        h('td', {class: 'mono'}, (r.containers || []).map((c) => h('div', {}, `${c.name}: ${c.image}`))),
+        h('td', {class: 'num'}, String(r.pods || 0)),
+        h('td', {}, r.createTime ? when(r.createTime) : ''),
+        h('td', {}, o ? [h('a', {href: opLink(o.name)}, `${kindName(o.kind)} by ${o.principal || '?'}`),
+                         (o.reason ? `: ${o.reason}` : '')] : (r.changeCause || '')),
+        h('td', {}, !r.current && can(name, 'undo')
+          ? h('button', {type: 'button', 'data-action': 'undo-to', onclick: () => undoDialog(w, r.revision)}, 'Undo to this') : ''));
+    });
+    revs.replaceChildren(h('h2', {}, `Revisions (${rows.length})`),
+      h('table', {id: 'revisions'}, h('thead', {}, h('tr', {}, ['Revision', 'Images', 'Pods', 'Created', 'Written by', '']
+        .map((t) => h('th', {class: ['Revision', 'Pods'].includes(t) ? 'num' : ''}, t)))), h('tbody', {}, rows)));
   }
 
   v.every(3000, load);
