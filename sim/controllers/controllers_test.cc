@@ -17,7 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "sim/apiserver.h"
-#include "sim/controllers/cron.h"
+#include "common/k8s/cron.h"
 #include "sim/controllers/hpa.h"
 #include "sim/controllers/runtime.h"
 #include "sim/controllers/statefulset.h"
@@ -25,6 +25,9 @@
 #include "sim/kubesim.h"
 
 namespace herd::sim {
+
+using ::herd::k8s::CronSchedule;
+using ::herd::k8s::LoadCronTimeZone;
 namespace {
 
 using ::testing::ElementsAre;

@@ -20,11 +20,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/k8s/time.h"
-#include "sim/controllers/cron.h"
+#include "common/k8s/cron.h"
 #include "sim/controllers/internal/object_util.h"
 #include "sim/errors.h"
 
 namespace herd::sim {
+
+using ::herd::k8s::CronSchedule;
+using ::herd::k8s::LoadCronTimeZone;
 namespace {
 
 using internal::Deleting;

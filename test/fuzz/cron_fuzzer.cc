@@ -1,5 +1,5 @@
 // CronJob schedules as kubesim's CronJob controller reads them
-// (sim/controllers/cron.h): a spec from a CronJob object, with its optional
+// (common/k8s/cron.h): a spec from a CronJob object, with its optional
 // TZ= prefix, then the next activations from a fixed time in two zones. A
 // spec is parsed or refused with robfig/cron's message; the next activation
 // of a parsed one lies after the time asked about, also across clock changes.
@@ -9,7 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "sim/controllers/cron.h"
+#include "common/k8s/cron.h"
 
 namespace {
 absl::TimeZone new_york;
@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view spec(reinterpret_cast<const char*>(data), size);
-  absl::StatusOr<herd::sim::CronSchedule> s = herd::sim::CronSchedule::Parse(spec);
+  absl::StatusOr<herd::k8s::CronSchedule> s = herd::k8s::CronSchedule::Parse(spec);
   if (!s.ok()) return 0;
   // From New Year, and from around New York's clock changes of 2026: just
   // before it skips 02:00-03:00 (March 8) and in both passes of the hour it

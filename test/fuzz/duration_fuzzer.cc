@@ -21,7 +21,7 @@
 #include "herd/v1/herd.pb.h"
 #include "nlohmann/json.hpp"
 #include "server/api/engine_factory.h"
-#include "sim/controllers/cron.h"
+#include "common/k8s/cron.h"
 
 namespace {
 
@@ -89,7 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string error;
   (void)absl::ParseFlag(text, &d, &error);
 
-  if (absl::StatusOr<herd::sim::CronSchedule> s = herd::sim::CronSchedule::Parse("@every " + text); s.ok()) {
+  if (absl::StatusOr<herd::k8s::CronSchedule> s = herd::k8s::CronSchedule::Parse("@every " + text); s.ok()) {
     (void)s->Next(absl::FromUnixSeconds(1767225600), absl::UTCTimeZone());
   }
 

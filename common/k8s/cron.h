@@ -10,8 +10,8 @@
 //   auto s = CronSchedule::Parse("*/5 9-17 * * MON-FRI");
 //   if (!s.ok()) return s.status();               // robfig's error wording
 //   absl::Time next = s->Next(now, absl::UTCTimeZone());
-#ifndef HERD_SIM_CONTROLLERS_CRON_H_
-#define HERD_SIM_CONTROLLERS_CRON_H_
+#ifndef HERD_COMMON_K8S_CRON_H_
+#define HERD_COMMON_K8S_CRON_H_
 
 #include <cstdint>
 #include <string>
@@ -20,7 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace herd::sim {
+namespace herd::k8s {
 
 // Loads the IANA time zone `name` as the CronJob API accepts one: every
 // '/'-separated part 1 to 14 characters of [A-Za-z0-9._+-], not "." or
@@ -51,6 +51,6 @@ class CronSchedule {
   absl::TimeZone zone_;
 };
 
-}  // namespace herd::sim
+}  // namespace herd::k8s
 
-#endif  // HERD_SIM_CONTROLLERS_CRON_H_
+#endif  // HERD_COMMON_K8S_CRON_H_

@@ -1,4 +1,4 @@
-#include "sim/controllers/cron.h"
+#include "common/k8s/cron.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -13,7 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/civil_time.h"
 
-namespace herd::sim {
+namespace herd::k8s {
 namespace {
 
 // robfig/cron marks fields given as "*" or "?" so that the day fields can
@@ -239,4 +239,4 @@ absl::Time CronSchedule::Next(absl::Time t, const absl::TimeZone& tz_in) const {
   return absl::InfiniteFuture();
 }
 
-}  // namespace herd::sim
+}  // namespace herd::k8s

@@ -1,10 +1,10 @@
-#include "sim/controllers/cron.h"
+#include "common/k8s/cron.h"
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 
-namespace herd::sim {
+namespace herd::k8s {
 namespace {
 
 // Found by fuzzing (test/fuzz/corpus/cron/tz-libc-localtime): absl's own
@@ -43,4 +43,4 @@ TEST(CronScheduleTest, NextComesAfterTheTimeAskedAboutInARepeatedHour) {
 }
 
 }  // namespace
-}  // namespace herd::sim
+}  // namespace herd::k8s
