@@ -158,7 +158,11 @@ absl::StatusOr<std::shared_ptr<Transport>> Transport::Create(const RestConfig& c
   curl_share_setopt(t->share_, CURLSHOPT_LOCKFUNC, &Transport::LockShare);
   curl_share_setopt(t->share_, CURLSHOPT_UNLOCKFUNC, &Transport::UnlockShare);
   curl_share_setopt(t->share_, CURLSHOPT_USERDATA, t.get());
-  curl_share_setopt(t->share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  // Not the connections (CURL_LOCK_DATA_CONNECT): libcurl's shared
+  // connection cache is not thread-safe, locks or not (curl's KNOWN_BUGS,
+  // "A shared connection cache is not thread-safe"): herdd's threads
+  // corrupted the heap through it. A connection stays with the handle that
+  // opened it, and the pool keeps both for the next request.
   curl_share_setopt(t->share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   curl_share_setopt(t->share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   return t;

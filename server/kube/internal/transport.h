@@ -1,7 +1,8 @@
-// libcurl underneath the REST client: one CURLSH (connections, TLS
-// sessions and DNS shared by every handle, with a lock per data kind), a
-// pool of easy handles, and the options every request gets (TLS, auth,
-// timeouts, headers). One attempt at a time; retries are the caller's.
+// libcurl underneath the REST client: one CURLSH (TLS sessions and DNS
+// shared by every handle, with a lock per data kind), a pool of easy
+// handles, each keeping its own connection (libcurl cannot share
+// connections between threads), and the options every request gets (TLS,
+// auth, timeouts, headers). One attempt at a time; retries are the caller's.
 #ifndef HERD_SERVER_KUBE_INTERNAL_TRANSPORT_H_
 #define HERD_SERVER_KUBE_INTERNAL_TRANSPORT_H_
 

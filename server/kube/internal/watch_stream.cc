@@ -20,7 +20,7 @@ CurlWatchStream::CurlWatchStream(std::unique_ptr<Call> call) : call_(std::move(c
 
 CurlWatchStream::~CurlWatchStream() {
   // Removing an unfinished transfer closes its connection rather than
-  // returning it to the shared cache.
+  // keeping it for a later request.
   curl_multi_remove_handle(multi_, call_->handle());
   curl_multi_cleanup(multi_);
 }
