@@ -307,6 +307,26 @@ absl::StatusOr<v1::Operation> HerdClient::RejectOperation(const v1::RejectOperat
   return impl_->Call("RejectOperation", /*retryable=*/true, request, call, &Stub::RejectOperation);
 }
 
+absl::StatusOr<v1::Policy> HerdClient::CreatePolicy(const v1::CreatePolicyRequest& request, CallOptions call) const {
+  return impl_->Call("CreatePolicy", /*retryable=*/false, request, call, &Stub::CreatePolicy);
+}
+absl::StatusOr<v1::Policy> HerdClient::GetPolicy(const v1::GetPolicyRequest& request, CallOptions call) const {
+  return impl_->Call("GetPolicy", /*retryable=*/true, request, call, &Stub::GetPolicy);
+}
+absl::StatusOr<v1::ListPoliciesResponse> HerdClient::ListPolicies(const v1::ListPoliciesRequest& request,
+                                                                  CallOptions call) const {
+  return impl_->Call("ListPolicies", /*retryable=*/true, request, call, &Stub::ListPolicies);
+}
+absl::StatusOr<v1::Policy> HerdClient::PausePolicy(const v1::PausePolicyRequest& request, CallOptions call) const {
+  return impl_->Call("PausePolicy", /*retryable=*/true, request, call, &Stub::PausePolicy);
+}
+absl::StatusOr<v1::Policy> HerdClient::ResumePolicy(const v1::ResumePolicyRequest& request, CallOptions call) const {
+  return impl_->Call("ResumePolicy", /*retryable=*/true, request, call, &Stub::ResumePolicy);
+}
+absl::StatusOr<v1::Policy> HerdClient::DeletePolicy(const v1::DeletePolicyRequest& request, CallOptions call) const {
+  return impl_->Call("DeletePolicy", /*retryable=*/false, request, call, &Stub::DeletePolicy);
+}
+
 absl::StatusOr<v1::Workload> HerdClient::GetWorkload(const v1::GetWorkloadRequest& request, CallOptions call) const {
   return impl_->Call("GetWorkload", /*retryable=*/true, request, call, &Stub::GetWorkload);
 }

@@ -146,6 +146,17 @@ class HerdClient {
   absl::StatusOr<v1::Operation> RejectOperation(const v1::RejectOperationRequest& request,
                                                 CallOptions call = {}) const;
 
+  // Standing policies. Create and Delete are not retried (a repeat of one
+  // that got through would answer ALREADY_EXISTS or NOT_FOUND); the others
+  // are safe to repeat.
+  absl::StatusOr<v1::Policy> CreatePolicy(const v1::CreatePolicyRequest& request, CallOptions call = {}) const;
+  absl::StatusOr<v1::Policy> GetPolicy(const v1::GetPolicyRequest& request, CallOptions call = {}) const;
+  absl::StatusOr<v1::ListPoliciesResponse> ListPolicies(const v1::ListPoliciesRequest& request,
+                                                        CallOptions call = {}) const;
+  absl::StatusOr<v1::Policy> PausePolicy(const v1::PausePolicyRequest& request, CallOptions call = {}) const;
+  absl::StatusOr<v1::Policy> ResumePolicy(const v1::ResumePolicyRequest& request, CallOptions call = {}) const;
+  absl::StatusOr<v1::Policy> DeletePolicy(const v1::DeletePolicyRequest& request, CallOptions call = {}) const;
+
   // Reads. List calls return one page; pass next_page_token back for more.
   absl::StatusOr<v1::Workload> GetWorkload(const v1::GetWorkloadRequest& request, CallOptions call = {}) const;
   absl::StatusOr<v1::ListWorkloadsResponse> ListWorkloads(const v1::ListWorkloadsRequest& request,

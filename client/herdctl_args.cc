@@ -74,6 +74,11 @@ constexpr FlagDef kFlags[] = {
     {"all-namespaces", 'A', false},
     {"state", 0, true},
     {"limit", 0, true},
+    {"cron", 0, true},
+    {"time-zone", 0, true},
+    {"late-window", 0, true},
+    {"description", 0, true},
+    {"paused", 0, false},
 };
 
 const std::set<std::string>& GlobalFlags() {
@@ -286,6 +291,44 @@ Examples:
   herdctl -n shop list
   herdctl list deploy -A -l team=payments
   herdctl list cj -n batch -o json
+)"},
+      {"policy", false, {"cron", "time-zone", "late-window", "description", "paused", "reason"},
+       "herdctl policy (create ID --cron=SPEC [--time-zone=ZONE] [--late-window=DURATION] [--description=TEXT] "
+       "[--paused] -- VERB ARGS… | list | show ID | pause ID [--reason=TEXT] | resume ID [--reason=TEXT] | delete ID)",
+       "keep standing policies: a purge, scale, kill, restart or CronJob action on a schedule",
+       R"(A policy is kept in the cluster and run by the herdd that leads. Each run
+is an ordinary operation (locks, audit, notifications) by principal
+"policy:ID", with the rights your token has at that moment.
+
+  create ID     a schedule: the action after `--` is a herdctl command line
+                (purge, scale, kill, rollout --restart, cronjob …), run at the
+                times --cron names, read in --time-zone (default UTC)
+  list          the policies you may read, with their next run
+  show ID       one policy: its schedule, next runs and latest decisions
+  pause ID      stop it from running (what it started goes on)
+  resume ID     let it run again from now (missed runs are not made up)
+  delete ID     remove it
+
+A run missed while no herdd led runs once, late, when found within
+--late-window of its time (default 1h); otherwise it is skipped, and the
+skip shows in `policy show`.
+
+Flags:
+  --cron=SPEC                create: five fields (minute hour day month weekday)
+                             or @hourly, @daily, @weekly, @every DURATION
+  --time-zone=ZONE           create: an IANA zone, e.g. Europe/Paris
+  --late-window=DURATION     create: how late a missed run may still run
+  --description=TEXT         create: what it is for
+  --paused                   create: kept, not run until resumed
+  --reason=TEXT              pause, resume: why
+
+Examples:
+  herdctl -n shop policy create web-refresh --cron="0 4 * * *" --time-zone=Europe/Paris \
+      -- purge deploy/web --older-than=20h --reason="daily refresh"
+  herdctl -n shop policy create night-scale --cron="0 22 * * *" -- scale deploy/api --replicas=2
+  herdctl policy list
+  herdctl policy show web-refresh
+  herdctl policy pause web-refresh --reason="release freeze"
 )"},
       {"ops", false, {"all-namespaces", "state", "limit", "wait", "reason"},
        "herdctl ops (get ID | list [deploy/NAME] [--state=STATE,…] [-A] [--limit=N] | watch ID | "
@@ -1026,6 +1069,97 @@ absl::Status ParseOps(const VerbContext& c) {
   return absl::OkStatus();
 }
 
+// `policy create`'s action: the command line after `--`, parsed as herdctl
+// parses that verb, in the namespace of the policy's command line.
+absl::Status ParsePolicyAction(const VerbContext& c, const std::vector<std::string>& action, v1::Schedule& s) {
+  if (action.empty()) {
+    return UsageError(c.spec.name, "policy create needs its action after `--` (e.g. -- purge deploy/web)");
+  }
+  absl::StatusOr<Command> a = ParseCommandLine(action, c.cmd.global.namespace_name);
+  if (!a.ok()) return UsageError(c.spec.name, absl::StrCat("the action: ", a.status().message()));
+  if (a->wait || a->mutation.dry_run() || !a->mutation.request_id().empty()) {
+    return UsageError(c.spec.name, "the action takes no --wait, --dry-run or --request-id: each run is a real "
+                                   "operation of its own");
+  }
+  switch (a->action) {
+    case Action::kPurge: *s.mutable_purge() = a->purge; return absl::OkStatus();
+    case Action::kScale: *s.mutable_scale() = a->scale; return absl::OkStatus();
+    case Action::kKill: *s.mutable_kill() = a->kill; return absl::OkStatus();
+    case Action::kRollout:
+      if (!a->rollout.restart() || !a->rollout.images().empty()) {
+        return UsageError(c.spec.name, "a policy's rollout restarts: -- rollout deploy/NAME --restart (no images)");
+      }
+      *s.mutable_restart() = a->rollout;
+      return absl::OkStatus();
+    case Action::kCronJobRun:
+    case Action::kCronJobSuspend:
+    case Action::kCronJobResume:
+    case Action::kCronJobKill: {
+      const v1::OperationKind kind = a->action == Action::kCronJobRun       ? v1::OPERATION_KIND_CRONJOB_RUN
+                                     : a->action == Action::kCronJobSuspend ? v1::OPERATION_KIND_CRONJOB_SUSPEND
+                                     : a->action == Action::kCronJobResume  ? v1::OPERATION_KIND_CRONJOB_RESUME
+                                                                            : v1::OPERATION_KIND_CRONJOB_KILL_JOBS;
+      s.mutable_cronjob()->set_kind(kind);
+      *s.mutable_cronjob()->mutable_request() = a->cronjob;
+      return absl::OkStatus();
+    }
+    default:
+      return UsageError(c.spec.name, "a policy's action is purge, scale, kill, rollout --restart or cronjob");
+  }
+}
+
+absl::Status ParsePolicy(const VerbContext& c, const std::vector<std::string>& action) {
+  static const std::map<std::string, Action> kSub = {
+      {"create", Action::kPolicyCreate}, {"list", Action::kPolicyList},     {"ls", Action::kPolicyList},
+      {"show", Action::kPolicyGet},      {"get", Action::kPolicyGet},       {"pause", Action::kPolicyPause},
+      {"resume", Action::kPolicyResume}, {"delete", Action::kPolicyDelete}, {"rm", Action::kPolicyDelete}};
+  if (c.args.empty()) return UsageError(c.spec.name, "say what to do: create, list, show, pause, resume or delete");
+  auto it = kSub.find(c.args[0]);
+  if (it == kSub.end()) {
+    return UsageError(c.spec.name, absl::StrCat("unknown action \"", c.args[0],
+                                                "\"; expected create, list, show, pause, resume or delete"));
+  }
+  const Action sub = it->second;
+  const std::set<std::string> create_flags = {"cron", "time-zone", "late-window", "description", "paused"};
+  for (const char* f : {"cron", "time-zone", "late-window", "description", "paused", "reason"}) {
+    if (!c.flags.Has(f)) continue;
+    const bool applies = sub == Action::kPolicyCreate ? create_flags.count(f) > 0
+                                                      : (sub == Action::kPolicyPause || sub == Action::kPolicyResume) &&
+                                                            std::string(f) == "reason";
+    if (!applies) {
+      return UsageError(c.spec.name, absl::StrCat("flag ", FlagSpelling(*FindFlag(f)), " does not apply to policy ",
+                                                  c.args[0]));
+    }
+  }
+  if (sub != Action::kPolicyCreate && !action.empty()) {
+    return UsageError(c.spec.name, absl::StrCat("policy ", c.args[0], " takes nothing after `--`"));
+  }
+  c.cmd.action = sub;
+  if (sub == Action::kPolicyList) return TooManyArgs(c.spec.name, c.args, 1);
+  if (c.args.size() < 2) return UsageError(c.spec.name, absl::StrCat("policy ", c.args[0], " needs a policy ID"));
+  if (absl::Status s = TooManyArgs(c.spec.name, c.args, 2); !s.ok()) return s;
+  std::string id = c.args[1];
+  if (absl::StartsWith(id, "policies/")) id = id.substr(9);
+  c.cmd.policy = absl::StrCat("policies/", id);
+  c.cmd.policy_reason = c.flags.String("reason");
+  if (sub != Action::kPolicyCreate) return absl::OkStatus();
+
+  v1::CreatePolicyRequest& r = c.cmd.policy_create;
+  r.set_policy_id(id);
+  if (!c.flags.Has("cron")) return UsageError(c.spec.name, "policy create needs --cron (e.g. --cron=\"0 4 * * *\")");
+  v1::Schedule& s = *r.mutable_policy()->mutable_schedule();
+  s.set_cron(c.flags.String("cron"));
+  s.set_time_zone(c.flags.String("time-zone"));
+  if (c.flags.Has("late-window")) {
+    absl::StatusOr<absl::Duration> d = c.flags.Duration("late-window", /*allow_zero=*/false);
+    if (!d.ok()) return d.status();
+    SetDuration(*d, s.mutable_late_window());
+  }
+  r.mutable_policy()->set_description(c.flags.String("description"));
+  r.mutable_policy()->set_paused(c.flags.Bool("paused"));
+  return ParsePolicyAction(c, action, s);
+}
+
 absl::Status ParseGlobal(const FlagReader& flags, absl::string_view verb, absl::string_view default_namespace,
                          GlobalOptions& g) {
   client::ConnectionOptions& conn = g.connection;
@@ -1225,6 +1359,15 @@ std::string ShortResourceName(absl::string_view resource, bool with_namespace) {
 
 absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args, absl::string_view default_namespace) {
   Tokens tokens = Tokenize(args);
+  // `policy create … -- ACTION…`: what follows `--` is a command line of
+  // its own.
+  std::vector<std::string> policy_action;
+  if (!tokens.positionals.empty() && tokens.positionals.front() == "policy") {
+    if (auto dashes = std::find(args.begin(), args.end(), "--"); dashes != args.end()) {
+      policy_action.assign(dashes + 1, args.end());
+      tokens = Tokenize(std::vector<std::string>(args.begin(), dashes));
+    }
+  }
   const std::string verb = tokens.positionals.empty() ? "" : tokens.positionals.front();
   const VerbSpec* spec = FindVerb(verb);
   FlagReader flags(verb, tokens);
@@ -1303,6 +1446,8 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args, a
     s = ParseList(c);
   } else if (name == "ops") {
     s = ParseOps(c);
+  } else if (name == "policy") {
+    s = ParsePolicy(c, policy_action);
   }
   if (!s.ok()) return s;
   return cmd;

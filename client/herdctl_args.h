@@ -43,6 +43,12 @@ enum class Action {
   kOpsCancel,
   kOpsApprove,
   kOpsReject,
+  kPolicyCreate,
+  kPolicyGet,
+  kPolicyList,
+  kPolicyPause,
+  kPolicyResume,
+  kPolicyDelete,
 };
 
 // Flags every verb takes.
@@ -89,6 +95,13 @@ struct Command {
   v1::CancelOperationRequest cancel;
   v1::ApproveOperationRequest approve;
   v1::RejectOperationRequest reject;
+  // kPolicyCreate: the policy, its action parsed from the command line
+  // after `--` as herdctl parses that verb.
+  v1::CreatePolicyRequest policy_create;
+  // kPolicyGet, kPolicyPause, kPolicyResume, kPolicyDelete: "policies/ID".
+  std::string policy;
+  // kPolicyPause, kPolicyResume: --reason.
+  std::string policy_reason;
 };
 
 // Parses the arguments after the program name. `default_namespace` is used

@@ -304,6 +304,61 @@ TEST(ParseOps, Subcommands) {
   ExpectUsageError({"ops", "watch", "x", "--wait"}, "does not apply to ops watch", "ops");
 }
 
+TEST(ParsePolicy, CreateReadsItsActionAfterTheDoubleDashAsThatVerb) {
+  absl::StatusOr<Command> cmd =
+      Parse({"-n", "shop", "policy", "create", "web-refresh", "--cron=0 4 * * *", "--time-zone=Europe/Paris",
+             "--late-window=30m", "--description=daily", "--", "purge", "deploy/web", "--older-than=20h",
+             "--reason=daily refresh"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->action, Action::kPolicyCreate);
+  const v1::CreatePolicyRequest& r = cmd->policy_create;
+  EXPECT_EQ(r.policy_id(), "web-refresh");
+  EXPECT_EQ(r.policy().description(), "daily");
+  EXPECT_EQ(r.policy().schedule().cron(), "0 4 * * *");
+  EXPECT_EQ(r.policy().schedule().time_zone(), "Europe/Paris");
+  EXPECT_EQ(r.policy().schedule().late_window().seconds(), 1800);
+  EXPECT_EQ(r.policy().schedule().purge().workload(), "namespaces/shop/deployments/web");
+  EXPECT_EQ(r.policy().schedule().purge().older_than().seconds(), 20 * 3600);
+  EXPECT_EQ(r.policy().schedule().purge().options().reason(), "daily refresh");
+
+  cmd = Parse({"policy", "create", "nightly", "--cron=@daily", "--paused", "--", "-n", "batch", "cronjob", "suspend",
+               "report"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_TRUE(cmd->policy_create.policy().paused());
+  EXPECT_EQ(cmd->policy_create.policy().schedule().cronjob().kind(), v1::OPERATION_KIND_CRONJOB_SUSPEND);
+  EXPECT_EQ(cmd->policy_create.policy().schedule().cronjob().request().cronjob(), "namespaces/batch/cronjobs/report");
+
+  cmd = Parse({"policy", "create", "r", "--cron=@hourly", "--", "rollout", "deploy/web", "--restart"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_TRUE(cmd->policy_create.policy().schedule().restart().restart());
+}
+
+TEST(ParsePolicy, OtherSubcommandsAndWhatIsRefused) {
+  absl::StatusOr<Command> cmd = Parse({"policy", "pause", "policies/nightly", "--reason=freeze"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->action, Action::kPolicyPause);
+  EXPECT_EQ(cmd->policy, "policies/nightly");
+  EXPECT_EQ(cmd->policy_reason, "freeze");
+  EXPECT_EQ(Parse({"policy", "ls"})->action, Action::kPolicyList);
+  EXPECT_EQ(Parse({"policy", "show", "nightly"})->policy, "policies/nightly");
+  EXPECT_EQ(Parse({"policy", "delete", "nightly"})->action, Action::kPolicyDelete);
+
+  ExpectUsageError({"policy"}, "say what to do", "policy");
+  ExpectUsageError({"policy", "frob"}, "unknown action \"frob\"", "policy");
+  ExpectUsageError({"policy", "create", "x", "--", "purge", "deploy/web"}, "needs --cron", "policy");
+  ExpectUsageError({"policy", "create", "x", "--cron=@daily"}, "needs its action after `--`", "policy");
+  ExpectUsageError({"policy", "create", "x", "--cron=@daily", "--", "purge", "deploy/web", "--dry-run"},
+                   "no --wait, --dry-run or --request-id", "policy");
+  ExpectUsageError({"policy", "create", "x", "--cron=@daily", "--", "rollout", "deploy/web", "web=web:2"},
+                   "restarts", "policy");
+  ExpectUsageError({"policy", "create", "x", "--cron=@daily", "--", "get", "deploy/web"},
+                   "purge, scale, kill, rollout --restart or cronjob", "policy");
+  ExpectUsageError({"policy", "create", "x", "--cron=@daily", "--", "purge"}, "the action:", "policy");
+  ExpectUsageError({"policy", "show", "x", "--cron=@daily"}, "does not apply to policy show", "policy");
+  ExpectUsageError({"policy", "show", "x", "--", "purge", "deploy/web"}, "takes nothing after", "policy");
+  ExpectUsageError({"policy", "show"}, "needs a policy ID", "policy");
+}
+
 TEST(ParseGlobal, NamespaceOutputTimeout) {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"-nshop", "list"}, std::vector<std::string>{"-n=shop", "list"},
@@ -383,7 +438,7 @@ TEST(ParseHelp, OverallAndPerVerb) {
 }
 
 TEST(Help, EveryVerbHasUsageFlagsAndExamples) {
-  for (const char* verb : {"rollout", "undo", "scale", "purge", "kill", "cronjob", "get", "list", "ops"}) {
+  for (const char* verb : {"rollout", "undo", "scale", "purge", "kill", "cronjob", "get", "list", "ops", "policy"}) {
     std::string help = VerbHelp(verb);
     EXPECT_THAT(help, HasSubstr(absl::StrCat("Usage:\n  herdctl ", verb))) << verb;
     EXPECT_THAT(help, HasSubstr("Examples:")) << verb;

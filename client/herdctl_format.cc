@@ -655,6 +655,115 @@ absl::StatusOr<std::string> FormatWorkload(const v1::Workload& w, OutputFormat f
   return out;
 }
 
+namespace {
+
+// "purge deploy/web", "scale deploy/api --replicas=2", "cronjob run cj/report".
+std::string PolicyAction(const v1::Schedule& s) {
+  switch (s.action_case()) {
+    case v1::Schedule::kPurge: {
+      const v1::PurgeRequest& r = s.purge();
+      std::string target = r.workload().empty() ? absl::StrCat("-n ", r.namespace_(), " -l ", r.label_selector())
+                                                : ShortResourceName(r.workload(), true);
+      return absl::StrCat("purge ", target, r.mode() == v1::PURGE_MODE_BURN ? " --mode=burn" : "",
+                          r.has_older_than() ? absl::StrCat(" --older-than=", ShortDuration(DurationOf(r.older_than())))
+                                             : "");
+    }
+    case v1::Schedule::kScale: {
+      const v1::ScaleRequest& r = s.scale();
+      return absl::StrCat("scale ", ShortResourceName(r.workload(), true),
+                          r.change_case() == v1::ScaleRequest::kDelta ? absl::StrCat(" --delta=", r.delta())
+                                                                      : absl::StrCat(" --replicas=", r.replicas()));
+    }
+    case v1::Schedule::kKill: {
+      const v1::KillRequest& r = s.kill();
+      return absl::StrCat("kill -n ", r.namespace_(), " ",
+                          r.pods().empty() ? absl::StrCat("-l ", r.label_selector()) : absl::StrJoin(r.pods(), " "));
+    }
+    case v1::Schedule::kRestart: return absl::StrCat("restart ", ShortResourceName(s.restart().workload(), true));
+    case v1::Schedule::kCronjob: {
+      const std::string verb = s.cronjob().kind() == v1::OPERATION_KIND_CRONJOB_RUN       ? "run"
+                               : s.cronjob().kind() == v1::OPERATION_KIND_CRONJOB_SUSPEND ? "suspend"
+                               : s.cronjob().kind() == v1::OPERATION_KIND_CRONJOB_RESUME  ? "resume"
+                                                                                          : "kill";
+      return absl::StrCat("cronjob ", verb, " ", ShortResourceName(s.cronjob().request().cronjob(), true));
+    }
+    case v1::Schedule::ACTION_NOT_SET: break;
+  }
+  return "-";
+}
+
+std::string ScheduleText(const v1::Schedule& s) {
+  return absl::StrCat(s.cron(), s.time_zone().empty() ? "" : absl::StrCat(" (", s.time_zone(), ")"));
+}
+
+std::string OutcomeName(v1::PolicyOutcome o) {
+  switch (o) {
+    case v1::POLICY_OUTCOME_STARTING: return "Starting";
+    case v1::POLICY_OUTCOME_STARTED: return "Started";
+    case v1::POLICY_OUTCOME_SKIPPED: return "Skipped";
+    case v1::POLICY_OUTCOME_REFUSED: return "Refused";
+    default: return "-";
+  }
+}
+
+// When a time is, from `now`: "in 3h", "5m ago".
+std::string When(const google::protobuf::Timestamp& t, absl::Time now) {
+  std::optional<absl::Time> at = TimeOf(t);
+  if (!at) return "-";
+  if (*at >= now) return absl::StrCat("in ", k8s::HumanDuration(*at - now));
+  return absl::StrCat(k8s::HumanDuration(now - *at), " ago");
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FormatPolicy(const v1::Policy& p, OutputFormat format, absl::Time now) {
+  if (format != OutputFormat::kTable) return FormatMessage(p, format);
+  std::string out;
+  Field(out, "Policy", p.name());
+  if (!p.description().empty()) Field(out, "Description", p.description());
+  Field(out, "Schedule", ScheduleText(p.schedule()));
+  Field(out, "Action", PolicyAction(p.schedule()));
+  Field(out, "State", p.paused() ? "Paused" : "Active");
+  Field(out, "Created by", p.creator());
+  Field(out, "Created", WhenAgo(p.create_time(), now));
+  if (!p.next_runs().empty()) {
+    std::vector<std::string> runs;
+    for (const auto& t : p.next_runs()) {
+      runs.push_back(absl::StrCat(absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixSeconds(t.seconds()),
+                                                   absl::UTCTimeZone()),
+                                  " (", When(t, now), ")"));
+    }
+    Field(out, "Next runs", absl::StrJoin(runs, ", "));
+  }
+  if (!p.decisions().empty()) {
+    out += "Decisions:\n";
+    Table t({"AT", "RUN", "OUTCOME", "OPERATION", "MESSAGE"});
+    for (const v1::PolicyDecision& d : p.decisions()) {
+      t.Add({When(d.time(), now), d.has_scheduled_time() ? When(d.scheduled_time(), now) : "-", OutcomeName(d.outcome()),
+             d.operation().empty() ? "-" : OperationId(d.operation()), Dash(d.message())});
+    }
+    out += t.Render("  ");
+  }
+  return out;
+}
+
+absl::StatusOr<std::string> FormatPolicyList(const v1::ListPoliciesResponse& list, OutputFormat format, absl::Time now) {
+  if (format != OutputFormat::kTable) return FormatMessage(list, format);
+  if (list.policies().empty()) return std::string();
+  Table t({"ID", "SCHEDULE", "ACTION", "STATE", "NEXT-RUN", "LAST-DECISION"});
+  for (const v1::Policy& p : list.policies()) {
+    std::string last = "-";
+    if (!p.decisions().empty()) {
+      const v1::PolicyDecision& d = p.decisions(0);
+      last = d.outcome() == v1::POLICY_OUTCOME_UNSPECIFIED ? Dash(d.message())
+                                                           : absl::StrCat(OutcomeName(d.outcome()), " ", When(d.time(), now));
+    }
+    t.Add({p.name().substr(p.name().find('/') + 1), ScheduleText(p.schedule()), PolicyAction(p.schedule()),
+           p.paused() ? "Paused" : "Active", p.next_runs().empty() ? "-" : When(p.next_runs(0), now), last});
+  }
+  return t.Render();
+}
+
 absl::StatusOr<std::string> FormatWorkloadList(const v1::ListWorkloadsResponse& list, OutputFormat format,
                                                absl::Time now, bool all_namespaces) {
   if (format != OutputFormat::kTable) return FormatMessage(list, format);

@@ -53,6 +53,10 @@ absl::StatusOr<std::string> FormatOperationList(const v1::ListOperationsResponse
 // One workload. kTable: a multi-line view with its containers, autoscaler,
 // operation and pods (CronJobs: schedule, suspension, jobs).
 absl::StatusOr<std::string> FormatWorkload(const v1::Workload& workload, OutputFormat format, absl::Time now);
+// One policy: schedule, action, next runs, latest decisions.
+absl::StatusOr<std::string> FormatPolicy(const v1::Policy& policy, OutputFormat format, absl::Time now);
+// ID, SCHEDULE, ACTION, STATE, NEXT RUN, LAST DECISION.
+absl::StatusOr<std::string> FormatPolicyList(const v1::ListPoliciesResponse& list, OutputFormat format, absl::Time now);
 
 // Workloads. kTable: NAME KIND READY UP-TO-DATE AVAILABLE REVISION IMAGES
 // OPERATION POD-AGE (a list of CronJobs only: NAME SCHEDULE SUSPEND ACTIVE

@@ -314,6 +314,45 @@ TEST(FormatWorkload, DeploymentView) {
             "  6             0      26h    web=web:1.4.1   kubectl set image deploy/web web=web:1.4.1\n");
 }
 
+TEST(FormatPolicy, ShowsScheduleActionNextRunsAndDecisions) {
+  v1::Policy p;
+  p.set_name("policies/web-refresh");
+  p.set_description("daily refresh");
+  p.mutable_schedule()->set_cron("0 4 * * *");
+  p.mutable_schedule()->set_time_zone("Europe/Paris");
+  p.mutable_schedule()->mutable_purge()->set_workload("namespaces/shop/deployments/web");
+  p.mutable_schedule()->mutable_purge()->mutable_older_than()->set_seconds(20 * 3600);
+  p.set_creator("alice");
+  SetTime(kNow - absl::Hours(48), p.mutable_create_time());
+  SetTime(kNow + absl::Hours(19), p.add_next_runs());
+  v1::PolicyDecision* d = p.add_decisions();
+  SetTime(kNow - absl::Hours(5), d->mutable_time());
+  SetTime(kNow - absl::Hours(5), d->mutable_scheduled_time());
+  d->set_outcome(v1::POLICY_OUTCOME_STARTED);
+  d->set_operation("operations/req-1f2e");
+  absl::StatusOr<std::string> text = FormatPolicy(p, OutputFormat::kTable, kNow);
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text,
+            "Policy:       policies/web-refresh\n"
+            "Description:  daily refresh\n"
+            "Schedule:     0 4 * * * (Europe/Paris)\n"
+            "Action:       purge shop/deploy/web --older-than=20h0m\n"
+            "State:        Active\n"
+            "Created by:   alice\n"
+            "Created:      2027-01-13T08:00:00Z (2d ago)\n"
+            "Next runs:    2027-01-16 03:00:00 UTC (in 19h)\n"
+            "Decisions:\n"
+            "  AT       RUN      OUTCOME   OPERATION   MESSAGE\n"
+            "  5h ago   5h ago   Started   req-1f2e    -\n");
+  v1::ListPoliciesResponse list;
+  *list.add_policies() = p;
+  absl::StatusOr<std::string> table = FormatPolicyList(list, OutputFormat::kTable, kNow);
+  ASSERT_TRUE(table.ok());
+  EXPECT_EQ(*table,
+            "ID            SCHEDULE                   ACTION                                     STATE    NEXT-RUN   LAST-DECISION\n"
+            "web-refresh   0 4 * * * (Europe/Paris)   purge shop/deploy/web --older-than=20h0m   Active   in 19h     Started 5h ago\n");
+}
+
 TEST(FormatWorkload, CronJobView) {
   v1::Workload cj = Workloads().workloads(1);
   cj.set_active_jobs(1);

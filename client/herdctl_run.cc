@@ -253,6 +253,54 @@ ExitCode RunCommand(const Command& cmd, const client::HerdClient& client, const 
       con.out << cmd.operation << ": cancel requested (" << StateName(op->state()) << ")\n";
       return kExitSuccess;
     }
+    case Action::kPolicyCreate: {
+      absl::StatusOr<v1::Policy> p = client.CreatePolicy(cmd.policy_create);
+      if (!p.ok()) return ReportError(p.status(), server, con.err);
+      return Print(FormatPolicy(*p, cmd.global.output, con.now()), con.out, con.err);
+    }
+    case Action::kPolicyGet: {
+      v1::GetPolicyRequest req;
+      req.set_name(cmd.policy);
+      absl::StatusOr<v1::Policy> p = client.GetPolicy(req);
+      if (!p.ok()) return ReportError(p.status(), server, con.err);
+      return Print(FormatPolicy(*p, cmd.global.output, con.now()), con.out, con.err);
+    }
+    case Action::kPolicyList: {
+      absl::StatusOr<v1::ListPoliciesResponse> list = client.ListPolicies(v1::ListPoliciesRequest());
+      if (!list.ok()) return ReportError(list.status(), server, con.err);
+      if (list->policies().empty() && cmd.global.output == OutputFormat::kTable) {
+        con.err << "No policies found.\n";
+        return kExitSuccess;
+      }
+      return Print(FormatPolicyList(*list, cmd.global.output, con.now()), con.out, con.err);
+    }
+    case Action::kPolicyPause:
+    case Action::kPolicyResume:
+    case Action::kPolicyDelete: {
+      absl::StatusOr<v1::Policy> p;
+      const char* done = "deleted";
+      if (cmd.action == Action::kPolicyPause) {
+        v1::PausePolicyRequest req;
+        req.set_name(cmd.policy);
+        req.set_reason(cmd.policy_reason);
+        p = client.PausePolicy(req);
+        done = "paused";
+      } else if (cmd.action == Action::kPolicyResume) {
+        v1::ResumePolicyRequest req;
+        req.set_name(cmd.policy);
+        req.set_reason(cmd.policy_reason);
+        p = client.ResumePolicy(req);
+        done = "resumed";
+      } else {
+        v1::DeletePolicyRequest req;
+        req.set_name(cmd.policy);
+        p = client.DeletePolicy(req);
+      }
+      if (!p.ok()) return ReportError(p.status(), server, con.err);
+      if (cmd.global.output != OutputFormat::kTable) return Print(FormatMessage(*p, cmd.global.output), con.out, con.err);
+      con.out << cmd.policy << ": " << done << "\n";
+      return kExitSuccess;
+    }
     case Action::kOpsApprove:
     case Action::kOpsReject: {
       const bool approve = cmd.action == Action::kOpsApprove;

@@ -173,6 +173,14 @@ absl::StatusOr<v1::Operation> HerdService::Mutate(grpc::ServerContext* ctx, auth
     if (approval_rule == nullptr) approval_rule = auth::ApprovalRuleFor(*policy, verb, ns, name);
   }
   std::vector<std::string> approvers;
+  if (approval_rule != nullptr && !(*who)->acting_for.empty()) {
+    // A policy's run acts for its creator, who must not approve it, and
+    // nobody is there to wait for: such runs are refused (CreatePolicy
+    // refuses the policy too).
+    return absl::FailedPreconditionError(absl::StrCat("approval rule ", approval_rule->name, " holds this ",
+                                                      auth::VerbName(verb), "; ", (*who)->name,
+                                                      " cannot wait for an approval"));
+  }
   if (approval_rule != nullptr) {
     for (const auth::Principal& p : policy->principals) {
       if (p.name != (*who)->name && MayApprove(p, ns, names).ok()) approvers.push_back(p.name);

@@ -25,6 +25,7 @@
 #include "server/ops/lock.h"
 #include "server/ops/runner.h"
 #include "server/ops/store.h"
+#include "server/policies/store.h"
 
 namespace herd::api {
 
@@ -32,6 +33,13 @@ namespace v1 = ::herd::v1;
 
 // The one mapping of herd's errors to gRPC statuses.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Starts the run at `scheduled` of `policy` through herd's own service
+// (`stub`, in-process), with the delegate `token` of principal
+// "policy:{id}" acting for its creator, and the run's request id: an
+// operation already started for that run is returned as it is.
+absl::StatusOr<v1::Operation> StartPolicyRun(v1::Herd::StubInterface& stub, const std::string& token,
+                                             const v1::Policy& policy, absl::Time scheduled);
 
 // An audit record of a mutating call (see server/audit).
 struct AuditNote {
@@ -51,6 +59,8 @@ struct ServiceDeps {
   ops::OperationRunner* runner;
   ops::OperationStore* store;
   ops::WorkloadLocks* locks;
+  // Standing policies (null: this herdd keeps none, and says so).
+  policies::PolicyStore* policies = nullptr;
   auth::Authenticator* authenticator;
   const auth::Authorizer* authorizer;
   // Called for every mutating call that passed validation (may be empty).
@@ -94,6 +104,13 @@ class HerdService final : public v1::Herd::Service {
                                 v1::Operation* out) override;
   grpc::Status RejectOperation(grpc::ServerContext* ctx, const v1::RejectOperationRequest* req,
                                v1::Operation* out) override;
+  grpc::Status CreatePolicy(grpc::ServerContext* ctx, const v1::CreatePolicyRequest* req, v1::Policy* out) override;
+  grpc::Status GetPolicy(grpc::ServerContext* ctx, const v1::GetPolicyRequest* req, v1::Policy* out) override;
+  grpc::Status ListPolicies(grpc::ServerContext* ctx, const v1::ListPoliciesRequest* req,
+                            v1::ListPoliciesResponse* out) override;
+  grpc::Status PausePolicy(grpc::ServerContext* ctx, const v1::PausePolicyRequest* req, v1::Policy* out) override;
+  grpc::Status ResumePolicy(grpc::ServerContext* ctx, const v1::ResumePolicyRequest* req, v1::Policy* out) override;
+  grpc::Status DeletePolicy(grpc::ServerContext* ctx, const v1::DeletePolicyRequest* req, v1::Policy* out) override;
 
  private:
   using EngineOrError = absl::StatusOr<std::unique_ptr<ops::Engine>>;
@@ -122,6 +139,14 @@ class HerdService final : public v1::Herd::Service {
   // ApproveOperation (`approve`) and RejectOperation.
   absl::StatusOr<v1::Operation> DecideApproval(grpc::ServerContext* ctx, const std::string& name,
                                                const std::string& reason, bool approve);
+
+  // The policy `name`, once the caller may read it (`change`: may take
+  // its action); the caller in `who` when given.
+  absl::StatusOr<policies::StoredPolicy> AuthorizedPolicy(grpc::ServerContext* ctx, const std::string& name,
+                                                          bool change, auth::PrincipalRef* who);
+  // PausePolicy and ResumePolicy.
+  absl::StatusOr<v1::Policy> SetPaused(grpc::ServerContext* ctx, const std::string& name, bool paused,
+                                       const std::string& reason);
 
   ServiceDeps deps_;
   absl::Mutex mu_;

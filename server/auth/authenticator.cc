@@ -69,6 +69,11 @@ std::string Authenticator::DelegateToken(absl::string_view name) const {
   return absl::StrCat(kDelegatePrefix, HexOf(name), ".", HexOf(HmacSha256(delegate_key_, name)));
 }
 
+std::string Authenticator::DelegateToken(absl::string_view name, absl::string_view acting_for) const {
+  // NUL is in no principal's name: "name\0acting_for" reads back one way.
+  return DelegateToken(absl::StrCat(name, absl::string_view("\0", 1), acting_for));
+}
+
 std::optional<absl::StatusOr<PrincipalRef>> Authenticator::FromDelegateToken(
     absl::string_view token, const std::shared_ptr<const Policy>& policy) const {
   if (!absl::StartsWith(token, kDelegatePrefix)) return std::nullopt;
@@ -91,11 +96,36 @@ std::optional<absl::StatusOr<PrincipalRef>> Authenticator::FromDelegateToken(
     reader->rules.push_back(std::move(read));
     return PrincipalRef(std::move(reader));
   }
-  if (insecure()) return AllowedEverything(*name);
-  for (const Principal& p : policy->principals) {
-    if (p.name == *name) return PrincipalRef(policy, &p);
+  std::string acting_for;
+  const size_t nul = name->find('\0');
+  const bool delegated = nul != std::string::npos;
+  if (delegated) {
+    acting_for = name->substr(nul + 1);
+    name->resize(nul);
+    if (acting_for.empty() || name->empty() || acting_for.find('\0') != std::string::npos) {
+      return Unauthenticated("a delegate token that this herdd did not make");
+    }
   }
-  return Unauthenticated(absl::StrCat("principal \"", *name, "\" is no longer in the tokens file ", path_));
+  if (insecure()) {
+    PrincipalRef all = AllowedEverything(*name);
+    if (!delegated) return all;
+    auto as = std::make_shared<Principal>(*all);
+    as->acting_for = acting_for;
+    return PrincipalRef(std::move(as));
+  }
+  for (const Principal& p : policy->principals) {
+    if (!delegated && p.name == *name) return PrincipalRef(policy, &p);
+    if (delegated && p.name == acting_for) {
+      auto as = std::make_shared<Principal>();
+      as->name = *name;
+      as->groups = p.groups;
+      as->rules = p.rules;
+      as->acting_for = acting_for;
+      return PrincipalRef(std::move(as));
+    }
+  }
+  return Unauthenticated(absl::StrCat("principal \"", acting_for.empty() ? *name : acting_for,
+                                      "\" is no longer in the tokens file ", path_));
 }
 
 absl::StatusOr<PrincipalRef> Authenticator::AuthenticateSlack(absl::string_view user_id,

@@ -90,6 +90,12 @@ class Authenticator {
   // its gRPC API in-process with it, so one service authorizes and audits
   // every call. A name the tokens file no longer has is refused.
   std::string DelegateToken(absl::string_view name) const;
+  // A delegate token for principal `name` acting with the rules and groups
+  // the tokens file gives principal `acting_for` at the time of each call
+  // (a standing policy, "policy:ID", acting for its creator): refused once
+  // the file no longer names `acting_for`. In insecure mode `name` may do
+  // everything.
+  std::string DelegateToken(absl::string_view name, absl::string_view acting_for) const;
 
   // Re-reads the tokens file now, whether it changed or not. On error the
   // previous policy stays in force. OK and a no-op in insecure mode.

@@ -310,12 +310,36 @@ TEST_F(AuthenticatorTest, DelegateTokensNameTheirPrincipalAndCannotBeForged) {
   EXPECT_THAT(gone.status().message(), HasSubstr("no longer in the tokens file"));
 }
 
+TEST_F(AuthenticatorTest, ADelegateActingForAPrincipalHasItsRulesUnderItsOwnName) {
+  WriteFile(absl::StrCat("principals:\n", PrincipalYaml("alice", "tok-alice"), PrincipalYaml("bob", "tok-bob")));
+  auto a = Make();
+  ASSERT_NE(a, nullptr);
+  std::string token = a->DelegateToken("policy:nightly", "alice");
+  auto who = a->Authenticate({.authorization = absl::StrCat("Bearer ", token)});
+  ASSERT_TRUE(who.ok()) << who.status();
+  EXPECT_EQ((*who)->name, "policy:nightly");
+  auto alice = a->Authenticate({.authorization = "Bearer tok-alice"});
+  ASSERT_TRUE(alice.ok());
+  EXPECT_EQ((*who)->rules.size(), (*alice)->rules.size());
+  EXPECT_TRUE((*who)->token_sha256.empty());
+  // Neither half can be swapped: "policy:nightly" alone, or acting for bob.
+  EXPECT_NE(token, a->DelegateToken("policy:nightly"));
+  EXPECT_NE(token, a->DelegateToken("policy:nightly", "bob"));
+  // Once alice is out of the file, so are her policies' rights.
+  WriteFile(absl::StrCat("principals:\n", PrincipalYaml("bob", "tok-bob")));
+  auto gone = Who(*a, absl::StrCat("Bearer ", token));
+  EXPECT_TRUE(absl::IsUnauthenticated(gone.status()));
+  EXPECT_THAT(gone.status().message(), HasSubstr("\"alice\" is no longer in the tokens file"));
+}
+
 TEST_F(AuthenticatorTest, InsecureModeNamesSlackMembersAndDelegates) {
   auto a = Authenticator::Insecure();
   auto member = a->AuthenticateSlack("U024BE7LH", "C0SHOP");
   ASSERT_TRUE(member.ok());
   EXPECT_EQ((*member)->name, "slack:U024BE7LH");
   EXPECT_EQ(Who(*a, absl::StrCat("Bearer ", a->DelegateToken("slack:U024BE7LH"))).value_or(""), "slack:U024BE7LH");
+  EXPECT_EQ(Who(*a, absl::StrCat("Bearer ", a->DelegateToken("policy:nightly", "anonymous"))).value_or(""),
+            "policy:nightly");
   EXPECT_EQ(Who(*a, "").value_or(""), "anonymous");
   EXPECT_EQ(Who(*a, "Bearer herdd-delegate.616c696365.00").status().code(), absl::StatusCode::kUnauthenticated);
 }

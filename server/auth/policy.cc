@@ -1,5 +1,6 @@
 #include "server/auth/policy.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <fstream>
 #include <initializer_list>
@@ -11,6 +12,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "openssl/evp.h"
@@ -263,6 +265,18 @@ class Parser {
     auto name = String(node["name"], "name");
     if (!name.ok()) return name.status();
     principal.name = *name;
+    // Names herd gives its own delegates; a principal of the file named so
+    // would share their request ids and groups.
+    for (absl::string_view reserved : {"policy:", "system:", "slack:"}) {
+      if (absl::StartsWith(principal.name, reserved)) {
+        return Error(node["name"], absl::StrCat("principal names starting with \"", reserved,
+                                                "\" are herd's own (\"", principal.name, "\")"));
+      }
+    }
+    if (std::any_of(principal.name.begin(), principal.name.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+      return Error(node["name"], "a principal's name has no control characters");
+    }
     if (!names_.insert(principal.name).second) {
       return Error(node["name"], absl::StrCat("principal \"", principal.name, "\" is defined twice"));
     }

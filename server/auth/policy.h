@@ -111,6 +111,10 @@ struct Principal {
   // the principal's name as Impersonate-User (herdd --impersonate).
   std::vector<std::string> groups;
   std::vector<Rule> rules;
+  // A delegate acting with another principal's rules (a standing policy,
+  // "policy:ID", acting for its creator): that principal's name; "" for
+  // everyone else.
+  std::string acting_for;
 };
 
 // Operations an approval rule matches wait for a principal allowed to

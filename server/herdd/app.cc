@@ -7,6 +7,7 @@
 #include <map>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/notification.h"
@@ -38,8 +39,12 @@
 #include "server/metrics/metrics.h"
 #include "server/metrics/process_collector.h"
 #include "server/ops/lock.h"
+#include "server/ops/names.h"
 #include "server/ops/store.h"
 #include "server/notify/notifier.h"
+#include "server/policies/schedule.h"
+#include "server/policies/scheduler.h"
+#include "server/policies/store.h"
 #include "server/slack/chatops.h"
 #include "server/ui/dashboard.h"
 
@@ -143,6 +148,12 @@ struct App::Impl {
   std::unique_ptr<ops::WorkloadLocks> locks;
   std::unique_ptr<ops::EngineEnv> env;
   std::unique_ptr<ops::OperationRunner> runner;
+  std::unique_ptr<policies::PolicyStore> policies;
+  std::unique_ptr<policies::Scheduler> scheduler;
+  // herd's own service in-process, for the runs of policies (set once the
+  // gRPC server is up; read by the leader's loop).
+  std::atomic<v1::Herd::Stub*> policy_stub{nullptr};
+  std::unique_ptr<v1::Herd::Stub> policy_stub_owner;
   std::unique_ptr<TimedWork> timed;
   std::unique_ptr<auth::Authenticator> authenticator;
   std::unique_ptr<auth::Authorizer> authorizer;
@@ -157,6 +168,16 @@ struct App::Impl {
   EventLoop http_loop;
   std::unique_ptr<http::Server> http_server;
   std::atomic<bool> draining{false};
+
+  // Whom herd's writes for `principal` impersonate (--impersonate): the
+  // principal, or for a policy's run ("policy:ID") the policy's creator,
+  // whose rights it acts with.
+  std::string ImpersonatedUser(const std::string& principal) {
+    constexpr absl::string_view kPolicy = "policy:";
+    if (!absl::StartsWith(principal, kPolicy) || policies == nullptr) return principal;
+    auto p = policies->Get(principal.substr(kPolicy.size()));
+    return p.ok() ? p->policy.creator() : principal;
+  }
   std::atomic<bool> ready{false};
   absl::Notification stopped;
   absl::Mutex shutdown_mu;
@@ -262,8 +283,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     // Each operation's writes act as its principal, with the groups the
     // tokens file gives it: the cluster's RBAC decides, and its audit log
     // names the caller.
-    ro.client_for = [kube = im.kube.get(), authn = im.authenticator.get()](const v1::Operation& op) {
-      return kube->Impersonate({.user = op.principal(), .groups = authn->GroupsOf(op.principal())});
+    ro.client_for = [&im](const v1::Operation& op) {
+      const std::string user = im.ImpersonatedUser(op.principal());
+      return im.kube->Impersonate({.user = user, .groups = im.authenticator->GroupsOf(user)});
     };
   }
   if (!o.notifications_file.empty()) {
@@ -320,8 +342,36 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
           }},
       ro);
   im.runner->Start();
-  im.timed = std::make_unique<TimedWork>(*im.env, *im.locks,
-                                         TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3)});
+
+  // Standing policies: kept in the cluster beside the records, run by the
+  // leader through herd's own service, as "policy:ID" acting for its
+  // creator (so its rules, validation, locks and audit are any call's).
+  im.policies = std::make_unique<policies::PolicyStore>(*im.kube, o.ns);
+  im.policies->Start();
+  if (auto st = im.policies->WaitForSync(absl::Now() + absl::Seconds(30)); !st.ok()) return st;
+  Impl* self = &im;
+  im.scheduler = std::make_unique<policies::Scheduler>(
+      *im.policies,
+      [self](const v1::Policy& p, absl::Time scheduled) -> absl::StatusOr<v1::Operation> {
+        v1::Herd::Stub* stub = self->policy_stub.load();
+        if (stub == nullptr) return absl::UnavailableError("herdd is starting");
+        const std::string principal = absl::StrCat("policy:", p.name().substr(p.name().find('/') + 1));
+        return api::StartPolicyRun(*stub, self->authenticator->DelegateToken(principal, p.creator()), p, scheduled);
+      },
+      [self](const v1::Policy& p, absl::Time scheduled) -> absl::StatusOr<v1::Operation> {
+        const std::string id = p.name().substr(p.name().find('/') + 1);
+        const std::string name = ops::OperationName(
+            ops::OperationIdForRequest(absl::StrCat("policy:", id), policies::RunRequestId(id, scheduled)));
+        auto rec = self->store->Fetch(name.substr(name.find('/') + 1));
+        if (!rec.ok()) return rec.status();
+        return rec->op;
+      },
+      im.env->clock);
+  im.timed = std::make_unique<TimedWork>(
+      *im.env, *im.locks,
+      TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3),
+                       .policies = [self](absl::Time deadline) { return self->scheduler->RunDue(deadline); }});
+  im.policies->OnChange([timed = im.timed.get()] { timed->Wake(); });
   im.timed->Start();
 
   im.authorizer = std::make_unique<auth::Authorizer>(auth::AuthorizerOptions{.protected_namespaces = o.protected_namespaces});
@@ -332,6 +382,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       .runner = im.runner.get(),
       .store = im.store.get(),
       .locks = im.locks.get(),
+      .policies = im.policies.get(),
       .authenticator = im.authenticator.get(),
       .authorizer = im.authorizer.get(),
       .audit = [auditor = im.auditor.get()](const api::AuditNote& n) {
@@ -342,10 +393,11 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
         e.operation_id = n.operation;
         e.reason = n.reason;
         e.detail = n.detail;
-        e.outcome = n.result == "held for approval" ? audit::Outcome::kHeld
-                    : n.result == "approved"        ? audit::Outcome::kApproved
-                    : n.result == "rejected"        ? audit::Outcome::kRejected
-                                                    : audit::Outcome::kStarted;
+        e.outcome = n.result == "held for approval"          ? audit::Outcome::kHeld
+                    : n.result == "approved"                 ? audit::Outcome::kApproved
+                    : n.result == "rejected"                 ? audit::Outcome::kRejected
+                    : absl::StartsWith(n.result, "policy ")  ? audit::Outcome::kSucceeded  // a policy changed
+                                                             : audit::Outcome::kStarted;
         e.dry_run = n.dry_run;
         if (n.result == "cancel requested" || n.result == "withdrawn before approval") e.detail = n.result;
         auditor->Record(std::move(e));
@@ -355,10 +407,10 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       // RBAC refuses gets PERMISSION_DENIED, not an operation that fails.
       .check_writes = !o.impersonate ? nullptr
                                      : std::function<absl::Status(const std::string&, const v1::Plan&)>(
-                                           [kube = im.kube.get(), authn = im.authenticator.get()](
-                                               const std::string& principal, const v1::Plan& plan) {
-                                             auto as_caller = kube->Impersonate(
-                                                 {.user = principal, .groups = authn->GroupsOf(principal)});
+                                           [&im](const std::string& principal, const v1::Plan& plan) {
+                                             const std::string user = im.ImpersonatedUser(principal);
+                                             auto as_caller = im.kube->Impersonate(
+                                                 {.user = user, .groups = im.authenticator->GroupsOf(user)});
                                              if (!as_caller.ok()) return as_caller.status();
                                              return api::CheckWrites(**as_caller, principal, plan);
                                            }),
@@ -395,6 +447,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
     return absl::UnavailableError(absl::StrCat("cannot listen for gRPC on ", o.grpc_listen));
   }
   im.grpc_server->GetHealthCheckService()->SetServingStatus(true);
+  im.policy_stub_owner = v1::Herd::NewStub(im.grpc_server->InProcessChannel(grpc::ChannelArguments()));
+  im.policy_stub = im.policy_stub_owner.get();
 
   // REST: the gateway calls the gRPC server in-process, so a REST call
   // goes through the same authentication, interceptors and metrics.
@@ -565,6 +619,7 @@ void App::Shutdown(absl::Duration grace) {
   im.http_loop.Stop();
   if (im.notifier) im.notifier->Stop();  // what is not delivered stays in the outbox
   if (im.store) im.store->Stop();
+  if (im.policies) im.policies->Stop();
   if (im.informers) im.informers->Stop();
   if (im.sim) im.sim->Stop();
   im.stopped.Notify();

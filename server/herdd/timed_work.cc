@@ -83,6 +83,7 @@ void TimedWork::Loop() {
       }
       bool synced = std::all_of(hpas_.begin(), hpas_.end(), [](const auto& h) { return h.first->HasSynced(); });
       if (synced) wake = std::min(wake, RestoreDue(now));
+      if (options_.policies) wake = std::min(wake, options_.policies(next_lead));
     }
     wake = std::min(wake, now + options_.max_sleep);
     if (stop_.HasBeenNotified()) break;

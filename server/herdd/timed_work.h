@@ -1,8 +1,9 @@
 // herd's timed work, run by one replica at a time: the one holding the
 // leader Lease ("leader" lock in herd's namespace, taken over when its
-// holder stops renewing it). Today: putting back the bounds of
+// holder stops renewing it): putting back the bounds of
 // HorizontalPodAutoscalers whose Scale hold has ended (ScaleRequest.hpa_hold),
-// as soon as it ends, also for holds made before a restart.
+// as soon as it ends, also for holds made before a restart; and the runs
+// of standing policies (TimedWorkOptions.policies).
 //
 //   TimedWork timed(env, locks, {});
 //   timed.Start();
@@ -14,6 +15,7 @@
 #define HERD_SERVER_HERDD_TIMED_WORK_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -32,6 +34,11 @@ struct TimedWorkOptions {
   absl::Duration lead_period = absl::Seconds(3);
   // The longest sleep between looks at the HPAs (they also wake it).
   absl::Duration max_sleep = absl::Seconds(30);
+  // Runs what standing policies have due, stopping by `deadline` (when the
+  // leader Lease is to be renewed), and returns when it must be called
+  // again at the latest (policies::Scheduler::RunDue); may be empty.
+  // Wake() makes it look sooner (a policy changed).
+  std::function<absl::Time(absl::Time deadline)> policies;
 };
 
 class TimedWork {
@@ -44,6 +51,8 @@ class TimedWork {
   // Stops and gives leadership up. Idempotent.
   void Stop();
   bool leading() const { return leading_.load(); }
+  // Makes the loop look at its work now (e.g. a policy changed).
+  void Wake() { changes_.Notify(); }
 
   // The lock key of the leader Lease.
   static constexpr char kLeaderKey[] = "leader";

@@ -233,6 +233,36 @@ class HerdctlVerbsTest(HerdctlTestCase):
         self.wait_for("the job and its pod gone", lambda: [j["metadata"]["name"] for j in self.items(ns, "Job")] ==
                       [j["metadata"]["name"] for j in jobs] and not self.items(ns, "Pod", "job-name=long"))
 
+    def test_a_policy_runs_its_action_on_schedule(self):
+        ns = self.namespace()
+        self.cluster.create({
+            "apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": ns},
+            "spec": {"schedule": "0 0 1 1 *", "jobTemplate": {"spec": {"backoffLimit": 0, "template": {"spec": {
+                "restartPolicy": "Never", "containers": [{"name": "c", "image": "report:1"}]}}}}}})
+        out = self.ok("-n", ns, "policy", "create", "report-often", "--cron=@every 2s", "--description=e2e",
+                      "--", "cronjob", "run", "cj/report", "--reason=from a policy")
+        self.assertIn("Action:       cronjob run " + ns + "/cj/report", out)
+        self.assertIn("Next runs:", out)
+
+        def started():
+            p = json.loads(self.ok("policy", "show", "report-often", "-o", "json"))
+            return [d for d in p.get("decisions", []) if d.get("outcome") == "POLICY_OUTCOME_STARTED"]
+        decisions = self.wait_for("a run to start", started)
+        op = json.loads(self.ok("ops", "get", decisions[-1]["operation"], "-o", "json"))
+        self.assertEqual((op["principal"], op["reason"], op["kind"]),
+                         ("policy:report-often", "from a policy", "OPERATION_KIND_CRONJOB_RUN"))
+        self.wait_for("its Job", lambda: self.items(ns, "Job"))
+        listed = self.ok("policy", "list")
+        self.assertRegex(listed, r"report-often\s+@every 2s\s+cronjob run " + ns + r"/cj/report\s+Active")
+        self.assertIn("paused", self.ok("policy", "pause", "report-often", "--reason=enough"))
+        self.assertIn("Paused", self.ok("policy", "show", "report-often"))
+        code, _, err = self.herdctl("policy", "create", "bad", "--cron=@daily", "--time-zone=Mars/Olympus",
+                                    "--", "-n", ns, "cronjob", "run", "report")
+        self.assertEqual(code, 4, err)
+        self.assertIn("schedule.time_zone", err)
+        self.assertIn("deleted", self.ok("policy", "delete", "report-often"))
+        self.assertEqual(self.herdctl("policy", "show", "report-often")[0], 4)
+
 class HerdctlReadsAndExitCodesTest(HerdctlTestCase):
     def test_get_list_and_ops(self):
         ns = self.namespace()

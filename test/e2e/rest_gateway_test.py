@@ -293,6 +293,33 @@ class RestSuite:
         _, final = self.wait_final(op["name"])
         self.assertIn(final["state"], {"OPERATION_STATE_CANCELLED", "OPERATION_STATE_ROLLED_BACK"}, final)
 
+    def test_policies_on_their_routes(self):
+        c = self.cluster
+        Cluster.deploy(c, "pol", "api", "api:1", 2)
+        body = {"description": "nightly scale-down",
+                "schedule": {"cron": "0 22 * * *", "timeZone": "America/New_York",
+                             "scale": {"workload": "namespaces/pol/deployments/api", "replicas": 1}}}
+        p = self.ok("POST", "/v1/policies?policyId=night", body)
+        self.assertEqual((p["name"], p["creator"]), ("policies/night", "anonymous"))
+        self.assertEqual(len(p["nextRuns"]), 3)
+        self.error(409, 6, "POST", "/v1/policies?policyId=night", body, says="already exists")
+        self.error(404, 5, "POST", "/v1/policies?policyId=gone",
+                   {"schedule": {"cron": "@daily", "scale": {"workload": "namespaces/pol/deployments/nope",
+                                                             "replicas": 1}}}, says="not found")
+        self.error(400, 3, "POST", "/v1/policies?policyId=bad",
+                   {"schedule": {"cron": "@daily", "timeZone": "Mars/Olympus",
+                                 "scale": {"workload": "namespaces/pol/deployments/api", "replicas": 1}}},
+                   says="schedule.time_zone")
+        self.assertEqual([x["name"] for x in self.ok("GET", "/v1/policies")["policies"]], ["policies/night"])
+        self.assertEqual(self.ok("GET", "/v1/policies/night")["description"], "nightly scale-down")
+        paused = self.ok("POST", "/v1/policies/night:pause", {"reason": "freeze"})
+        self.assertTrue(paused["paused"])
+        self.assertNotIn("nextRuns", paused)
+        self.assertFalse(self.ok("POST", "/v1/policies/night:resume", {}).get("paused", False))
+        self.assertEqual(self.ok("DELETE", "/v1/policies/night")["name"], "policies/night")
+        self.error(404, 5, "GET", "/v1/policies/night", says="not found")
+        self.assertEqual(self.ok("GET", "/v1/policies").get("policies", []), [])
+
     def test_grpc_errors_map_to_http_statuses(self):
         Cluster.deploy(self.cluster, "errs", "web", "web:1", 1)
         # NOT_FOUND 404, INVALID_ARGUMENT 400, PERMISSION_DENIED 403.

@@ -1,0 +1,196 @@
+#include "server/policies/scheduler.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/k8s/time.h"
+#include "common/log/log.h"
+#include "server/ops/operation.h"
+#include "server/policies/schedule.h"
+
+namespace herd::policies {
+namespace {
+
+// Errors a start may get that can pass: herd unavailable or shutting down
+// (a call cut off may have started the operation: the request id makes
+// trying again safe), the workload busy, a deadline.
+bool Retryable(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kInternal:
+    case absl::StatusCode::kUnknown: return true;
+    default: return false;
+  }
+}
+
+// Adds `d` as the newest decision.
+void AddDecision(v1::Policy& p, v1::PolicyDecision d) {
+  auto* ds = p.mutable_decisions();
+  *ds->Add() = std::move(d);
+  for (int i = ds->size() - 1; i > 0; --i) ds->SwapElements(i, i - 1);
+}
+
+v1::PolicyDecision Decision(absl::Time now, absl::Time scheduled, v1::PolicyOutcome outcome, std::string message) {
+  v1::PolicyDecision d;
+  ops::SetTime(now, d.mutable_time());
+  ops::SetTime(scheduled, d.mutable_scheduled_time());
+  d.set_outcome(outcome);
+  d.set_message(std::move(message));
+  return d;
+}
+
+std::string SkipMessage(const Due& due, absl::Duration window) {
+  const std::string why = absl::StrCat("no herdd led then, and it was found past its late window (",
+                                       k8s::HumanDuration(window), ")");
+  if (due.skipped < 0) {
+    return absl::StrCat("more than a million runs from ", k8s::FormatTime(due.first_skipped), " on missed: ", why);
+  }
+  if (due.skipped == 1) return absl::StrCat("run missed: ", why);
+  return absl::StrCat(due.skipped, " runs missed, from ", k8s::FormatTime(due.first_skipped), " to ",
+                      k8s::FormatTime(due.last_skipped), ": ", why);
+}
+
+}  // namespace
+
+Scheduler::Scheduler(PolicyStore& store, Launch launch, FindRun find, kube::Clock& clock, SchedulerOptions options)
+    : store_(store), launch_(std::move(launch)), find_(std::move(find)), clock_(clock), options_(options) {}
+
+absl::Time Scheduler::RunDue(absl::Time deadline) {
+  absl::Time next = absl::InfiniteFuture();
+  if (!store_.HasSynced()) return clock_.Now() + options_.retry;
+  for (const StoredPolicy& p : store_.List()) {
+    const absl::Time now = clock_.Now();
+    if (now >= deadline) return now;  // the rest after the Lease is renewed
+    next = std::min(next, RunOne(p, now));
+  }
+  return next;
+}
+
+absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
+  const std::string id = p.policy.name().substr(p.policy.name().find('/') + 1);
+  if (!p.policy.has_schedule()) return absl::InfiniteFuture();
+  auto spec = ParseSchedule(p.policy.schedule());
+  if (!spec.ok()) {
+    log::Warn("a policy's schedule is unreadable; it does not run", {{"policy", id}, {"error", spec.status()}});
+    return absl::InfiniteFuture();
+  }
+  // Runs decided and not yet settled (their decider died, or their start
+  // failed on an error that may pass) come first, paused or not.
+  absl::Time next = absl::InfiniteFuture();
+  for (const v1::PolicyDecision& d : p.policy.decisions()) {
+    if (d.outcome() == v1::POLICY_OUTCOME_STARTING) {
+      next = std::min(next, Start(id, p.policy, ops::FromProto(d.scheduled_time()), spec->late_window, now));
+    }
+  }
+  if (p.policy.paused()) return next;
+
+  Due due = DueAt(*spec, p.last_scheduled, now);
+  if (!due.run && due.skipped == 0) return std::min(next, due.next);
+  const absl::Time decided = due.run ? *due.run : due.last_skipped != absl::InfinitePast() ? due.last_skipped : now;
+  auto claimed = store_.Update(id, [&](StoredPolicy& s) -> absl::Status {
+    if (s.last_scheduled != p.last_scheduled || s.policy.paused()) {
+      return absl::AbortedError("decided elsewhere, or paused, since it was read");
+    }
+    if (due.skipped != 0) {
+      AddDecision(s.policy, Decision(now, due.last_skipped != absl::InfinitePast() ? due.last_skipped : due.first_skipped,
+                                     v1::POLICY_OUTCOME_SKIPPED, SkipMessage(due, spec->late_window)));
+    }
+    if (due.run) AddDecision(s.policy, Decision(now, *due.run, v1::POLICY_OUTCOME_STARTING, ""));
+    s.last_scheduled = decided;
+    return absl::OkStatus();
+  });
+  if (!claimed.ok()) {
+    // Aborted: the cache was behind; a look at the next change will do.
+    if (!absl::IsAborted(claimed.status()) && !absl::IsNotFound(claimed.status())) {
+      log::Warn("could not record a policy's decision; trying again", {{"policy", id}, {"error", claimed.status()}});
+    }
+    return now + options_.retry;
+  }
+  if (due.skipped != 0) log::Warn("a policy's runs were missed", {{"policy", id}, {"message", SkipMessage(due, spec->late_window)}});
+  if (due.run) next = std::min(next, Start(id, claimed->policy, *due.run, spec->late_window, now));
+  return std::min(next, due.next);
+}
+
+absl::Status Scheduler::Record(const std::string& id, absl::Time scheduled,
+                               const std::function<void(v1::PolicyDecision&)>& edit) {
+  auto written = store_.Update(id, [&](StoredPolicy& s) -> absl::Status {
+    for (v1::PolicyDecision& d : *s.policy.mutable_decisions()) {
+      if (d.outcome() == v1::POLICY_OUTCOME_STARTING && ops::FromProto(d.scheduled_time()) == scheduled) {
+        edit(d);
+        return absl::OkStatus();
+      }
+    }
+    return absl::NotFoundError("settled elsewhere");
+  });
+  return written.ok() || absl::IsNotFound(written.status()) ? absl::OkStatus() : written.status();
+}
+
+absl::Time Scheduler::Start(const std::string& id, const v1::Policy& policy, absl::Time scheduled,
+                            absl::Duration window, absl::Time now) {
+  const bool late = now - scheduled > window;
+  absl::Status recorded;
+  if (policy.paused() || late) {
+    // Not started any more: only what happened is recorded.
+    absl::StatusOr<v1::Operation> found = find_(policy, scheduled);
+    if (!found.ok() && !absl::IsNotFound(found.status())) return now + options_.retry;
+    recorded = Record(id, scheduled, [&](v1::PolicyDecision& d) {
+      ops::SetTime(now, d.mutable_time());
+      if (found.ok()) {
+        d.set_outcome(v1::POLICY_OUTCOME_STARTED);
+        d.set_operation(found->name());
+      } else {
+        d.set_outcome(v1::POLICY_OUTCOME_SKIPPED);
+        d.set_message(absl::StrCat(policy.paused() ? "not started: the policy was paused first"
+                                                   : absl::StrCat("not started within its late window (",
+                                                                  k8s::HumanDuration(window), ")"),
+                                   d.message().empty() ? "" : absl::StrCat("; ", d.message())));
+      }
+    });
+  } else {
+    absl::StatusOr<v1::Operation> op = launch_(policy, scheduled);
+    if (!op.ok() && Retryable(op.status().code())) {
+      log::Warn("a policy's run could not start yet; trying again",
+                {{"policy", id}, {"scheduled", k8s::FormatTime(scheduled)}, {"error", op.status()}});
+      const std::string why = absl::StrCat("last try: ", op.status().message());
+      const bool told = std::any_of(policy.decisions().begin(), policy.decisions().end(), [&](const auto& d) {
+        return d.outcome() == v1::POLICY_OUTCOME_STARTING && ops::FromProto(d.scheduled_time()) == scheduled &&
+               d.message() == why;
+      });
+      if (!told) {
+        if (absl::Status st = Record(id, scheduled, [&](v1::PolicyDecision& d) { d.set_message(why); }); !st.ok()) {
+          log::Warn("could not record a policy's run", {{"policy", id}, {"error", st}});
+        }
+      }
+      return std::min(now + options_.retry, scheduled + window + absl::Seconds(1));
+    }
+    recorded = Record(id, scheduled, [&](v1::PolicyDecision& d) {
+      ops::SetTime(now, d.mutable_time());
+      if (op.ok()) {
+        d.set_outcome(v1::POLICY_OUTCOME_STARTED);
+        d.set_operation(op->name());
+        d.clear_message();
+      } else {
+        d.set_outcome(v1::POLICY_OUTCOME_REFUSED);
+        d.set_message(std::string(op.status().message()));
+      }
+    });
+    if (op.ok()) {
+      log::Info("a policy started its run", {{"policy", id}, {"scheduled", k8s::FormatTime(scheduled)}, {"op", op->name()}});
+    } else {
+      log::Warn("a policy's run was refused",
+                {{"policy", id}, {"scheduled", k8s::FormatTime(scheduled)}, {"error", op.status()}});
+    }
+  }
+  if (!recorded.ok()) {
+    log::Warn("could not record a policy's run; trying again", {{"policy", id}, {"error", recorded}});
+    return now + options_.retry;
+  }
+  return absl::InfiniteFuture();
+}
+
+}  // namespace herd::policies
