@@ -555,7 +555,7 @@ void OperationRunner::RenewLocks() {
 }
 
 absl::Status OperationRunner::AcquireAll(const std::vector<std::string>& keys, const std::string& operation,
-                                         bool* found_free) {
+                                         bool* found_free, bool let_go_on_failure) {
   // A lock refused for a transient reason (the API server's 5xx or 429) is
   // asked for again: taking it is idempotent for the same operation. The
   // tries end well within a lease, the time a record without one is left
@@ -583,7 +583,12 @@ absl::Status OperationRunner::AcquireAll(const std::vector<std::string>& keys, c
     }
     if (found_free) *found_free = *found_free && at_once;
     if (!st.ok()) {
-      ReleaseAll(std::vector<std::string>(keys.begin(), keys.begin() + static_cast<long>(i)), operation);
+      std::vector<std::string> taken(keys.begin(), keys.begin() + static_cast<long>(i));
+      if (let_go_on_failure) {
+        LetGoAll(taken, operation);
+      } else {
+        ReleaseAll(taken, operation);
+      }
       return st;
     }
   }
@@ -670,7 +675,20 @@ absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
   for (auto& k : (*engine)->more_lock_keys(rec.checkpoint)) {
     if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(std::move(k));
   }
-  if (!AcquireAll(keys, rec.op.name()).ok()) return next;
+  // An adoption that stops half-way gives the locks back as it found
+  // them. Those of an operation that ran are let go, still naming it:
+  // released, they would tell the next pass that it never held its
+  // workload, and it would be started afresh, its checkpoint dropped. (Its
+  // Leases run out one after another: the first may be taken while the
+  // next is still refused.)
+  auto give_back = [&] {
+    if (never_locked) {
+      ReleaseAll(keys, rec.op.name());
+    } else {
+      LetGoAll(keys, rec.op.name());
+    }
+  };
+  if (!AcquireAll(keys, rec.op.name(), /*found_free=*/nullptr, /*let_go_on_failure=*/!never_locked).ok()) return next;
   // The record names its runner before anything runs: the replica that
   // had it, should it still be alive, can no longer write it. The
   // operation goes on from the record as it was taken over, not as the
@@ -685,8 +703,11 @@ absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
     if (!absl::IsNotFound(taken.status()) && !absl::IsFailedPrecondition(taken.status())) {
       log::Warn("cannot take an operation's record over; trying later",
                 {{"op", rec.op.name()}, {"error", taken.status()}});
+      give_back();
+    } else {
+      // Gone, or ended: nothing to adopt, the workload is free.
+      ReleaseAll(keys, rec.op.name());
     }
-    ReleaseAll(keys, rec.op.name());
     return next;
   }
   rec = *std::move(taken);
@@ -728,7 +749,7 @@ absl::Time OperationRunner::AdoptOne(Record rec, bool approved_here) {
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {
-      ReleaseAll(keys, rec.op.name());
+      give_back();
       return next;
     }
   }

@@ -193,10 +193,12 @@ class OperationRunner {
   // decision EXPIRED); else returns its deadline.
   absl::Time ExpireIfDue(const Record& rec);
   // Takes `keys` for `operation`, each retried on transient errors; on
-  // failure none stays taken. `found_free` (if given): whether each was
-  // free at once (WorkloadLocks::Acquire), none taken over or asked again.
+  // failure none stays taken: those taken are released or, with
+  // `let_go_on_failure` (adopting an operation that held them), let go,
+  // still naming it. `found_free` (if given): whether each was free at
+  // once (WorkloadLocks::Acquire), none taken over or asked again.
   absl::Status AcquireAll(const std::vector<std::string>& keys, const std::string& operation,
-                          bool* found_free = nullptr);
+                          bool* found_free = nullptr, bool let_go_on_failure = false);
   void ReleaseAll(const std::vector<std::string>& keys, const std::string& operation);
 
   EngineEnv env_;

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "server/kube/informer.h"
 #include "server/kube/rest_client.h"
+#include "server/kube/testing/fake_clock.h"
 #include "server/kube/testing/forwarding_client.h"
 #include "server/ops/engine.h"
 #include "server/ops/lock.h"
@@ -64,6 +65,13 @@ class CountingEngine : public ops::Engine {
   std::string request_json() const override { return "{}"; }
   std::vector<v1::Permission> Writes() const override { return {}; }
   absl::StatusOr<v1::Plan> Prepare(ops::EngineEnv&) override { return v1::Plan(); }
+  // The workloads a record's "reach" names are locked too (as a purge by
+  // selector locks those its pods belong to).
+  std::vector<std::string> more_lock_keys(const std::map<std::string, std::string>& checkpoint) const override {
+    auto it = checkpoint.find("reach");
+    if (it == checkpoint.end() || it->second.empty()) return {};
+    return absl::StrSplit(it->second, ',');
+  }
   void Run(ops::EngineEnv&, ops::LiveOperation& op, bool) override {
     {
       absl::MutexLock lock(&runs_->mu);
@@ -712,6 +720,50 @@ TEST_F(RunnerTest, ARecordAnotherReplicaTookOverIsNeverWithdrawnUnderIt) {
   ASSERT_TRUE(a.store->Create({.op = Running("operations/withdrawn-2"), .request_json = "{}", .owner = "herdd-a"}).ok());
   EXPECT_TRUE(a.store->Withdraw("withdrawn-2", "herdd-a").ok());
   EXPECT_TRUE(absl::IsNotFound(a.store->Fetch("withdrawn-2").status()));
+}
+
+TEST_F(RunnerTest, AnOperationWhoseLeasesRunOutOneAfterTheOtherIsResumedNotStartedAfresh) {
+  // The crash test's purge by selector held the Lease of its selector and
+  // that of the Deployment it restarted, renewed one after the other; its
+  // replica died. An adoption pass between the two expiries took the
+  // first, was refused the second, and deleted the first: the next pass
+  // found no Lease naming the purge, took it for one that never ran and
+  // started it afresh, its checkpoint dropped (a cancel then ended it
+  // without putting back the template it had written).
+  const std::string key = "namespaces/default/pods?labelSelector=app=web";
+  const std::string web = "namespaces/default/deployments/web";
+  Replica a(sim_->url(), "a", key, &runs_);
+  Replica b(sim_->url(), "b", key, &runs_);
+  v1::Operation op = Running("operations/staggered-1");
+  // a renewed the selector's Lease two leases ago, the Deployment's now.
+  kube::FakeClock earlier(absl::Now() - 2 * kLease);
+  ops::WorkloadLocks a_earlier(*a.client, kNs, "herdd-a", kLease, &earlier);
+  ASSERT_TRUE(a_earlier.Acquire(key, op.name()).ok());
+  ASSERT_TRUE(a.locks->Acquire(web, op.name()).ok());
+  ASSERT_TRUE(a.store
+                  ->Create({.op = op,
+                            .request_json = "{}",
+                            .checkpoint = {{"reach", web}, {"step", "2"}},
+                            .owner = "herdd-a"})
+                  .ok());
+  b.StartStore();
+  b.runner->AdoptNow();
+  EXPECT_EQ(b.runner->Running(), 0u) << "adopted while a still held the Deployment";
+  auto info = b.locks->Inspect(key);
+  ASSERT_TRUE(info.ok()) << info.status() << ": the Lease that says the operation ran is gone";
+  EXPECT_EQ(info->operation, op.name());
+  EXPECT_TRUE(info->expired);
+  // The Deployment's Lease runs out too: adopted, from its checkpoint.
+  a.locks->LetGo(web, op.name());
+  b.runner->AdoptNow();
+  AwaitRuns(1);
+  EXPECT_EQ(runs_.Step(), "2") << "started afresh, its checkpoint dropped";
+  std::shared_ptr<ops::LiveOperation> live = b.runner->Find(op.name());
+  ASSERT_NE(live, nullptr);
+  const v1::Operation adopted = live->Snapshot();
+  std::vector<std::string> events;
+  for (const auto& e : adopted.events()) events.push_back(e.message());
+  EXPECT_THAT(events, ::testing::Contains("adopted by herdd-b from herdd-a"));
 }
 
 // Runs until its replica hands it over, ending nothing.
