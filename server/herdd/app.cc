@@ -366,7 +366,7 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
         if (!rec.ok()) return rec.status();
         return rec->op;
       },
-      im.env->clock);
+      im.env->clock, policies::SchedulerOptions{.write_hook = o.write_hook});
   im.timed = std::make_unique<TimedWork>(
       *im.env, *im.locks,
       TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3),

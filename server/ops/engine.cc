@@ -14,7 +14,10 @@ const std::vector<std::string>& WritePoints() {
       // Kill.
       "kill.pod",
       // CronJob actions.
-      "cronjob.create-job", "cronjob.set-suspend", "cronjob.delete-job"};
+      "cronjob.create-job", "cronjob.set-suspend", "cronjob.delete-job",
+      // Standing policies (the leader's scheduler): a run decided, and
+      // settled (started, refused or skipped).
+      "policy.decide", "policy.record"};
   return *points;
 }
 

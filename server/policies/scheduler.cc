@@ -92,6 +92,7 @@ absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
   Due due = DueAt(*spec, p.last_scheduled, now);
   if (!due.run && due.skipped == 0) return std::min(next, due.next);
   const absl::Time decided = due.run ? *due.run : due.last_skipped != absl::InfinitePast() ? due.last_skipped : now;
+  if (options_.write_hook) options_.write_hook("policy.decide", ops::WriteMoment::kBefore);
   auto claimed = store_.Update(id, [&](StoredPolicy& s) -> absl::Status {
     if (s.last_scheduled != p.last_scheduled || s.policy.paused()) {
       return absl::AbortedError("decided elsewhere, or paused, since it was read");
@@ -104,6 +105,7 @@ absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
     s.last_scheduled = decided;
     return absl::OkStatus();
   });
+  if (options_.write_hook) options_.write_hook("policy.decide", ops::WriteMoment::kAfter);
   if (!claimed.ok()) {
     // Aborted: the cache was behind; a look at the next change will do.
     if (!absl::IsAborted(claimed.status()) && !absl::IsNotFound(claimed.status())) {
@@ -118,6 +120,7 @@ absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
 
 absl::Status Scheduler::Record(const std::string& id, absl::Time scheduled,
                                const std::function<void(v1::PolicyDecision&)>& edit) {
+  if (options_.write_hook) options_.write_hook("policy.record", ops::WriteMoment::kBefore);
   auto written = store_.Update(id, [&](StoredPolicy& s) -> absl::Status {
     for (v1::PolicyDecision& d : *s.policy.mutable_decisions()) {
       if (d.outcome() == v1::POLICY_OUTCOME_STARTING && ops::FromProto(d.scheduled_time()) == scheduled) {
@@ -127,6 +130,7 @@ absl::Status Scheduler::Record(const std::string& id, absl::Time scheduled,
     }
     return absl::NotFoundError("settled elsewhere");
   });
+  if (options_.write_hook) options_.write_hook("policy.record", ops::WriteMoment::kAfter);
   return written.ok() || absl::IsNotFound(written.status()) ? absl::OkStatus() : written.status();
 }
 

@@ -27,6 +27,7 @@
 #include "absl/time/time.h"
 #include "herd/v1/herd.pb.h"
 #include "server/kube/clock.h"
+#include "server/ops/engine.h"
 #include "server/policies/store.h"
 
 namespace herd::policies {
@@ -45,6 +46,9 @@ struct SchedulerOptions {
   // unavailable or shutting down, the workload busy, a deadline) is tried
   // again; it is, until its late window ends.
   absl::Duration retry = absl::Seconds(1);
+  // Called before and after the write that decides a run ("policy.decide")
+  // and the one that settles it ("policy.record"): herdd --crash-at.
+  ops::WriteHook write_hook;
 };
 
 class Scheduler {

@@ -565,6 +565,54 @@ class CronJobCrashTest(CrashTestCase):
                 self.assertEqual([j["metadata"]["name"] for j in self.jobs()], ["run-c"])
 
 
+class PolicyCrashTest(CrashTestCase):
+    """The leader SIGKILLed at a policy's run, right before and right after
+    each of the run's two writes (the run decided: policy.decide; the run
+    settled: policy.record): the other herdd takes the lead once the
+    leader Lease runs out, and each run is made once, none skipped."""
+
+    def test_each_run_is_made_once_across_a_leader_failover(self):
+        for point in ("policy.decide", "policy.record"):
+            for moment in ("before", "after"):
+                with self.subTest(point=point, moment=moment):
+                    self.fresh()
+                    self.deploy("web", "web:1")
+                    a = Herdd(self.cluster, f"--crash-at={point}:{moment}", *LEASE, identity="herdd-a").start()
+                    self.addCleanup(a.kill)
+                    self.wait_for("herdd a to lead", lambda: "leading herd's timed work" in a.read_log())
+                    b = Herdd(self.cluster, *LEASE, identity="herdd-b").start()
+                    self.addCleanup(b.__exit__, None, None, None)
+                    policy = S.Policy(schedule=S.Schedule(cron="@every 4s", restart=S.RolloutRequest(
+                        workload=f"namespaces/{NS}/deployments/web", restart=True)))
+                    created = b.stub().CreatePolicy(S.CreatePolicyRequest(policy_id="often", policy=policy),
+                                                    timeout=10)
+                    first = created.next_runs[0].seconds
+                    # a leads, and dies at the first run.
+                    self.assertEqual(a.proc.wait(timeout=30), -9, a.read_log())
+                    self.assertIn("crash point reached", a.read_log())
+
+                    def two_started():
+                        p = b.stub().GetPolicy(S.GetPolicyRequest(name="policies/often"), timeout=10)
+                        started = [d for d in p.decisions if d.outcome == S.POLICY_OUTCOME_STARTED]
+                        return p if len(started) >= 2 else None
+                    p = self.wait_for("herdd b to make the next runs", two_started, timeout=60)
+                    self.assertIn("leading herd's timed work", b.read_log())
+                    outcomes = [d.outcome for d in p.decisions if d.outcome != S.POLICY_OUTCOME_UNSPECIFIED]
+                    self.assertNotIn(S.POLICY_OUTCOME_SKIPPED, outcomes, p)
+                    self.assertNotIn(S.POLICY_OUTCOME_REFUSED, outcomes, p)
+                    runs = sorted(d.scheduled_time.seconds for d in p.decisions
+                                  if d.outcome == S.POLICY_OUTCOME_STARTED)
+                    self.assertEqual(runs[:2], [first, first + 4], p)
+                    self.assertEqual(len(runs), len(set(runs)), p)
+                    # One operation per run, each by the policy.
+                    ops = b.stub().ListOperations(S.ListOperationsRequest(namespace=NS), timeout=10).operations
+                    ids = [o.request_id for o in ops]
+                    self.assertEqual(len(ids), len(set(ids)), ids)
+                    self.assertIn(f"policy-often-{first}", ids)
+                    self.assertTrue(all(o.principal == "policy:often" for o in ops), ops)
+                    b.stub().PausePolicy(S.PausePolicyRequest(name="policies/often"), timeout=10)
+
+
 class CoverageTest(unittest.TestCase):
     def test_every_write_point_has_a_crash_test(self):
         import os
