@@ -397,6 +397,8 @@ struct Tokens {
   std::map<std::string, std::string> values;  // flag name → value ("true"/"false" for switches)
   std::vector<std::string> order;             // flags in the order given, as written
   std::string error;                          // the first problem, if any
+  // How many positionals came before a `--` that ended the flags (npos: none).
+  size_t before_dashes = std::string::npos;
 };
 
 Tokens Tokenize(const std::vector<std::string>& args) {
@@ -407,6 +409,7 @@ Tokens Tokenize(const std::vector<std::string>& args) {
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--") {
+      t.before_dashes = t.positionals.size();
       for (++i; i < args.size(); ++i) t.positionals.push_back(args[i]);
       break;
     }
@@ -1362,11 +1365,10 @@ absl::StatusOr<Command> ParseCommandLine(const std::vector<std::string>& args, a
   // `policy create … -- ACTION…`: what follows `--` is a command line of
   // its own.
   std::vector<std::string> policy_action;
-  if (!tokens.positionals.empty() && tokens.positionals.front() == "policy") {
-    if (auto dashes = std::find(args.begin(), args.end(), "--"); dashes != args.end()) {
-      policy_action.assign(dashes + 1, args.end());
-      tokens = Tokenize(std::vector<std::string>(args.begin(), dashes));
-    }
+  if (!tokens.positionals.empty() && tokens.positionals.front() == "policy" &&
+      tokens.before_dashes != std::string::npos && tokens.before_dashes > 0) {
+    policy_action.assign(tokens.positionals.begin() + static_cast<long>(tokens.before_dashes), tokens.positionals.end());
+    tokens.positionals.resize(tokens.before_dashes);
   }
   const std::string verb = tokens.positionals.empty() ? "" : tokens.positionals.front();
   const VerbSpec* spec = FindVerb(verb);

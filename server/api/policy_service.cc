@@ -15,8 +15,6 @@
 namespace herd::api {
 namespace {
 
-std::string IdOf(const v1::Policy& p) { return p.name().substr(p.name().find('/') + 1); }
-
 // The engine of a schedule's action, for its validation and plan.
 EngineOrError ActionEngine(const v1::Schedule& s) {
   switch (s.action_case()) {
@@ -50,7 +48,7 @@ v1::Policy Shown(const policies::StoredPolicy& s, absl::Time now) {
 
 absl::StatusOr<v1::Operation> StartPolicyRun(v1::Herd::StubInterface& stub, const std::string& token,
                                              const v1::Policy& policy, absl::Time scheduled) {
-  const std::string id = IdOf(policy);
+  const std::string id = policies::IdOf(policy);
   const v1::Schedule& s = policy.schedule();
   auto options = [&](v1::MutationOptions* o) {
     o->set_request_id(policies::RunRequestId(id, scheduled));
@@ -206,7 +204,7 @@ absl::StatusOr<v1::Policy> HerdService::SetPaused(grpc::ServerContext* ctx, cons
   auto stored = AuthorizedPolicy(ctx, name, /*change=*/true, &who);
   if (!stored.ok()) return stored.status();
   const absl::Time now = absl::Now();
-  auto written = deps_.policies->Update(IdOf(stored->policy), [&](policies::StoredPolicy& s) {
+  auto written = deps_.policies->Update(policies::IdOf(stored->policy), [&](policies::StoredPolicy& s) {
     if (s.policy.paused() == paused) return absl::OkStatus();
     s.policy.set_paused(paused);
     ops::SetTime(now, s.policy.mutable_update_time());
@@ -215,9 +213,7 @@ absl::StatusOr<v1::Policy> HerdService::SetPaused(grpc::ServerContext* ctx, cons
     v1::PolicyDecision d;
     ops::SetTime(now, d.mutable_time());
     d.set_message(absl::StrCat(paused ? "paused" : "resumed", " by ", who->name, reason.empty() ? "" : ": ", reason));
-    auto* ds = s.policy.mutable_decisions();
-    *ds->Add() = std::move(d);
-    for (int i = ds->size() - 1; i > 0; --i) ds->SwapElements(i, i - 1);
+    policies::AddDecision(s.policy, std::move(d));
     return absl::OkStatus();
   });
   if (!written.ok()) return written.status();
@@ -246,7 +242,7 @@ grpc::Status HerdService::DeletePolicy(grpc::ServerContext* ctx, const v1::Delet
   auth::PrincipalRef who;
   auto stored = AuthorizedPolicy(ctx, req->name(), /*change=*/true, &who);
   if (!stored.ok()) return ToGrpcStatus(stored.status());
-  auto deleted = deps_.policies->Delete(IdOf(stored->policy));
+  auto deleted = deps_.policies->Delete(policies::IdOf(stored->policy));
   if (!deleted.ok()) return ToGrpcStatus(deleted.status());
   v1::Operation note;
   note.set_target(deleted->policy.name());

@@ -355,14 +355,13 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       [self](const v1::Policy& p, absl::Time scheduled) -> absl::StatusOr<v1::Operation> {
         v1::Herd::Stub* stub = self->policy_stub.load();
         if (stub == nullptr) return absl::UnavailableError("herdd is starting");
-        const std::string principal = absl::StrCat("policy:", p.name().substr(p.name().find('/') + 1));
+        const std::string principal = absl::StrCat("policy:", policies::IdOf(p));
         return api::StartPolicyRun(*stub, self->authenticator->DelegateToken(principal, p.creator()), p, scheduled);
       },
       [self](const v1::Policy& p, absl::Time scheduled) -> absl::StatusOr<v1::Operation> {
-        const std::string id = p.name().substr(p.name().find('/') + 1);
-        const std::string name = ops::OperationName(
+        const std::string id = policies::IdOf(p);
+        auto rec = self->store->Fetch(
             ops::OperationIdForRequest(absl::StrCat("policy:", id), policies::RunRequestId(id, scheduled)));
-        auto rec = self->store->Fetch(name.substr(name.find('/') + 1));
         if (!rec.ok()) return rec.status();
         return rec->op;
       },

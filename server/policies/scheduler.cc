@@ -28,13 +28,6 @@ bool Retryable(absl::StatusCode code) {
   }
 }
 
-// Adds `d` as the newest decision.
-void AddDecision(v1::Policy& p, v1::PolicyDecision d) {
-  auto* ds = p.mutable_decisions();
-  *ds->Add() = std::move(d);
-  for (int i = ds->size() - 1; i > 0; --i) ds->SwapElements(i, i - 1);
-}
-
 v1::PolicyDecision Decision(absl::Time now, absl::Time scheduled, v1::PolicyOutcome outcome, std::string message) {
   v1::PolicyDecision d;
   ops::SetTime(now, d.mutable_time());
@@ -72,7 +65,7 @@ absl::Time Scheduler::RunDue(absl::Time deadline) {
 }
 
 absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
-  const std::string id = p.policy.name().substr(p.policy.name().find('/') + 1);
+  const std::string id = IdOf(p.policy);
   if (!p.policy.has_schedule()) return absl::InfiniteFuture();
   auto spec = ParseSchedule(p.policy.schedule());
   if (!spec.ok()) {

@@ -13,8 +13,6 @@ namespace {
 
 constexpr char kPolicyLabel[] = "herd.dev/policy";
 
-std::string IdOf(const v1::Policy& p) { return p.name().substr(p.name().find('/') + 1); }
-
 // Keeps the newest kMaxDecisions, and every run still STARTING (one not
 // settled must not be forgotten).
 void TrimDecisions(v1::Policy& p) {
@@ -25,6 +23,12 @@ void TrimDecisions(v1::Policy& p) {
 }
 
 }  // namespace
+
+void AddDecision(v1::Policy& p, v1::PolicyDecision d) {
+  auto* ds = p.mutable_decisions();
+  *ds->Add() = std::move(d);
+  for (int i = ds->size() - 1; i > 0; --i) ds->SwapElements(i, i - 1);
+}
 
 PolicyStore::PolicyStore(kube::KubeClient& kube, std::string ns) : kube_(kube), ns_(std::move(ns)) {}
 

@@ -30,6 +30,11 @@ namespace v1 = ::herd::v1;
 // How many decisions a policy keeps, newest first.
 inline constexpr int kMaxDecisions = 20;
 
+// "policies/{id}" → id.
+inline std::string IdOf(const v1::Policy& p) { return p.name().substr(p.name().find('/') + 1); }
+// Adds `d` as `p`'s newest decision (decisions are kept newest first).
+void AddDecision(v1::Policy& p, v1::PolicyDecision d);
+
 struct StoredPolicy {
   v1::Policy policy;  // next_runs is never stored
   // The last run decided (started, skipped or refused), or the creation or
