@@ -159,7 +159,19 @@ TEST_F(ReadsTest, ACrashLoopIsExplainedPerPod) {
   EXPECT_EQ(problem.container(), "web");
   EXPECT_EQ(problem.reason(), "CrashLoopBackOff");
   EXPECT_GE(problem.restarts(), 1);
-  v1::Workload w = GetWorkload("web");
+  // The pod goes on crashing: between two back-offs its container runs for
+  // a moment (not ready), as on a real cluster. Its summary names the crash
+  // loop whenever the pod is in one.
+  v1::Workload w;
+  Await(
+      [&] {
+        w = GetWorkload("web");
+        for (const auto& p : w.pods()) {
+          if (p.images(0) == "web:2-crashloop" && p.reason() == "CrashLoopBackOff") return true;
+        }
+        return false;
+      },
+      "the crash-looping pod's summary");
   bool seen = false;
   for (const auto& p : w.pods()) {
     if (p.images(0) != "web:2-crashloop") continue;
