@@ -67,6 +67,8 @@ constexpr FlagDef kFlags[] = {
     {"mode", 0, true},
     {"older-than", 0, true},
     {"batch-size", 0, true},
+    {"oldest", 0, true},
+    {"max-pod-age", 0, true},
     {"selector", 'l', true},
     {"force", 0, false},
     {"grace-period", 0, true},
@@ -210,8 +212,8 @@ Examples:
   herdctl scale deploy/worker --delta=+5 --max=40 --reason="queue backlog"
   herdctl scale sts/cache --delta=-1 --min=3
 )"},
-      {"purge", true, {"mode", "older-than", "batch-size", "selector"},
-       "herdctl purge (deploy/NAME | -l SELECTOR) [--mode=rolling|burn] [--older-than=DURATION] "
+      {"purge", true, {"mode", "older-than", "oldest", "batch-size", "selector"},
+       "herdctl purge (deploy/NAME | -l SELECTOR) [--mode=rolling|burn] [--older-than=DURATION] [--oldest=N] "
        "[--batch-size=N]",
        "replace every pod of a workload or selector",
        R"(Replaces every pod of a Deployment or StatefulSet, or every pod in the
@@ -223,6 +225,7 @@ replaces only pods past an age: the daily refresh.
 Flags:
   --mode=rolling|burn        how (default rolling)
   --older-than=DURATION      only pods older than this (e.g. 24h, 7d)
+  --oldest=N                 only the N oldest of them, per workload
   --batch-size=N             rolling: replacements started at a time
                              (default: all)
   -l, --selector=SELECTOR    the pods to replace, instead of a workload
@@ -292,10 +295,11 @@ Examples:
   herdctl list deploy -A -l team=payments
   herdctl list cj -n batch -o json
 )"},
-      {"policy", false, {"cron", "time-zone", "late-window", "description", "paused", "reason"},
+      {"policy", false, {"cron", "time-zone", "late-window", "max-pod-age", "description", "paused", "reason"},
        "herdctl policy (create ID --cron=SPEC [--time-zone=ZONE] [--late-window=DURATION] [--description=TEXT] "
-       "[--paused] -- VERB ARGS… | list | show ID | pause ID [--reason=TEXT] | resume ID [--reason=TEXT] | delete ID)",
-       "keep standing policies: a purge, scale, kill, restart or CronJob action on a schedule",
+       "[--paused] -- VERB ARGS… | create ID --max-pod-age=DURATION deploy/NAME [--reason=TEXT] | list | show ID | "
+       "pause ID [--reason=TEXT] | resume ID [--reason=TEXT] | delete ID)",
+       "keep standing policies: an action on a schedule, or a maximum pod age",
        R"(A policy is kept in the cluster and run by the herdd that leads. Each run
 is an ordinary operation (locks, audit, notifications) by principal
 "policy:ID", with the rights your token has at that moment.
@@ -303,6 +307,11 @@ is an ordinary operation (locks, audit, notifications) by principal
   create ID     a schedule: the action after `--` is a herdctl command line
                 (purge, scale, kill, rollout --restart, cronjob …), run at the
                 times --cron names, read in --time-zone (default UTC)
+  create ID --max-pod-age=DURATION deploy/NAME
+                the daily refresh without a midnight storm: the workload's
+                pods are kept younger than DURATION, the oldest replaced
+                (rolling, honouring budgets) a few at a time, spread evenly
+                over DURATION; nothing while the workload is not settled
   list          the policies you may read, with their next run
   show ID       one policy: its schedule, next runs and latest decisions
   pause ID      stop it from running (what it started goes on)
@@ -318,14 +327,17 @@ Flags:
                              or @hourly, @daily, @weekly, @every DURATION
   --time-zone=ZONE           create: an IANA zone, e.g. Europe/Paris
   --late-window=DURATION     create: how late a missed run may still run
+  --max-pod-age=DURATION     create: keep the workload's pods younger than this
   --description=TEXT         create: what it is for
   --paused                   create: kept, not run until resumed
-  --reason=TEXT              pause, resume: why
+  --reason=TEXT              pause, resume: why; create --max-pod-age: the
+                             replacements' reason
 
 Examples:
   herdctl -n shop policy create web-refresh --cron="0 4 * * *" --time-zone=Europe/Paris \
       -- purge deploy/web --older-than=20h --reason="daily refresh"
   herdctl -n shop policy create night-scale --cron="0 22 * * *" -- scale deploy/api --replicas=2
+  herdctl -n shop policy create web-age --max-pod-age=24h deploy/web
   herdctl policy list
   herdctl policy show web-refresh
   herdctl policy pause web-refresh --reason="release freeze"
@@ -872,6 +884,11 @@ absl::Status ParsePurge(const VerbContext& c) {
     if (!d.ok()) return d.status();
     SetDuration(*d, r.mutable_older_than());
   }
+  if (c.flags.Has("oldest")) {
+    absl::StatusOr<int32_t> n = c.flags.Int32("oldest", 1);
+    if (!n.ok()) return n.status();
+    r.set_oldest(*n);
+  }
   if (c.flags.Has("batch-size")) {
     if (r.mode() == v1::PURGE_MODE_BURN) return c.flags.Error("batch-size", "applies to --mode=rolling only");
     absl::StatusOr<int32_t> n = c.flags.Int32("batch-size", 1);
@@ -1123,9 +1140,15 @@ absl::Status ParsePolicy(const VerbContext& c, const std::vector<std::string>& a
                                                 "\"; expected create, list, show, pause, resume or delete"));
   }
   const Action sub = it->second;
-  const std::set<std::string> create_flags = {"cron", "time-zone", "late-window", "description", "paused"};
-  for (const char* f : {"cron", "time-zone", "late-window", "description", "paused", "reason"}) {
+  const bool max_age = c.flags.Has("max-pod-age");
+  const std::set<std::string> create_flags =
+      max_age ? std::set<std::string>{"max-pod-age", "description", "paused", "reason"}
+              : std::set<std::string>{"cron", "time-zone", "late-window", "description", "paused"};
+  for (const char* f : {"cron", "time-zone", "late-window", "max-pod-age", "description", "paused", "reason"}) {
     if (!c.flags.Has(f)) continue;
+    if (sub == Action::kPolicyCreate && max_age && create_flags.count(f) == 0) {
+      return UsageError(c.spec.name, absl::StrCat("flag ", FlagSpelling(*FindFlag(f)), " does not apply to a policy of --max-pod-age"));
+    }
     const bool applies = sub == Action::kPolicyCreate ? create_flags.count(f) > 0
                                                       : (sub == Action::kPolicyPause || sub == Action::kPolicyResume) &&
                                                             std::string(f) == "reason";
@@ -1140,7 +1163,9 @@ absl::Status ParsePolicy(const VerbContext& c, const std::vector<std::string>& a
   c.cmd.action = sub;
   if (sub == Action::kPolicyList) return TooManyArgs(c.spec.name, c.args, 1);
   if (c.args.size() < 2) return UsageError(c.spec.name, absl::StrCat("policy ", c.args[0], " needs a policy ID"));
-  if (absl::Status s = TooManyArgs(c.spec.name, c.args, 2); !s.ok()) return s;
+  if (absl::Status s = TooManyArgs(c.spec.name, c.args, sub == Action::kPolicyCreate && max_age ? 3 : 2); !s.ok()) {
+    return s;
+  }
   std::string id = c.args[1];
   if (absl::StartsWith(id, "policies/")) id = id.substr(9);
   c.cmd.policy = absl::StrCat("policies/", id);
@@ -1149,7 +1174,22 @@ absl::Status ParsePolicy(const VerbContext& c, const std::vector<std::string>& a
 
   v1::CreatePolicyRequest& r = c.cmd.policy_create;
   r.set_policy_id(id);
-  if (!c.flags.Has("cron")) return UsageError(c.spec.name, "policy create needs --cron (e.g. --cron=\"0 4 * * *\")");
+  r.mutable_policy()->set_description(c.flags.String("description"));
+  r.mutable_policy()->set_paused(c.flags.Bool("paused"));
+  if (max_age) {
+    if (!action.empty()) return UsageError(c.spec.name, "a policy of --max-pod-age takes no action after `--`");
+    if (c.args.size() < 3) return UsageError(c.spec.name, "a policy of --max-pod-age names its workload (deploy/NAME or sts/NAME)");
+    absl::StatusOr<Ref> ref = ParseRef(c.spec.name, c.args[2], c.cmd.global.namespace_name, kDeployOrSts);
+    if (!ref.ok()) return ref.status();
+    absl::StatusOr<absl::Duration> d = c.flags.Duration("max-pod-age", /*allow_zero=*/false);
+    if (!d.ok()) return d.status();
+    v1::MaxPodAge& m = *r.mutable_policy()->mutable_max_pod_age();
+    m.set_workload(ref->Resource());
+    SetDuration(*d, m.mutable_max_age());
+    m.set_reason(c.cmd.policy_reason);
+    return absl::OkStatus();
+  }
+  if (!c.flags.Has("cron")) return UsageError(c.spec.name, "policy create needs --cron (e.g. --cron=\"0 4 * * *\") or --max-pod-age");
   v1::Schedule& s = *r.mutable_policy()->mutable_schedule();
   s.set_cron(c.flags.String("cron"));
   s.set_time_zone(c.flags.String("time-zone"));
@@ -1158,8 +1198,6 @@ absl::Status ParsePolicy(const VerbContext& c, const std::vector<std::string>& a
     if (!d.ok()) return d.status();
     SetDuration(*d, s.mutable_late_window());
   }
-  r.mutable_policy()->set_description(c.flags.String("description"));
-  r.mutable_policy()->set_paused(c.flags.Bool("paused"));
   return ParsePolicyAction(c, action, s);
 }
 

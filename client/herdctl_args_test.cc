@@ -333,6 +333,33 @@ TEST(ParsePolicy, CreateReadsItsActionAfterTheDoubleDashAsThatVerb) {
   EXPECT_TRUE(cmd->policy_create.policy().schedule().restart().restart());
 }
 
+TEST(ParsePolicy, CreateAMaximumPodAgeForAWorkload) {
+  absl::StatusOr<Command> cmd =
+      Parse({"-n", "shop", "policy", "create", "web-age", "--max-pod-age=24h", "sts/db", "--reason=leaks"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->action, Action::kPolicyCreate);
+  const v1::MaxPodAge& m = cmd->policy_create.policy().max_pod_age();
+  EXPECT_EQ(m.workload(), "namespaces/shop/statefulsets/db");
+  EXPECT_EQ(m.max_age().seconds(), 24 * 3600);
+  EXPECT_EQ(m.reason(), "leaks");
+  EXPECT_FALSE(cmd->policy_create.policy().has_schedule());
+
+  ExpectUsageError({"policy", "create", "x", "--max-pod-age=24h"}, "names its workload", "policy");
+  ExpectUsageError({"policy", "create", "x", "--max-pod-age=24h", "deploy/web", "--cron=@daily"},
+                   "--cron does not apply to a policy of --max-pod-age", "policy");
+  ExpectUsageError({"policy", "create", "x", "--max-pod-age=24h", "deploy/web", "--", "purge", "deploy/web"},
+                   "takes no action after `--`", "policy");
+  ExpectUsageError({"policy", "create", "x", "--max-pod-age=24h", "cj/report"}, "", "policy");
+  ExpectUsageError({"policy", "create", "x", "--max-pod-age=24h", "deploy/a", "deploy/b"}, "", "policy");
+}
+
+TEST(ParsePurge, OldestTakesOnlyTheOldestPods) {
+  absl::StatusOr<Command> cmd = Parse({"-n", "shop", "purge", "deploy/web", "--oldest=2"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->purge.oldest(), 2);
+  ExpectUsageError({"purge", "deploy/web", "--oldest=0"}, "--oldest", "purge");
+}
+
 TEST(ParsePolicy, OtherSubcommandsAndWhatIsRefused) {
   absl::StatusOr<Command> cmd = Parse({"policy", "pause", "policies/nightly", "--reason=freeze"});
   ASSERT_TRUE(cmd.ok()) << cmd.status();

@@ -666,7 +666,8 @@ std::string PolicyAction(const v1::Schedule& s) {
                                                 : ShortResourceName(r.workload(), true);
       return absl::StrCat("purge ", target, r.mode() == v1::PURGE_MODE_BURN ? " --mode=burn" : "",
                           r.has_older_than() ? absl::StrCat(" --older-than=", ShortDuration(DurationOf(r.older_than())))
-                                             : "");
+                                             : "",
+                          r.oldest() > 0 ? absl::StrCat(" --oldest=", r.oldest()) : "");
     }
     case v1::Schedule::kScale: {
       const v1::ScaleRequest& r = s.scale();
@@ -696,6 +697,22 @@ std::string ScheduleText(const v1::Schedule& s) {
   return absl::StrCat(s.cron(), s.time_zone().empty() ? "" : absl::StrCat(" (", s.time_zone(), ")"));
 }
 
+// When a policy acts: its schedule, or its maximum pod age.
+std::string PolicyWhen(const v1::Policy& p) {
+  if (p.has_max_pod_age()) {
+    return absl::StrCat("pods at most ", k8s::HumanDuration(DurationOf(p.max_pod_age().max_age())), " old");
+  }
+  return ScheduleText(p.schedule());
+}
+
+// What a policy does.
+std::string PolicyWhat(const v1::Policy& p) {
+  if (p.has_max_pod_age()) {
+    return absl::StrCat("purge the oldest of ", ShortResourceName(p.max_pod_age().workload(), true), ", spread evenly");
+  }
+  return PolicyAction(p.schedule());
+}
+
 std::string OutcomeName(v1::PolicyOutcome o) {
   switch (o) {
     case v1::POLICY_OUTCOME_STARTING: return "Starting";
@@ -721,8 +738,8 @@ absl::StatusOr<std::string> FormatPolicy(const v1::Policy& p, OutputFormat forma
   std::string out;
   Field(out, "Policy", p.name());
   if (!p.description().empty()) Field(out, "Description", p.description());
-  Field(out, "Schedule", ScheduleText(p.schedule()));
-  Field(out, "Action", PolicyAction(p.schedule()));
+  Field(out, p.has_max_pod_age() ? "Keeps" : "Schedule", PolicyWhen(p));
+  Field(out, "Action", PolicyWhat(p));
   Field(out, "State", p.paused() ? "Paused" : "Active");
   Field(out, "Created by", p.creator());
   Field(out, "Created", WhenAgo(p.create_time(), now));
@@ -758,8 +775,7 @@ absl::StatusOr<std::string> FormatPolicyList(const v1::ListPoliciesResponse& lis
       last = d.outcome() == v1::POLICY_OUTCOME_UNSPECIFIED ? Dash(d.message())
                                                            : absl::StrCat(OutcomeName(d.outcome()), " ", When(d.time(), now));
     }
-    t.Add({p.name().substr(p.name().find('/') + 1), ScheduleText(p.schedule()), PolicyAction(p.schedule()),
-           p.paused() ? "Paused" : "Active", p.next_runs().empty() ? "-" : When(p.next_runs(0), now), last});
+    t.Add({p.name().substr(p.name().find('/') + 1), PolicyWhen(p), PolicyWhat(p), p.paused() ? "Paused" : "Active", p.next_runs().empty() ? "-" : When(p.next_runs(0), now), last});
   }
   return t.Render();
 }

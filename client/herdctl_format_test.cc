@@ -353,6 +353,24 @@ TEST(FormatPolicy, ShowsScheduleActionNextRunsAndDecisions) {
             "web-refresh   0 4 * * * (Europe/Paris)   purge shop/deploy/web --older-than=20h0m   Active   in 19h     Started 5h ago\n");
 }
 
+TEST(FormatPolicy, ShowsAMaximumPodAge) {
+  v1::Policy p;
+  p.set_name("policies/web-age");
+  p.mutable_max_pod_age()->set_workload("namespaces/shop/deployments/web");
+  p.mutable_max_pod_age()->mutable_max_age()->set_seconds(24 * 3600);
+  p.set_creator("alice");
+  SetTime(kNow - absl::Hours(48), p.mutable_create_time());
+  absl::StatusOr<std::string> text = FormatPolicy(p, OutputFormat::kTable, kNow);
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(*text, HasSubstr("Keeps:        pods at most 24h old\n"
+                               "Action:       purge the oldest of shop/deploy/web, spread evenly\n"));
+  v1::ListPoliciesResponse list;
+  *list.add_policies() = p;
+  absl::StatusOr<std::string> table = FormatPolicyList(list, OutputFormat::kTable, kNow);
+  ASSERT_TRUE(table.ok());
+  EXPECT_THAT(*table, HasSubstr("web-age   pods at most 24h old   purge the oldest of shop/deploy/web, spread evenly   Active   -"));
+}
+
 TEST(FormatWorkload, CronJobView) {
   v1::Workload cj = Workloads().workloads(1);
   cj.set_active_jobs(1);

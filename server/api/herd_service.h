@@ -40,6 +40,12 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // operation already started for that run is returned as it is.
 absl::StatusOr<v1::Operation> StartPolicyRun(v1::Herd::StubInterface& stub, const std::string& token,
                                              const v1::Policy& policy, absl::Time scheduled);
+// A max-pod-age policy's two calls, the same way: the workload it keeps
+// (GetWorkload), and the purge of its `oldest` oldest pods.
+absl::StatusOr<v1::Workload> InspectPolicyWorkload(v1::Herd::StubInterface& stub, const std::string& token,
+                                                   const v1::Policy& policy);
+absl::StatusOr<v1::Operation> StartPolicyPurge(v1::Herd::StubInterface& stub, const std::string& token,
+                                               const v1::Policy& policy, int oldest, const std::string& request_id);
 
 // An audit record of a mutating call (see server/audit).
 struct AuditNote {

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/k8s/time.h"
 #include "server/api/engine_factory.h"
 #include "server/api/herd_service.h"
 #include "server/engines/workloads.h"
@@ -14,6 +15,15 @@
 
 namespace herd::api {
 namespace {
+
+void Delegate(grpc::ClientContext& ctx, const std::string& token) {
+  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+}
+
+absl::Status FromGrpc(const grpc::Status& st) {
+  return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+}
 
 // The engine of a schedule's action, for its validation and plan.
 EngineOrError ActionEngine(const v1::Schedule& s) {
@@ -26,6 +36,12 @@ EngineOrError ActionEngine(const v1::Schedule& s) {
     case v1::Schedule::ACTION_NOT_SET: break;
   }
   return absl::InvalidArgumentError("schedule needs an action");
+}
+
+// The engine of a policy's action: a max-pod-age policy's first purge.
+EngineOrError PolicyEngine(const v1::Policy& p) {
+  if (p.has_max_pod_age()) return NewEngine(policies::MaxPodAgePurge(p, 1, ""));
+  return ActionEngine(p.schedule());
 }
 
 // What a caller is shown: the stored policy with its next runs.
@@ -58,8 +74,7 @@ absl::StatusOr<v1::Operation> StartPolicyRun(v1::Herd::StubInterface& stub, cons
     }
   };
   grpc::ClientContext ctx;
-  ctx.AddMetadata("authorization", absl::StrCat("Bearer ", token));
-  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  Delegate(ctx, token);
   v1::Operation op;
   grpc::Status st;
   switch (s.action_case()) {
@@ -101,7 +116,29 @@ absl::StatusOr<v1::Operation> StartPolicyRun(v1::Herd::StubInterface& stub, cons
     }
     case v1::Schedule::ACTION_NOT_SET: return absl::InvalidArgumentError("schedule needs an action");
   }
-  if (!st.ok()) return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
+  if (!st.ok()) return FromGrpc(st);
+  return op;
+}
+
+absl::StatusOr<v1::Workload> InspectPolicyWorkload(v1::Herd::StubInterface& stub, const std::string& token,
+                                                   const v1::Policy& policy) {
+  grpc::ClientContext ctx;
+  Delegate(ctx, token);
+  v1::GetWorkloadRequest req;
+  req.set_name(policy.max_pod_age().workload());
+  v1::Workload w;
+  if (grpc::Status st = stub.GetWorkload(&ctx, req, &w); !st.ok()) return FromGrpc(st);
+  return w;
+}
+
+absl::StatusOr<v1::Operation> StartPolicyPurge(v1::Herd::StubInterface& stub, const std::string& token,
+                                               const v1::Policy& policy, int oldest, const std::string& request_id) {
+  grpc::ClientContext ctx;
+  Delegate(ctx, token);
+  v1::Operation op;
+  if (grpc::Status st = stub.Purge(&ctx, policies::MaxPodAgePurge(policy, oldest, request_id), &op); !st.ok()) {
+    return FromGrpc(st);
+  }
   return op;
 }
 
@@ -114,7 +151,7 @@ absl::StatusOr<policies::StoredPolicy> HerdService::AuthorizedPolicy(grpc::Serve
   if (!id.ok()) return id.status();
   auto stored = deps_.policies->Get(*id);
   if (!stored.ok()) return stored.status();
-  auto action = policies::ActionOf(stored->policy.schedule());
+  auto action = policies::ActionOf(stored->policy);
   if (!action.ok()) return action.status();
   if (auto st = deps_.authorizer->Authorize(**who, change ? action->verb : auth::Verb::kRead, action->ns, action->workload);
       !st.ok()) {
@@ -133,10 +170,10 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
   if (p.description().size() > 1024) {
     return ToGrpcStatus(absl::InvalidArgumentError("policy.description is longer than 1024 characters"));
   }
-  if (!p.has_schedule()) return ToGrpcStatus(absl::InvalidArgumentError("policy needs a kind: schedule"));
-  auto spec = policies::ParseSchedule(p.schedule());
-  if (!spec.ok()) return ToGrpcStatus(spec.status());
-  auto action = policies::ActionOf(p.schedule());
+  if (p.has_schedule()) {
+    if (auto spec = policies::ParseSchedule(p.schedule()); !spec.ok()) return ToGrpcStatus(spec.status());
+  }
+  auto action = policies::ActionOf(p);
   if (!action.ok()) return ToGrpcStatus(action.status());
   if (auto st = deps_.authorizer->Authorize(**who, action->verb, action->ns, action->workload); !st.ok()) {
     return ToGrpcStatus(Refused(st));
@@ -150,7 +187,7 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
   }
   // The action as a request: refused now if herd would refuse its runs
   // (bad fields, a workload that does not exist), nothing touched.
-  auto engine = ActionEngine(p.schedule());
+  auto engine = PolicyEngine(p);
   if (!engine.ok()) return ToGrpcStatus(engine.status());
   auto plan = PlanOf(**engine, (*who)->name);
   if (!plan.ok()) return ToGrpcStatus(plan.status());
@@ -159,7 +196,8 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
   policies::StoredPolicy s;
   s.policy.set_name(absl::StrCat("policies/", req->policy_id()));
   s.policy.set_description(p.description());
-  *s.policy.mutable_schedule() = p.schedule();
+  if (p.has_schedule()) *s.policy.mutable_schedule() = p.schedule();
+  if (p.has_max_pod_age()) *s.policy.mutable_max_pod_age() = p.max_pod_age();
   s.policy.set_paused(p.paused());
   s.policy.set_creator((*who)->name);
   ops::SetTime(now, s.policy.mutable_create_time());
@@ -169,7 +207,11 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
   v1::Operation note;
   note.set_target(s.policy.name());
   note.set_reason(p.description());
-  note.mutable_plan()->set_summary(absl::StrCat("policy created: ", p.schedule().cron(), " → ", plan->summary()));
+  note.mutable_plan()->set_summary(
+      p.has_max_pod_age()
+          ? absl::StrCat("policy created: pods of ", action->ns, "/", action->workload, " at most ",
+                         k8s::HumanDuration(*policies::MaxAgeOf(p.max_pod_age())), " old")
+          : absl::StrCat("policy created: ", p.schedule().cron(), " → ", plan->summary()));
   Audit(**who, "policy create", note, "policy created");
   *out = Shown(s, now);
   return grpc::Status::OK;
@@ -189,7 +231,7 @@ grpc::Status HerdService::ListPolicies(grpc::ServerContext* ctx, const v1::ListP
   if (deps_.policies == nullptr) return grpc::Status::OK;
   const absl::Time now = absl::Now();
   for (const policies::StoredPolicy& s : deps_.policies->List()) {
-    auto action = policies::ActionOf(s.policy.schedule());
+    auto action = policies::ActionOf(s.policy);
     if (!action.ok()) continue;
     if (!deps_.authorizer->Authorize(**who, auth::Verb::kRead, action->ns, action->workload).ok()) continue;
     *out->add_policies() = Shown(s, now);

@@ -368,6 +368,11 @@ absl::StatusOr<Selection> PurgeEngine::Select(ops::EngineEnv& env, absl::Time no
       sorted.pods[i] = g.pods[order[i]];
       sorted.objects[i] = g.objects[order[i]];
     }
+    if (req_.oldest() > 0 && sorted.pods.size() > static_cast<size_t>(req_.oldest())) {
+      sorted.pods.resize(static_cast<size_t>(req_.oldest()));
+      sorted.objects.resize(static_cast<size_t>(req_.oldest()));
+      sorted.all_pods = false;
+    }
     out.groups.push_back(std::move(sorted));
   }
   return out;
@@ -391,9 +396,10 @@ absl::StatusOr<v1::Plan> PurgeEngine::Prepare(ops::EngineEnv& env) {
     writes_.push_back(std::move(p));
   };
   v1::Plan plan;
-  const std::string age = older_than() > absl::ZeroDuration()
-                              ? absl::StrCat(" older than ", absl::FormatDuration(older_than()))
-                              : "";
+  std::string age = older_than() > absl::ZeroDuration()
+                        ? absl::StrCat(" older than ", absl::FormatDuration(older_than()))
+                        : "";
+  if (req_.oldest() > 0) absl::StrAppend(&age, ", the oldest ", req_.oldest(), w_ ? "" : " of each workload");
   int total = 0, skipped = 0;
   std::vector<std::string> how;
   absl::Duration estimate;
@@ -1301,6 +1307,7 @@ absl::StatusOr<std::unique_ptr<ops::Engine>> NewPurgeEngine(const v1::PurgeReque
     return absl::InvalidArgumentError("older_than cannot be negative");
   }
   if (request.batch_size() < 0) return absl::InvalidArgumentError("batch_size cannot be negative");
+  if (request.oldest() < 0) return absl::InvalidArgumentError("oldest cannot be negative");
   return std::unique_ptr<ops::Engine>(new PurgeEngine(std::move(w), request));
 }
 

@@ -365,7 +365,24 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
         if (!rec.ok()) return rec.status();
         return rec->op;
       },
-      im.env->clock, policies::SchedulerOptions{.write_hook = o.write_hook});
+      im.env->clock,
+      policies::SchedulerOptions{
+          .write_hook = o.write_hook,
+          .age_check = o.policy_check,
+          .inspect = [self](const v1::Policy& p) -> absl::StatusOr<v1::Workload> {
+            v1::Herd::Stub* stub = self->policy_stub.load();
+            if (stub == nullptr) return absl::UnavailableError("herdd is starting");
+            return api::InspectPolicyWorkload(
+                *stub, self->authenticator->DelegateToken(absl::StrCat("policy:", policies::IdOf(p)), p.creator()), p);
+          },
+          .replace = [self](const v1::Policy& p, int oldest,
+                            const std::string& request_id) -> absl::StatusOr<v1::Operation> {
+            v1::Herd::Stub* stub = self->policy_stub.load();
+            if (stub == nullptr) return absl::UnavailableError("herdd is starting");
+            return api::StartPolicyPurge(
+                *stub, self->authenticator->DelegateToken(absl::StrCat("policy:", policies::IdOf(p)), p.creator()), p,
+                oldest, request_id);
+          }});
   im.timed = std::make_unique<TimedWork>(
       *im.env, *im.locks,
       TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3),

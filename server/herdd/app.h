@@ -80,6 +80,9 @@ struct AppOptions {
   // at the latest (a replica restarted under the same identity adopts them
   // at once). Renewed every third of it.
   absl::Duration lease_duration = absl::Seconds(10);
+  // How often a max-pod-age policy looks at its workload while none of its
+  // pods is due.
+  absl::Duration policy_check = absl::Seconds(10);
   // Slack (server/slack): with a signing secret, herdd serves
   // /slack/commands and /slack/interactions on its HTTP port; with a bot
   // token too, each operation gets one message, updated as it runs.

@@ -73,6 +73,8 @@ ABSL_FLAG(absl::Duration, sim_pod_start_delay, absl::Seconds(2), "--sim: from a 
 ABSL_FLAG(std::string, sim_kubeconfig_out, "", "--sim: write a kubeconfig for kubectl here (default: next to herdd)");
 ABSL_FLAG(std::string, sim_listen, "127.0.0.1:0", "--sim: the simulated API server's address");
 ABSL_FLAG(bool, demo, true, "--sim: create the demo workloads");
+ABSL_FLAG(absl::Duration, policy_check_interval, absl::Seconds(10),
+          "How often a max-pod-age policy looks at its workload while none of its pods is due (from 100ms)");
 ABSL_FLAG(absl::Duration, lease_duration, absl::Seconds(10),
           "How long a replica's operation lock lasts without renewal: another replica adopts the operations of one "
           "that died this long after its last renewal at most (renewed every third of it); a herdd restarted with "
@@ -168,6 +170,11 @@ int main(int argc, char** argv) {
   o.kube_qps = absl::GetFlag(FLAGS_kube_qps);
   o.kube_burst = absl::GetFlag(FLAGS_kube_burst);
   o.lease_duration = absl::GetFlag(FLAGS_lease_duration);
+  o.policy_check = absl::GetFlag(FLAGS_policy_check_interval);
+  if (o.policy_check < absl::Milliseconds(100)) {
+    std::fprintf(stderr, "herdd: --policy-check-interval must be at least 100ms\n");
+    return 2;
+  }
   o.runner.adopt_period = absl::GetFlag(FLAGS_adopt_period);
   o.runner.renew_period = std::max(absl::Milliseconds(100), o.lease_duration / 3);
   if (o.lease_duration < absl::Seconds(1)) {

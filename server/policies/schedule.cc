@@ -6,7 +6,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "common/k8s/time.h"
 #include "server/ops/names.h"
+#include "server/policies/age.h"
+#include "server/policies/store.h"
 
 namespace herd::policies {
 namespace {
@@ -141,6 +144,50 @@ absl::StatusOr<Action> ActionOf(const v1::Schedule& s) {
     case v1::Schedule::ACTION_NOT_SET: break;
   }
   return absl::InvalidArgumentError("schedule needs an action: purge, scale, kill, restart or cronjob");
+}
+
+absl::StatusOr<absl::Duration> MaxAgeOf(const v1::MaxPodAge& m) {
+  const auto& d = m.max_age();
+  const absl::Duration age = absl::Seconds(d.seconds()) + absl::Nanoseconds(d.nanos());
+  if (!m.has_max_age() || d.seconds() < 0 || d.nanos() < 0 || d.nanos() >= 1'000'000'000 || age < kMinMaxPodAge ||
+      age > kMaxMaxPodAge) {
+    return absl::InvalidArgumentError("max_pod_age.max_age must be from 10s to 365 days");
+  }
+  return age;
+}
+
+absl::StatusOr<Action> ActionOf(const v1::Policy& p) {
+  switch (p.kind_case()) {
+    case v1::Policy::kSchedule: return ActionOf(p.schedule());
+    case v1::Policy::kMaxPodAge: {
+      const v1::MaxPodAge& m = p.max_pod_age();
+      auto w = Workload(m.workload(), "max_pod_age.workload", {"deployments", "statefulsets"});
+      if (!w.ok()) return w.status();
+      if (auto age = MaxAgeOf(m); !age.ok()) return age.status();
+      if (m.reason().size() > 1024) return absl::InvalidArgumentError("max_pod_age.reason is longer than 1024 characters");
+      return Action{auth::Verb::kPurge, w->ns, w->name};
+    }
+    case v1::Policy::KIND_NOT_SET: break;
+  }
+  return absl::InvalidArgumentError("policy needs a kind: schedule or max_pod_age");
+}
+
+v1::PurgeRequest MaxPodAgePurge(const v1::Policy& p, int oldest, const std::string& request_id) {
+  const v1::MaxPodAge& m = p.max_pod_age();
+  v1::PurgeRequest r;
+  r.set_workload(m.workload());
+  r.set_mode(v1::PURGE_MODE_ROLLING);
+  r.set_oldest(oldest);
+  r.set_batch_size(1);
+  r.mutable_options()->set_request_id(request_id);
+  if (m.reason().empty()) {
+    auto age = MaxAgeOf(m);
+    r.mutable_options()->set_reason(absl::StrCat("policy ", IdOf(p), " (pods at most ",
+                                                 k8s::HumanDuration(age.ok() ? *age : absl::ZeroDuration()), " old)"));
+  } else {
+    r.mutable_options()->set_reason(m.reason());
+  }
+  return r;
 }
 
 std::string RunRequestId(absl::string_view id, absl::Time scheduled) {

@@ -56,6 +56,16 @@ struct Action {
 };
 absl::StatusOr<Action> ActionOf(const v1::Schedule& schedule);
 
+// What a policy does and to what (a schedule's action; a max-pod-age
+// policy's purges), checking every field; INVALID_ARGUMENT naming the
+// field that is wrong.
+absl::StatusOr<Action> ActionOf(const v1::Policy& policy);
+// A max-pod-age policy's maximum age; INVALID_ARGUMENT out of its range.
+absl::StatusOr<absl::Duration> MaxAgeOf(const v1::MaxPodAge& m);
+// The purge a max-pod-age policy replaces its workload's `oldest` oldest
+// pods with: ROLLING, one at a time.
+v1::PurgeRequest MaxPodAgePurge(const v1::Policy& policy, int oldest, const std::string& request_id);
+
 // The request id of the run at `scheduled` of policy `id`: one run, one
 // operation, whoever starts it and however often.
 std::string RunRequestId(absl::string_view id, absl::Time scheduled);

@@ -7,6 +7,7 @@
 #include "common/k8s/time.h"
 #include "common/log/log.h"
 #include "server/ops/operation.h"
+#include "server/policies/age.h"
 #include "server/policies/schedule.h"
 
 namespace herd::policies {
@@ -66,6 +67,7 @@ absl::Time Scheduler::RunDue(absl::Time deadline) {
 
 absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
   const std::string id = IdOf(p.policy);
+  if (p.policy.has_max_pod_age()) return KeepYoung(p, now);
   if (!p.policy.has_schedule()) return absl::InfiniteFuture();
   auto spec = ParseSchedule(p.policy.schedule());
   if (!spec.ok()) {
@@ -109,6 +111,79 @@ absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
   if (due.skipped != 0) log::Warn("a policy's runs were missed", {{"policy", id}, {"message", SkipMessage(due, spec->late_window)}});
   if (due.run) next = std::min(next, Start(id, claimed->policy, *due.run, spec->late_window, now));
   return std::min(next, due.next);
+}
+
+void Scheduler::Tell(const StoredPolicy& p, v1::PolicyDecision d) {
+  auto same = [&](const v1::Policy& policy) {
+    if (policy.decisions().empty()) return false;
+    const v1::PolicyDecision& last = policy.decisions(0);
+    if (!d.operation().empty()) return last.operation() == d.operation();  // found again: told already
+    return last.outcome() == d.outcome() && last.message() == d.message() && last.operation().empty();
+  };
+  if (same(p.policy)) return;
+  const std::string id = IdOf(p.policy);
+  auto written = store_.Update(id, [&](StoredPolicy& s) -> absl::Status {
+    if (same(s.policy)) return absl::AlreadyExistsError("told already");
+    AddDecision(s.policy, d);
+    return absl::OkStatus();
+  });
+  if (!written.ok() && !absl::IsAlreadyExists(written.status()) && !absl::IsNotFound(written.status())) {
+    log::Warn("could not record a policy's decision", {{"policy", id}, {"error", written.status()}});
+  }
+}
+
+absl::Time Scheduler::KeepYoung(const StoredPolicy& p, absl::Time now) {
+  if (p.policy.paused() || !options_.inspect || !options_.replace) return absl::InfiniteFuture();
+  const std::string id = IdOf(p.policy);
+  const absl::Time again = now + options_.age_check;
+  auto max_age = MaxAgeOf(p.policy.max_pod_age());
+  if (!max_age.ok()) {
+    log::Warn("a policy's maximum pod age is unreadable; it does not run", {{"policy", id}, {"error", max_age.status()}});
+    return absl::InfiniteFuture();
+  }
+  absl::StatusOr<v1::Workload> w = options_.inspect(p.policy);
+  if (!w.ok()) {
+    if (!Retryable(w.status().code())) {
+      Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED, std::string(w.status().message())));
+    }
+    return again;
+  }
+  // Settled: as many pods as desired, each Ready and none going, and no
+  // operation acting on it (a rollout, a scale, a replacement of ours).
+  const int desired = w->desired_replicas();
+  bool settled = w->running_operation().empty() && desired > 0 && w->ready_replicas() == desired &&
+                 w->pods_size() == desired;
+  std::vector<AgedPod> pods;
+  for (const v1::PodSummary& pod : w->pods()) {
+    settled = settled && pod.ready() && !pod.terminating() && pod.has_start_time();
+    pods.push_back({pod.name(), ops::FromProto(pod.start_time())});
+  }
+  if (!settled) return again;
+  const AgeVerdict v = PodsPastTheirTurn(pods, desired, *max_age, now);
+  if (v.replace == 0) return std::min(again, v.next);
+  // One purge per set of pods: the oldest pod and when it started name it,
+  // so a leader that looks again before it has started finds it.
+  const AgedPod& oldest = *std::min_element(pods.begin(), pods.end(), [](const AgedPod& a, const AgedPod& b) {
+    return a.started != b.started ? a.started < b.started : a.name < b.name;
+  });
+  const std::string request_id = absl::StrCat("policy-", id, "-", oldest.name, "-", absl::ToUnixSeconds(oldest.started));
+  absl::StatusOr<v1::Operation> op = options_.replace(p.policy, v.replace, request_id);
+  if (!op.ok()) {
+    if (Retryable(op.status().code())) {
+      log::Warn("a policy's replacement could not start yet; trying again", {{"policy", id}, {"error", op.status()}});
+      return now + options_.retry;
+    }
+    log::Warn("a policy's replacement was refused", {{"policy", id}, {"error", op.status()}});
+    Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED, std::string(op.status().message())));
+    return again;
+  }
+  log::Info("a policy replaces pods past their turn", {{"policy", id}, {"op", op->name()}, {"why", v.why}});
+  v1::PolicyDecision d = Decision(now, now, v1::POLICY_OUTCOME_STARTED,
+                                  absl::StrCat("replacing the ", v.replace == 1 ? "oldest pod" : absl::StrCat(v.replace, " oldest pods"),
+                                               ", because ", v.why));
+  d.set_operation(op->name());
+  Tell(p, std::move(d));
+  return again;
 }
 
 absl::Status Scheduler::Record(const std::string& id, absl::Time scheduled,

@@ -1,4 +1,4 @@
-// Runs standing policies' schedules: called by the herdd replica holding
+// Runs standing policies (schedules, and max pod ages): called by the herdd replica holding
 // the leader Lease (herdd's TimedWork) with the time, it starts what is due
 // and records each decision in the policy.
 //
@@ -49,6 +49,17 @@ struct SchedulerOptions {
   // Called before and after the write that decides a run ("policy.decide")
   // and the one that settles it ("policy.record"): herdd --crash-at.
   ops::WriteHook write_hook;
+
+  // Max-pod-age policies (none run without both callbacks): how often each
+  // looks at its workload while nothing is due (and after a refusal).
+  absl::Duration age_check = absl::Seconds(10);
+  // The workload the policy keeps, as GetWorkload answers it to
+  // "policy:{id}" acting for the creator.
+  std::function<absl::StatusOr<v1::Workload>(const v1::Policy& policy)> inspect;
+  // Starts MaxPodAgePurge(policy, oldest, request_id) as "policy:{id}"; an
+  // operation already started with that request id is returned as it is.
+  std::function<absl::StatusOr<v1::Operation>(const v1::Policy& policy, int oldest, const std::string& request_id)>
+      replace;
 };
 
 class Scheduler {
@@ -64,6 +75,12 @@ class Scheduler {
  private:
   // One policy; returns when it needs a look again.
   absl::Time RunOne(const StoredPolicy& p, absl::Time now);
+  // A max-pod-age policy: replaces the pods past their turn when the
+  // workload is settled. Returns when to look again.
+  absl::Time KeepYoung(const StoredPolicy& p, absl::Time now);
+  // Adds `d` as the policy's newest decision unless the newest already
+  // says the same (a refusal tried again is recorded once).
+  void Tell(const StoredPolicy& p, v1::PolicyDecision d);
   // Settles the run at `scheduled`, whose STARTING decision is written:
   // starts it, or, once the policy is paused or the run is past its late
   // window, records whether it had started. Returns when to look again.

@@ -138,6 +138,45 @@ class HerddFlagsTest(WaitsForConditions, unittest.TestCase):
                 self.assertLess(time.monotonic(), deadline, "the new token was not picked up")
                 time.sleep(0.1)
 
+    def test_a_policy_acts_with_its_creators_rights_at_each_run(self):
+        """A policy's runs are its creator's calls, checked at each run: once
+        the creator leaves the tokens file, the runs are refused, saying so."""
+        people = """
+principals:
+  - name: alice
+    token: t-alice
+    rules: [{verbs: ["*"], namespaces: [shop]}]
+  - name: bob
+    token: t-bob
+    rules: [{verbs: [read], namespaces: [shop]}]
+"""
+        tokens = self.write("tokens-policy.yaml", people)
+        herdd = self.start(f"--tokens-file={tokens}", insecure=False)
+        # Policies live in the cluster: gone at the end, whoever may delete them.
+        self.addCleanup(self.cluster.run, "-n", "herd-system", "delete", "configmap", "herd-policy-often",
+                        "--ignore-not-found", check=False)
+        stub = herdd.stub()
+        alice, bob = [("authorization", "Bearer t-alice")], [("authorization", "Bearer t-bob")]
+        policy = herd_pb2.Policy(schedule=herd_pb2.Schedule(
+            cron="@every 1s", restart=herd_pb2.RolloutRequest(workload="namespaces/shop/deployments/api", restart=True)))
+        request = herd_pb2.CreatePolicyRequest(policy_id="often", policy=policy)
+        self.assert_code(grpc.StatusCode.PERMISSION_DENIED, stub.CreatePolicy, request, metadata=bob)
+        created = stub.CreatePolicy(request, metadata=alice, timeout=10)
+        self.assertEqual(created.creator, "alice")
+        self.assert_code(grpc.StatusCode.PERMISSION_DENIED, stub.PausePolicy,
+                         herd_pb2.PausePolicyRequest(name="policies/often"), metadata=bob)
+
+        def newest(outcome):
+            p = stub.GetPolicy(herd_pb2.GetPolicyRequest(name="policies/often"), metadata=bob, timeout=10)
+            return next((d for d in p.decisions if d.outcome == outcome), None)
+        started = self.wait_for("a run to start", lambda: newest(herd_pb2.POLICY_OUTCOME_STARTED))
+        op = stub.GetOperation(herd_pb2.GetOperationRequest(name=started.operation), metadata=bob, timeout=10)
+        self.assertEqual(op.principal, "policy:often")
+
+        self.write("tokens-policy.yaml", people.replace("alice", "gone-alice").replace("t-gone-alice", "t-x"))
+        refused = self.wait_for("a run to be refused", lambda: newest(herd_pb2.POLICY_OUTCOME_REFUSED))
+        self.assertIn('principal "alice" is no longer in the tokens file', refused.message)
+
     def test_mtls_client_certificates_are_principals(self):
         d = tempfile.mkdtemp(prefix="herd-tls-", dir=self.dir)
 
@@ -281,7 +320,7 @@ class HerddFlagsTest(WaitsForConditions, unittest.TestCase):
 
     def test_bad_flags_exit_2(self):
         for args in (["--log-level=loud"], ["--lease-duration=100ms"], ["--tls-cert=x.pem"], ["stray"],
-                     ["--operations-retention=0s"], ["--operations-kept=0"]):
+                     ["--operations-retention=0s"], ["--operations-kept=0"], ["--policy-check-interval=10ms"]):
             p = subprocess.run([herdd_path(), *args], capture_output=True, text=True, timeout=30)
             self.assertEqual(p.returncode, 2, f"{args}: {p.stderr}")
             self.assertIn("herdd: ", p.stderr)

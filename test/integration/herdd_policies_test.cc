@@ -2,8 +2,11 @@
 // proven through herdd's gRPC API against an in-process kubesim: what is
 // kept, what is refused, and how runs start (on time, missed, decided by a
 // leader that died) as ordinary operations of principal "policy:ID".
+#include <map>
+#include <set>
 #include <string>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/k8s/time.h"
@@ -302,6 +305,137 @@ TEST_F(PoliciesTest, ADecidedRunPastItsWindowOrPausedIsNotStartedLate) {
     pause.set_name("policies/" + id);
     ASSERT_GRPC_OK(Call(&Stub::PausePolicy, pause, &p));
   }
+}
+
+// Maximum pod age: five pods of one age, at most 10 s old, are replaced
+// one at a time, each not before its turn (10 s spread over five: every
+// 2 s), by ROLLING purges of principal "policy:ID" that keep five Ready
+// and honour the budget.
+class MaxPodAgeTest : public PoliciesTest {
+ protected:
+  void Configure(herdd::AppOptions& o) override { o.policy_check = absl::Milliseconds(100); }
+};
+
+TEST_F(MaxPodAgeTest, PodsOfOneAgeAreReplacedOneAtATimeOnTheirTurnsKeepingAvailability) {
+  CreateDeployment("web", "web:1", 5);
+  CreateBudget("web", "web", 5, 5);
+  AwaitHerdCache();
+  // The pods as herd sees them: the youngest start among them sets the
+  // earliest each may go.
+  std::map<std::string, absl::Time> started;
+  {
+    v1::GetWorkloadRequest get;
+    get.set_name(Workload("web"));
+    v1::Workload w;
+    ASSERT_GRPC_OK(Call(&Stub::GetWorkload, get, &w));
+    ASSERT_EQ(w.pods_size(), 5);
+    for (const auto& pod : w.pods()) started[pod.name()] = ops::FromProto(pod.start_time());
+  }
+  absl::Time youngest = absl::InfinitePast();
+  for (const auto& [name, t] : started) youngest = std::max(youngest, t);
+  TrackPods("web");
+  absl::Mutex mu;
+  std::map<std::string, absl::Time> going;  // an original pod → when it began to go
+  auto seen = [&](const kube::ObjectPtr& pod) {
+    const std::string name = NameOf(*pod);
+    if (!started.count(name) || !Terminating(*pod)) return;
+    absl::MutexLock lock(&mu);
+    going.emplace(name, absl::Now());
+  };
+  const int handlers = Cache(kube::kPods).AddHandlers({.on_update = [&](const kube::ObjectPtr&, const kube::ObjectPtr& p) { seen(p); },
+                                  .on_delete = [&](const kube::ObjectPtr& p) {
+                                    absl::MutexLock lock(&mu);
+                                    if (started.count(NameOf(*p))) going.emplace(NameOf(*p), absl::Now());
+                                  }});
+  absl::Cleanup unhook = [&] { Cache(kube::kPods).RemoveHandlers(handlers); };
+
+  v1::CreatePolicyRequest req;
+  req.set_policy_id("web-age");
+  req.mutable_policy()->mutable_max_pod_age()->set_workload(Workload("web"));
+  req.mutable_policy()->mutable_max_pod_age()->mutable_max_age()->set_seconds(10);
+  v1::Policy p;
+  ASSERT_GRPC_OK(Call(&Stub::CreatePolicy, req, &p));
+  EXPECT_EQ(p.next_runs_size(), 0);
+  // Three turns are enough to see the spread.
+  Await(
+      [&] {
+        absl::MutexLock lock(&mu);
+        return going.size() >= 3;
+      },
+      "three of the original pods to be replaced");
+  std::move(unhook).Invoke();
+  v1::PausePolicyRequest pause;
+  pause.set_name("policies/web-age");
+  ASSERT_GRPC_OK(Call(&Stub::PausePolicy, pause, &p));
+
+  std::vector<absl::Time> times;
+  {
+    absl::MutexLock lock(&mu);
+    for (const auto& [name, t] : going) times.push_back(t);
+  }
+  std::sort(times.begin(), times.end());
+  // The k-th to go (k = 1, 2, 3) went once the youngest of five pods of
+  // one age was k × 2 s old, not sooner. Start times are whole seconds:
+  // herd's clock may read a pod a second older than it is.
+  for (size_t k = 1; k <= 3; ++k) {
+    EXPECT_GE(times[k - 1], youngest + absl::Seconds(2) * static_cast<int>(k) - absl::Seconds(1)) << "replacement " << k;
+  }
+  EXPECT_GE(MinReady(), 5) << "a replacement left fewer than five Ready pods";
+
+  // Each replacement is an operation of the policy: one pod, rolling.
+  std::set<std::string> ops;
+  for (const v1::PolicyDecision& d : p.decisions()) {
+    if (d.outcome() != v1::POLICY_OUTCOME_STARTED) continue;
+    EXPECT_THAT(d.message(), HasSubstr("replacing the oldest pod, because web-"));
+    ops.insert(d.operation());
+  }
+  EXPECT_GE(ops.size(), 3u) << p.DebugString();
+  for (const std::string& name : ops) {
+    v1::Operation op = Wait(name);
+    EXPECT_EQ(op.principal(), "policy:web-age");
+    EXPECT_EQ(op.kind(), v1::OPERATION_KIND_PURGE);
+    EXPECT_EQ(op.reason(), "policy web-age (pods at most 10s old)");
+    EXPECT_EQ(op.state(), v1::OPERATION_STATE_SUCCEEDED) << op.DebugString();
+    EXPECT_THAT(op.plan().summary(), HasSubstr("replace 1 pod, the oldest 1"));
+  }
+}
+
+// Bad max-pod-age policies are refused, naming the field; a settled
+// policy whose workload is deleted records why it stands, once.
+TEST_F(MaxPodAgeTest, BadOnesAreRefusedAndAWorkloadGoneIsToldOnce) {
+  CreateDeployment("web", "web:1", 2);
+  AwaitHerdCache();
+  auto make = [](const std::string& workload, int64_t seconds) {
+    v1::CreatePolicyRequest req;
+    req.set_policy_id("web-age");
+    req.mutable_policy()->mutable_max_pod_age()->set_workload(workload);
+    req.mutable_policy()->mutable_max_pod_age()->mutable_max_age()->set_seconds(seconds);
+    return req;
+  };
+  v1::Policy p;
+  grpc::Status st = Call(&Stub::CreatePolicy, make(Workload("web"), 5), &p);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("max_pod_age.max_age must be from 10s to 365 days"));
+  st = Call(&Stub::CreatePolicy, make(Workload("nightly", "cronjobs"), 3600), &p);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("max_pod_age.workload"));
+  st = Call(&Stub::CreatePolicy, make(Workload("nope"), 3600), &p);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::NOT_FOUND) << st.error_message();
+  v1::ListPoliciesResponse list;
+  ASSERT_GRPC_OK(Call(&Stub::ListPolicies, v1::ListPoliciesRequest(), &list));
+  EXPECT_EQ(list.policies_size(), 0);
+
+  ASSERT_GRPC_OK(Call(&Stub::CreatePolicy, make(Workload("web"), 3600), &p));
+  ASSERT_TRUE(kube_->Delete(kube::kDeployments, kNs, "web").ok());
+  v1::PolicyDecision refused = AwaitDecision(
+      "web-age", [](const auto& x) { return x.outcome() == v1::POLICY_OUTCOME_REFUSED; }, "the policy to say why it stands");
+  EXPECT_THAT(refused.message(), HasSubstr("web"));
+  // Looked at every 100 ms, told once.
+  absl::SleepFor(absl::Milliseconds(500));
+  int refusals = 0;
+  const v1::Policy after = GetPolicy("web-age");
+  for (const auto& d : after.decisions()) refusals += d.outcome() == v1::POLICY_OUTCOME_REFUSED;
+  EXPECT_EQ(refusals, 1);
 }
 
 }  // namespace

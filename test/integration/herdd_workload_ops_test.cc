@@ -277,6 +277,37 @@ TEST_F(WorkloadOpsTest, OlderThanReplacesOnlyOldPodsBatchSizeAtATime) {
   EXPECT_GE(MinReady(), 3);
 }
 
+// PurgeRequest.oldest: "Only the N oldest of the pods selected, per
+// workload (by creation time, then name)".
+TEST_F(WorkloadOpsTest, OldestReplacesOnlyTheOldestPods) {
+  CreateDeployment("web", "web:1", 3);
+  std::vector<Json> pods = Pods("web");
+  ASSERT_EQ(pods.size(), 3u);
+  auto created = [](const Json& p) { return *k8s::ParseTime(p["metadata"].value("creationTimestamp", "")); };
+  const Json* oldest = &pods[0];
+  for (const Json& p : pods) {
+    if (created(p) < created(*oldest) || (created(p) == created(*oldest) && NameOf(p) < NameOf(*oldest))) oldest = &p;
+  }
+  v1::PurgeRequest req;
+  req.set_workload(Workload("web"));
+  req.set_oldest(1);
+  v1::Operation op;
+  ASSERT_GRPC_OK(Call(&Stub::Purge, req, &op));
+  EXPECT_THAT(op.plan().summary(), HasSubstr("replace 1 pod, the oldest 1"));
+  v1::Operation done = Wait(op.name());
+  ASSERT_EQ(done.state(), v1::OPERATION_STATE_SUCCEEDED) << done.DebugString();
+  EXPECT_EQ(done.progress().desired(), 1);
+  AwaitReplaced("web", {UidOf(*oldest)}, 3);
+  std::set<std::string> after = Uids("web");
+  for (const Json& p : pods) {
+    EXPECT_EQ(after.count(UidOf(p)), &p == oldest ? 0u : 1u) << NameOf(p);
+  }
+  req.set_oldest(-1);
+  grpc::Status st = Call(&Stub::Purge, req, &op);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("oldest cannot be negative"));
+}
+
 // Purge BURN: "Every selected pod deleted at once".
 TEST_F(WorkloadOpsTest, ABurnDeletesEveryPodAtOnce) {
   CreateDeployment("web", "web:1", 3);
