@@ -1,6 +1,7 @@
 #include "client/herdctl_args.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <map>
@@ -69,6 +70,15 @@ constexpr FlagDef kFlags[] = {
     {"batch-size", 0, true},
     {"oldest", 0, true},
     {"max-pod-age", 0, true},
+    {"scale-on", 0, true},
+    {"per-replica", 0, true},
+    {"step-up", 0, true},
+    {"step-down", 0, true},
+    {"up-window", 0, true},
+    {"down-window", 0, true},
+    {"cooldown", 0, true},
+    {"interval", 0, true},
+    {"report-only", 0, false},
     {"selector", 'l', true},
     {"force", 0, false},
     {"grace-period", 0, true},
@@ -295,11 +305,15 @@ Examples:
   herdctl list deploy -A -l team=payments
   herdctl list cj -n batch -o json
 )"},
-      {"policy", false, {"cron", "time-zone", "late-window", "max-pod-age", "description", "paused", "reason"},
+      {"policy", false, {"cron", "time-zone", "late-window", "max-pod-age", "scale-on", "per-replica", "min", "max",
+                         "step-up", "step-down", "up-window", "down-window", "cooldown", "interval", "report-only",
+                         "description", "paused", "reason"},
        "herdctl policy (create ID --cron=SPEC [--time-zone=ZONE] [--late-window=DURATION] [--description=TEXT] "
-       "[--paused] -- VERB ARGS… | create ID --max-pod-age=DURATION deploy/NAME [--reason=TEXT] | list | show ID | "
+       "[--paused] -- VERB ARGS… | create ID --max-pod-age=DURATION deploy/NAME [--reason=TEXT] | "
+       "create ID --scale-on=PROMQL --per-replica=N --max=N [--min=N] [--step-up=N] [--step-down=N] "
+       "[--up-window=D] [--down-window=D] [--cooldown=D] [--interval=D] [--report-only] deploy/NAME | list | show ID | "
        "pause ID [--reason=TEXT] | resume ID [--reason=TEXT] | delete ID)",
-       "keep standing policies: an action on a schedule, or a maximum pod age",
+       "keep standing policies: an action on a schedule, a maximum pod age, scaling with load",
        R"(A policy is kept in the cluster and run by the herdd that leads. Each run
 is an ordinary operation (locks, audit, notifications) by principal
 "policy:ID", with the rights your token has at that moment.
@@ -307,11 +321,20 @@ is an ordinary operation (locks, audit, notifications) by principal
   create ID     a schedule: the action after `--` is a herdctl command line
                 (purge, scale, kill, rollout --restart, cronjob …), run at the
                 times --cron names, read in --time-zone (default UTC)
-  create ID --max-pod-age=DURATION deploy/NAME
+  create ID --max-pod-age=DURATION (deploy|sts)/NAME
                 the daily refresh without a midnight storm: the workload's
                 pods are kept younger than DURATION, the oldest replaced
                 (rolling, honouring budgets) a few at a time, spread evenly
                 over DURATION; nothing while the workload is not settled
+  create ID --scale-on=PROMQL --per-replica=N --max=N deploy/NAME
+                scaling with load: every --interval (30s) the query is asked
+                of herdd's Prometheus, and the workload scaled to
+                ceil(value / N) within --min (1) … --max, a scale-up following
+                the lowest value of --up-window (0s), a scale-down the highest
+                of --down-window (5m), at most --step-up / --step-down
+                replicas at once, none within --cooldown (1m) of the last;
+                --report-only records what it would do; it stands back while
+                a HorizontalPodAutoscaler manages the workload
   list          the policies you may read, with their next run
   show ID       one policy: its schedule, next runs and latest decisions
   pause ID      stop it from running (what it started goes on)
@@ -328,6 +351,8 @@ Flags:
   --time-zone=ZONE           create: an IANA zone, e.g. Europe/Paris
   --late-window=DURATION     create: how late a missed run may still run
   --max-pod-age=DURATION     create: keep the workload's pods younger than this
+  --scale-on=PROMQL          create: the load (one number: aggregate it)
+  --per-replica=N            create: the load one replica takes
   --description=TEXT         create: what it is for
   --paused                   create: kept, not run until resumed
   --reason=TEXT              pause, resume: why; create --max-pod-age: the
@@ -338,6 +363,8 @@ Examples:
       -- purge deploy/web --older-than=20h --reason="daily refresh"
   herdctl -n shop policy create night-scale --cron="0 22 * * *" -- scale deploy/api --replicas=2
   herdctl -n shop policy create web-age --max-pod-age=24h deploy/web
+  herdctl -n jobs policy create workers --scale-on='sum(queue_depth{queue="jobs"})' --per-replica=50 \
+      --min=2 --max=40 --step-down=2 deploy/worker
   herdctl policy list
   herdctl policy show web-refresh
   herdctl policy pause web-refresh --reason="release freeze"
@@ -1141,13 +1168,21 @@ absl::Status ParsePolicy(const VerbContext& c, const std::vector<std::string>& a
   }
   const Action sub = it->second;
   const bool max_age = c.flags.Has("max-pod-age");
+  const bool load = c.flags.Has("scale-on");
+  if (max_age && load) return UsageError(c.spec.name, "give --max-pod-age or --scale-on, not both");
   const std::set<std::string> create_flags =
       max_age ? std::set<std::string>{"max-pod-age", "description", "paused", "reason"}
+      : load  ? std::set<std::string>{"scale-on", "per-replica", "min", "max", "step-up", "step-down", "up-window",
+                                     "down-window", "cooldown", "interval", "report-only", "description", "paused",
+                                     "reason"}
               : std::set<std::string>{"cron", "time-zone", "late-window", "description", "paused"};
-  for (const char* f : {"cron", "time-zone", "late-window", "max-pod-age", "description", "paused", "reason"}) {
+  for (const char* f : {"cron", "time-zone", "late-window", "max-pod-age", "scale-on", "per-replica", "min", "max",
+                        "step-up", "step-down", "up-window", "down-window", "cooldown", "interval", "report-only",
+                        "description", "paused", "reason"}) {
     if (!c.flags.Has(f)) continue;
-    if (sub == Action::kPolicyCreate && max_age && create_flags.count(f) == 0) {
-      return UsageError(c.spec.name, absl::StrCat("flag ", FlagSpelling(*FindFlag(f)), " does not apply to a policy of --max-pod-age"));
+    if (sub == Action::kPolicyCreate && (max_age || load) && create_flags.count(f) == 0) {
+      return UsageError(c.spec.name, absl::StrCat("flag ", FlagSpelling(*FindFlag(f)), " does not apply to a policy of ",
+                                                  max_age ? "--max-pod-age" : "--scale-on"));
     }
     const bool applies = sub == Action::kPolicyCreate ? create_flags.count(f) > 0
                                                       : (sub == Action::kPolicyPause || sub == Action::kPolicyResume) &&
@@ -1163,7 +1198,8 @@ absl::Status ParsePolicy(const VerbContext& c, const std::vector<std::string>& a
   c.cmd.action = sub;
   if (sub == Action::kPolicyList) return TooManyArgs(c.spec.name, c.args, 1);
   if (c.args.size() < 2) return UsageError(c.spec.name, absl::StrCat("policy ", c.args[0], " needs a policy ID"));
-  if (absl::Status s = TooManyArgs(c.spec.name, c.args, sub == Action::kPolicyCreate && max_age ? 3 : 2); !s.ok()) {
+  if (absl::Status s = TooManyArgs(c.spec.name, c.args, sub == Action::kPolicyCreate && (max_age || load) ? 3 : 2);
+      !s.ok()) {
     return s;
   }
   std::string id = c.args[1];
@@ -1189,7 +1225,48 @@ absl::Status ParsePolicy(const VerbContext& c, const std::vector<std::string>& a
     m.set_reason(c.cmd.policy_reason);
     return absl::OkStatus();
   }
-  if (!c.flags.Has("cron")) return UsageError(c.spec.name, "policy create needs --cron (e.g. --cron=\"0 4 * * *\") or --max-pod-age");
+  if (load) {
+    if (!action.empty()) return UsageError(c.spec.name, "a policy of --scale-on takes no action after `--`");
+    if (c.args.size() < 3) return UsageError(c.spec.name, "a policy of --scale-on names its workload (deploy/NAME or sts/NAME)");
+    absl::StatusOr<Ref> ref = ParseRef(c.spec.name, c.args[2], c.cmd.global.namespace_name, kDeployOrSts);
+    if (!ref.ok()) return ref.status();
+    v1::LoadScaling& l = *r.mutable_policy()->mutable_load_scaling();
+    l.set_workload(ref->Resource());
+    l.set_query(c.flags.String("scale-on"));
+    if (!c.flags.Has("per-replica")) return UsageError(c.spec.name, "a policy of --scale-on needs --per-replica");
+    double per = 0;
+    if (!absl::SimpleAtod(c.flags.String("per-replica"), &per) || !(per > 0) || !std::isfinite(per)) {
+      return c.flags.Error("per-replica", absl::StrCat("expected a number above 0, got \"", c.flags.String("per-replica"), "\""));
+    }
+    l.set_target_per_replica(per);
+    if (!c.flags.Has("max")) return UsageError(c.spec.name, "a policy of --scale-on needs --max");
+    for (const char* f : {"min", "max", "step-up", "step-down"}) {
+      if (!c.flags.Has(f)) continue;
+      absl::StatusOr<int32_t> n = c.flags.Int32(f, std::string(f) == "max" ? 1 : 0);
+      if (!n.ok()) return n.status();
+      const std::string name = f;
+      if (name == "min") l.set_min_replicas(*n);
+      if (name == "max") l.set_max_replicas(*n);
+      if (name == "step-up") l.set_max_step_up(*n);
+      if (name == "step-down") l.set_max_step_down(*n);
+    }
+    for (const char* f : {"up-window", "down-window", "cooldown", "interval"}) {
+      if (!c.flags.Has(f)) continue;
+      absl::StatusOr<absl::Duration> d = c.flags.Duration(f, /*allow_zero=*/std::string(f) != "interval");
+      if (!d.ok()) return d.status();
+      const std::string name = f;
+      SetDuration(*d, name == "up-window"     ? l.mutable_scale_up_stabilization()
+                      : name == "down-window" ? l.mutable_scale_down_stabilization()
+                      : name == "cooldown"    ? l.mutable_cooldown()
+                                              : l.mutable_interval());
+    }
+    l.set_dry_run(c.flags.Bool("report-only"));
+    l.set_reason(c.cmd.policy_reason);
+    return absl::OkStatus();
+  }
+  if (!c.flags.Has("cron")) {
+    return UsageError(c.spec.name, "policy create needs --cron (e.g. --cron=\"0 4 * * *\"), --max-pod-age or --scale-on");
+  }
   v1::Schedule& s = *r.mutable_policy()->mutable_schedule();
   s.set_cron(c.flags.String("cron"));
   s.set_time_zone(c.flags.String("time-zone"));

@@ -353,6 +353,34 @@ TEST(ParsePolicy, CreateAMaximumPodAgeForAWorkload) {
   ExpectUsageError({"policy", "create", "x", "--max-pod-age=24h", "deploy/a", "deploy/b"}, "", "policy");
 }
 
+TEST(ParsePolicy, CreateScalingWithLoad) {
+  absl::StatusOr<Command> cmd =
+      Parse({"-n", "jobs", "policy", "create", "workers", "--scale-on=sum(queue_depth)", "--per-replica=12.5",
+             "--min=2", "--max=40", "--step-down=2", "--down-window=10m", "--interval=15s", "--report-only",
+             "deploy/worker"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  const v1::LoadScaling& l = cmd->policy_create.policy().load_scaling();
+  EXPECT_EQ(l.workload(), "namespaces/jobs/deployments/worker");
+  EXPECT_EQ(l.query(), "sum(queue_depth)");
+  EXPECT_EQ(l.target_per_replica(), 12.5);
+  EXPECT_EQ(l.min_replicas(), 2);
+  EXPECT_EQ(l.max_replicas(), 40);
+  EXPECT_EQ(l.max_step_down(), 2);
+  EXPECT_EQ(l.scale_down_stabilization().seconds(), 600);
+  EXPECT_EQ(l.interval().seconds(), 15);
+  EXPECT_FALSE(l.has_cooldown());
+  EXPECT_TRUE(l.dry_run());
+
+  ExpectUsageError({"policy", "create", "x", "--scale-on=q", "--max=4", "deploy/w"}, "needs --per-replica", "policy");
+  ExpectUsageError({"policy", "create", "x", "--scale-on=q", "--per-replica=10", "deploy/w"}, "needs --max", "policy");
+  ExpectUsageError({"policy", "create", "x", "--scale-on=q", "--per-replica=0", "--max=4", "deploy/w"},
+                   "expected a number above 0", "policy");
+  ExpectUsageError({"policy", "create", "x", "--scale-on=q", "--max-pod-age=1h", "deploy/w"}, "not both", "policy");
+  ExpectUsageError({"policy", "create", "x", "--scale-on=q", "--per-replica=1", "--max=4", "--cron=@daily", "deploy/w"},
+                   "--cron does not apply to a policy of --scale-on", "policy");
+  ExpectUsageError({"policy", "pause", "x", "--min=2"}, "does not apply to policy pause", "policy");
+}
+
 TEST(ParsePurge, OldestTakesOnlyTheOldestPods) {
   absl::StatusOr<Command> cmd = Parse({"-n", "shop", "purge", "deploy/web", "--oldest=2"});
   ASSERT_TRUE(cmd.ok()) << cmd.status();

@@ -702,6 +702,10 @@ std::string PolicyWhen(const v1::Policy& p) {
   if (p.has_max_pod_age()) {
     return absl::StrCat("pods at most ", k8s::HumanDuration(DurationOf(p.max_pod_age().max_age())), " old");
   }
+  if (p.has_load_scaling()) {
+    const v1::LoadScaling& l = p.load_scaling();
+    return absl::StrCat("load ", l.query(), ", ", absl::StrFormat("%g", l.target_per_replica()), " per replica");
+  }
   return ScheduleText(p.schedule());
 }
 
@@ -709,6 +713,11 @@ std::string PolicyWhen(const v1::Policy& p) {
 std::string PolicyWhat(const v1::Policy& p) {
   if (p.has_max_pod_age()) {
     return absl::StrCat("purge the oldest of ", ShortResourceName(p.max_pod_age().workload(), true), ", spread evenly");
+  }
+  if (p.has_load_scaling()) {
+    const v1::LoadScaling& l = p.load_scaling();
+    return absl::StrCat("scale ", ShortResourceName(l.workload(), true), " ", l.has_min_replicas() ? l.min_replicas() : 1,
+                        "–", l.max_replicas(), l.dry_run() ? " (dry run: reports only)" : "");
   }
   return PolicyAction(p.schedule());
 }
@@ -719,6 +728,7 @@ std::string OutcomeName(v1::PolicyOutcome o) {
     case v1::POLICY_OUTCOME_STARTED: return "Started";
     case v1::POLICY_OUTCOME_SKIPPED: return "Skipped";
     case v1::POLICY_OUTCOME_REFUSED: return "Refused";
+    case v1::POLICY_OUTCOME_DRY_RUN: return "Dry run";
     default: return "-";
   }
 }
@@ -738,7 +748,7 @@ absl::StatusOr<std::string> FormatPolicy(const v1::Policy& p, OutputFormat forma
   std::string out;
   Field(out, "Policy", p.name());
   if (!p.description().empty()) Field(out, "Description", p.description());
-  Field(out, p.has_max_pod_age() ? "Keeps" : "Schedule", PolicyWhen(p));
+  Field(out, p.has_max_pod_age() ? "Keeps" : p.has_load_scaling() ? "Follows" : "Schedule", PolicyWhen(p));
   Field(out, "Action", PolicyWhat(p));
   Field(out, "State", p.paused() ? "Paused" : "Active");
   Field(out, "Created by", p.creator());

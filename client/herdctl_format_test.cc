@@ -371,6 +371,27 @@ TEST(FormatPolicy, ShowsAMaximumPodAge) {
   EXPECT_THAT(*table, HasSubstr("web-age   pods at most 24h old   purge the oldest of shop/deploy/web, spread evenly   Active   -"));
 }
 
+TEST(FormatPolicy, ShowsScalingWithLoad) {
+  v1::Policy p;
+  p.set_name("policies/workers");
+  v1::LoadScaling* l = p.mutable_load_scaling();
+  l->set_workload("namespaces/jobs/deployments/worker");
+  l->set_query("sum(queue_depth)");
+  l->set_target_per_replica(50);
+  l->set_min_replicas(2);
+  l->set_max_replicas(40);
+  l->set_dry_run(true);
+  v1::PolicyDecision* d = p.add_decisions();
+  SetTime(kNow - absl::Minutes(5), d->mutable_time());
+  d->set_outcome(v1::POLICY_OUTCOME_DRY_RUN);
+  d->set_message("would scale: value 510 at 50 per replica → 11 (within 2–40); 4 → 11");
+  absl::StatusOr<std::string> text = FormatPolicy(p, OutputFormat::kTable, kNow);
+  ASSERT_TRUE(text.ok());
+  EXPECT_THAT(*text, HasSubstr("Follows:      load sum(queue_depth), 50 per replica\n"
+                               "Action:       scale jobs/deploy/worker 2–40 (dry run: reports only)\n"));
+  EXPECT_THAT(*text, HasSubstr("Dry run"));
+}
+
 TEST(FormatWorkload, CronJobView) {
   v1::Workload cj = Workloads().workloads(1);
   cj.set_active_jobs(1);

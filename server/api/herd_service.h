@@ -40,10 +40,13 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // operation already started for that run is returned as it is.
 absl::StatusOr<v1::Operation> StartPolicyRun(v1::Herd::StubInterface& stub, const std::string& token,
                                              const v1::Policy& policy, absl::Time scheduled);
-// A max-pod-age policy's two calls, the same way: the workload it keeps
-// (GetWorkload), and the purge of its `oldest` oldest pods.
+// A max-pod-age or load-scaling policy's calls, the same way: the
+// workload it keeps (GetWorkload), the purge of its `oldest` oldest pods,
+// the scale to `replicas`.
 absl::StatusOr<v1::Workload> InspectPolicyWorkload(v1::Herd::StubInterface& stub, const std::string& token,
                                                    const v1::Policy& policy);
+absl::StatusOr<v1::Operation> StartPolicyScale(v1::Herd::StubInterface& stub, const std::string& token,
+                                               const v1::Policy& policy, int replicas, const std::string& request_id);
 absl::StatusOr<v1::Operation> StartPolicyPurge(v1::Herd::StubInterface& stub, const std::string& token,
                                                const v1::Policy& policy, int oldest, const std::string& request_id);
 
@@ -67,6 +70,9 @@ struct ServiceDeps {
   ops::WorkloadLocks* locks;
   // Standing policies (null: this herdd keeps none, and says so).
   policies::PolicyStore* policies = nullptr;
+  // Asks herdd's Prometheus (--prometheus-url) a query's value; empty:
+  // there is none, and load-scaling policies are refused.
+  std::function<absl::StatusOr<double>(const std::string& query)> prometheus;
   auth::Authenticator* authenticator;
   const auth::Authorizer* authorizer;
   // Called for every mutating call that passed validation (may be empty).

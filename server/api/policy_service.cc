@@ -11,6 +11,7 @@
 #include "server/api/herd_service.h"
 #include "server/engines/workloads.h"
 #include "server/ops/operation.h"
+#include "server/policies/scaling.h"
 #include "server/policies/schedule.h"
 
 namespace herd::api {
@@ -41,6 +42,9 @@ EngineOrError ActionEngine(const v1::Schedule& s) {
 // The engine of a policy's action: a max-pod-age policy's first purge.
 EngineOrError PolicyEngine(const v1::Policy& p) {
   if (p.has_max_pod_age()) return NewEngine(policies::MaxPodAgePurge(p, 1, ""));
+  if (p.has_load_scaling()) {
+    return NewEngine(policies::LoadScalingScale(p, std::max(1, p.load_scaling().min_replicas()), ""));
+  }
   return ActionEngine(p.schedule());
 }
 
@@ -125,10 +129,21 @@ absl::StatusOr<v1::Workload> InspectPolicyWorkload(v1::Herd::StubInterface& stub
   grpc::ClientContext ctx;
   Delegate(ctx, token);
   v1::GetWorkloadRequest req;
-  req.set_name(policy.max_pod_age().workload());
+  req.set_name(policy.has_load_scaling() ? policy.load_scaling().workload() : policy.max_pod_age().workload());
   v1::Workload w;
   if (grpc::Status st = stub.GetWorkload(&ctx, req, &w); !st.ok()) return FromGrpc(st);
   return w;
+}
+
+absl::StatusOr<v1::Operation> StartPolicyScale(v1::Herd::StubInterface& stub, const std::string& token,
+                                               const v1::Policy& policy, int replicas, const std::string& request_id) {
+  grpc::ClientContext ctx;
+  Delegate(ctx, token);
+  v1::Operation op;
+  if (grpc::Status st = stub.Scale(&ctx, policies::LoadScalingScale(policy, replicas, request_id), &op); !st.ok()) {
+    return FromGrpc(st);
+  }
+  return op;
 }
 
 absl::StatusOr<v1::Operation> StartPolicyPurge(v1::Herd::StubInterface& stub, const std::string& token,
@@ -173,10 +188,30 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
   if (p.has_schedule()) {
     if (auto spec = policies::ParseSchedule(p.schedule()); !spec.ok()) return ToGrpcStatus(spec.status());
   }
+  if (p.has_load_scaling()) {
+    if (!deps_.prometheus) {
+      return ToGrpcStatus(absl::FailedPreconditionError(
+          "this herdd has no Prometheus to ask (herdd --prometheus-url): a load-scaling policy cannot run"));
+    }
+    // A query Prometheus refuses is refused here (one it cannot answer yet,
+    // a series not scraped yet, is not: the policy says so as it runs).
+    if (!p.load_scaling().query().empty()) {
+      absl::StatusOr<double> v = deps_.prometheus(p.load_scaling().query());
+      if (absl::IsInvalidArgument(v.status())) {
+        return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat("load_scaling.query: ", v.status().message())));
+      }
+    }
+  }
   auto action = policies::ActionOf(p);
   if (!action.ok()) return ToGrpcStatus(action.status());
   if (auto st = deps_.authorizer->Authorize(**who, action->verb, action->ns, action->workload); !st.ok()) {
     return ToGrpcStatus(Refused(st));
+  }
+  // A policy that watches its workload reads it as its creator.
+  if (!p.has_schedule()) {
+    if (auto st = deps_.authorizer->Authorize(**who, auth::Verb::kRead, action->ns, action->workload); !st.ok()) {
+      return ToGrpcStatus(Refused(st));
+    }
   }
   if (auto st = engines::CheckCovered(*deps_.env, action->ns); !st.ok()) return ToGrpcStatus(st);
   if (const auth::ApprovalRule* rule =
@@ -198,6 +233,7 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
   s.policy.set_description(p.description());
   if (p.has_schedule()) *s.policy.mutable_schedule() = p.schedule();
   if (p.has_max_pod_age()) *s.policy.mutable_max_pod_age() = p.max_pod_age();
+  if (p.has_load_scaling()) *s.policy.mutable_load_scaling() = p.load_scaling();
   s.policy.set_paused(p.paused());
   s.policy.set_creator((*who)->name);
   ops::SetTime(now, s.policy.mutable_create_time());
@@ -211,6 +247,9 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
       p.has_max_pod_age()
           ? absl::StrCat("policy created: pods of ", action->ns, "/", action->workload, " at most ",
                          k8s::HumanDuration(*policies::MaxAgeOf(p.max_pod_age())), " old")
+      : p.has_load_scaling()
+          ? absl::StrCat("policy created: ", action->ns, "/", action->workload, " scaled with ", p.load_scaling().query(),
+                         p.load_scaling().dry_run() ? " (dry run)" : "")
           : absl::StrCat("policy created: ", p.schedule().cron(), " → ", plan->summary()));
   Audit(**who, "policy create", note, "policy created");
   *out = Shown(s, now);

@@ -226,7 +226,7 @@ class PurgeEngine : public ops::Engine {
   absl::StatusOr<Selection> Select(ops::EngineEnv& env, absl::Time now, ReadFrom from) const;
   // FAST restart (every pod of a Deployment at once) rather than batches.
   bool FastRestart(const Group& g, const Json& deployment) const {
-    return g.all_pods && older_than() <= absl::ZeroDuration() &&
+    return g.all_pods && older_than() <= absl::ZeroDuration() && req_.oldest() <= 0 &&
            (req_.batch_size() <= 0 || req_.batch_size() >= static_cast<int32_t>(g.pods.size())) && !IsRecreate(deployment);
   }
   size_t BatchSize(const Group& g) const {

@@ -104,6 +104,9 @@ v1::PodSummary SummarizePod(const kube::ObjectPtr& ptr) {
   s.set_restarts(static_cast<int32_t>(std::clamp<int64_t>(restarts, std::numeric_limits<int32_t>::min(),
                                                           std::numeric_limits<int32_t>::max())));
   s.set_node(StrAt(pod, {"spec", "nodeName"}));
+  if (auto created = k8s::ParseTime(StrAt(pod, {"metadata", "creationTimestamp"})); created.ok()) {
+    ops::SetTime(*created, s.mutable_create_time());
+  }
   if (const Json& started = JsonAt(status, {"startTime"}); started.is_string()) {
     if (auto t = k8s::ParseTime(started.get_ref<const std::string&>()); t.ok()) ops::SetTime(*t, s.mutable_start_time());
   }

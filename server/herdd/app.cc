@@ -43,6 +43,7 @@
 #include "server/ops/store.h"
 #include "server/notify/notifier.h"
 #include "server/policies/schedule.h"
+#include "server/policies/prometheus.h"
 #include "server/policies/scheduler.h"
 #include "server/policies/store.h"
 #include "server/slack/chatops.h"
@@ -350,13 +351,23 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   im.policies->Start();
   if (auto st = im.policies->WaitForSync(absl::Now() + absl::Seconds(30)); !st.ok()) return st;
   Impl* self = &im;
+  // herd's own service, called as a policy ("policy:ID" acting for its
+  // creator), in process.
+  struct AsPolicy {
+    v1::Herd::Stub* stub;
+    std::string token;
+  };
+  auto as_policy = [self](const v1::Policy& p) -> absl::StatusOr<AsPolicy> {
+    v1::Herd::Stub* stub = self->policy_stub.load();
+    if (stub == nullptr) return absl::UnavailableError("herdd is starting");
+    return AsPolicy{stub, self->authenticator->DelegateToken(absl::StrCat("policy:", policies::IdOf(p)), p.creator())};
+  };
   im.scheduler = std::make_unique<policies::Scheduler>(
       *im.policies,
-      [self](const v1::Policy& p, absl::Time scheduled) -> absl::StatusOr<v1::Operation> {
-        v1::Herd::Stub* stub = self->policy_stub.load();
-        if (stub == nullptr) return absl::UnavailableError("herdd is starting");
-        const std::string principal = absl::StrCat("policy:", policies::IdOf(p));
-        return api::StartPolicyRun(*stub, self->authenticator->DelegateToken(principal, p.creator()), p, scheduled);
+      [as_policy](const v1::Policy& p, absl::Time scheduled) -> absl::StatusOr<v1::Operation> {
+        auto as = as_policy(p);
+        if (!as.ok()) return as.status();
+        return api::StartPolicyRun(*as->stub, as->token, p, scheduled);
       },
       [self](const v1::Policy& p, absl::Time scheduled) -> absl::StatusOr<v1::Operation> {
         const std::string id = policies::IdOf(p);
@@ -369,19 +380,27 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       policies::SchedulerOptions{
           .write_hook = o.write_hook,
           .age_check = o.policy_check,
-          .inspect = [self](const v1::Policy& p) -> absl::StatusOr<v1::Workload> {
-            v1::Herd::Stub* stub = self->policy_stub.load();
-            if (stub == nullptr) return absl::UnavailableError("herdd is starting");
-            return api::InspectPolicyWorkload(
-                *stub, self->authenticator->DelegateToken(absl::StrCat("policy:", policies::IdOf(p)), p.creator()), p);
+          .inspect = [as_policy](const v1::Policy& p) -> absl::StatusOr<v1::Workload> {
+            auto as = as_policy(p);
+            if (!as.ok()) return as.status();
+            return api::InspectPolicyWorkload(*as->stub, as->token, p);
           },
-          .replace = [self](const v1::Policy& p, int oldest,
-                            const std::string& request_id) -> absl::StatusOr<v1::Operation> {
-            v1::Herd::Stub* stub = self->policy_stub.load();
-            if (stub == nullptr) return absl::UnavailableError("herdd is starting");
-            return api::StartPolicyPurge(
-                *stub, self->authenticator->DelegateToken(absl::StrCat("policy:", policies::IdOf(p)), p.creator()), p,
-                oldest, request_id);
+          .replace = [as_policy](const v1::Policy& p, int oldest,
+                                 const std::string& request_id) -> absl::StatusOr<v1::Operation> {
+            auto as = as_policy(p);
+            if (!as.ok()) return as.status();
+            return api::StartPolicyPurge(*as->stub, as->token, p, oldest, request_id);
+          },
+          .query_load = o.prometheus_url.empty()
+                            ? std::function<absl::StatusOr<double>(const std::string&)>()
+                            : [url = o.prometheus_url](const std::string& query) {
+                                return policies::QueryValue(url, query, absl::Seconds(10));
+                              },
+          .scale = [as_policy](const v1::Policy& p, int replicas,
+                               const std::string& request_id) -> absl::StatusOr<v1::Operation> {
+            auto as = as_policy(p);
+            if (!as.ok()) return as.status();
+            return api::StartPolicyScale(*as->stub, as->token, p, replicas, request_id);
           }});
   im.timed = std::make_unique<TimedWork>(
       *im.env, *im.locks,
@@ -399,6 +418,11 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       .store = im.store.get(),
       .locks = im.locks.get(),
       .policies = im.policies.get(),
+      .prometheus = o.prometheus_url.empty()
+                        ? std::function<absl::StatusOr<double>(const std::string&)>()
+                        : [url = o.prometheus_url](const std::string& query) {
+                            return policies::QueryValue(url, query, absl::Seconds(10));
+                          },
       .authenticator = im.authenticator.get(),
       .authorizer = im.authorizer.get(),
       .audit = [auditor = im.auditor.get()](const api::AuditNote& n) {

@@ -83,6 +83,9 @@ struct AppOptions {
   // How often a max-pod-age policy looks at its workload while none of its
   // pods is due.
   absl::Duration policy_check = absl::Seconds(10);
+  // The Prometheus load-scaling policies query (http(s)://HOST:PORT); ""
+  // = none, and such policies are refused.
+  std::string prometheus_url;
   // Slack (server/slack): with a signing secret, herdd serves
   // /slack/commands and /slack/interactions on its HTTP port; with a bot
   // token too, each operation gets one message, updated as it runs.

@@ -28,6 +28,7 @@
 #endif
 
 #include "absl/flags/flag.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "common/flags/flags.h"
 #include "common/log/log.h"
@@ -75,6 +76,8 @@ ABSL_FLAG(std::string, sim_listen, "127.0.0.1:0", "--sim: the simulated API serv
 ABSL_FLAG(bool, demo, true, "--sim: create the demo workloads");
 ABSL_FLAG(absl::Duration, policy_check_interval, absl::Seconds(10),
           "How often a max-pod-age policy looks at its workload while none of its pods is due (from 100ms)");
+ABSL_FLAG(std::string, prometheus_url, "",
+          "The Prometheus that load-scaling policies query (http://HOST:PORT); without it they are refused");
 ABSL_FLAG(absl::Duration, lease_duration, absl::Seconds(10),
           "How long a replica's operation lock lasts without renewal: another replica adopts the operations of one "
           "that died this long after its last renewal at most (renewed every third of it); a herdd restarted with "
@@ -171,6 +174,12 @@ int main(int argc, char** argv) {
   o.kube_burst = absl::GetFlag(FLAGS_kube_burst);
   o.lease_duration = absl::GetFlag(FLAGS_lease_duration);
   o.policy_check = absl::GetFlag(FLAGS_policy_check_interval);
+  o.prometheus_url = absl::GetFlag(FLAGS_prometheus_url);
+  if (!o.prometheus_url.empty() && !absl::StartsWith(o.prometheus_url, "http://") &&
+      !absl::StartsWith(o.prometheus_url, "https://")) {
+    std::fprintf(stderr, "herdd: --prometheus-url must be an http:// or https:// URL\n");
+    return 2;
+  }
   if (o.policy_check < absl::Milliseconds(100)) {
     std::fprintf(stderr, "herdd: --policy-check-interval must be at least 100ms\n");
     return 2;

@@ -17,6 +17,7 @@ std::string Ordinal(int k) {
 }  // namespace
 
 absl::Duration AgeBound(int k, int desired, absl::Duration max_age) {
+  if (desired < 1) return max_age;
   k = std::clamp(k, 1, desired);
   return max_age * (desired - k + 1) / desired;
 }

@@ -9,6 +9,7 @@
 #include "common/k8s/time.h"
 #include "server/ops/names.h"
 #include "server/policies/age.h"
+#include "server/policies/scaling.h"
 #include "server/policies/store.h"
 
 namespace herd::policies {
@@ -167,9 +168,16 @@ absl::StatusOr<Action> ActionOf(const v1::Policy& p) {
       if (m.reason().size() > 1024) return absl::InvalidArgumentError("max_pod_age.reason is longer than 1024 characters");
       return Action{auth::Verb::kPurge, w->ns, w->name};
     }
+    case v1::Policy::kLoadScaling: {
+      auto spec = ParseLoadScaling(p.load_scaling());
+      if (!spec.ok()) return spec.status();
+      auto w = Workload(p.load_scaling().workload(), "load_scaling.workload", {"deployments", "statefulsets"});
+      if (!w.ok()) return w.status();
+      return Action{auth::Verb::kScale, w->ns, w->name};
+    }
     case v1::Policy::KIND_NOT_SET: break;
   }
-  return absl::InvalidArgumentError("policy needs a kind: schedule or max_pod_age");
+  return absl::InvalidArgumentError("policy needs a kind: schedule, max_pod_age or load_scaling");
 }
 
 v1::PurgeRequest MaxPodAgePurge(const v1::Policy& p, int oldest, const std::string& request_id) {

@@ -1,6 +1,8 @@
 #include "server/policies/scheduler.h"
 
 #include <algorithm>
+#include <set>
+#include <vector>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -57,7 +59,12 @@ Scheduler::Scheduler(PolicyStore& store, Launch launch, FindRun find, kube::Cloc
 absl::Time Scheduler::RunDue(absl::Time deadline) {
   absl::Time next = absl::InfiniteFuture();
   if (!store_.HasSynced()) return clock_.Now() + options_.retry;
-  for (const StoredPolicy& p : store_.List()) {
+  const std::vector<StoredPolicy> all = store_.List();
+  // Forget load-scaling policies deleted since.
+  std::set<std::string> kept;
+  for (const StoredPolicy& p : all) kept.insert(absl::StrCat(IdOf(p.policy), "@", p.policy.create_time().seconds()));
+  for (auto it = scaling_.begin(); it != scaling_.end();) it = kept.count(it->first) ? std::next(it) : scaling_.erase(it);
+  for (const StoredPolicy& p : all) {
     const absl::Time now = clock_.Now();
     if (now >= deadline) return now;  // the rest after the Lease is renewed
     next = std::min(next, RunOne(p, now));
@@ -68,6 +75,7 @@ absl::Time Scheduler::RunDue(absl::Time deadline) {
 absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
   const std::string id = IdOf(p.policy);
   if (p.policy.has_max_pod_age()) return KeepYoung(p, now);
+  if (p.policy.has_load_scaling()) return KeepScaled(p, now);
   if (!p.policy.has_schedule()) return absl::InfiniteFuture();
   auto spec = ParseSchedule(p.policy.schedule());
   if (!spec.ok()) {
@@ -148,16 +156,20 @@ absl::Time Scheduler::KeepYoung(const StoredPolicy& p, absl::Time now) {
     }
     return again;
   }
-  // Settled: as many pods as desired, each Ready and none going, and no
-  // operation acting on it (a rollout, a scale, a replacement of ours).
+  // Settled: as many live pods as desired, each Ready, none going, all of
+  // the current revision, and no operation acting on it (a rollout, a
+  // scale, a replacement of ours). Finished pods (Failed, Succeeded) are
+  // not counted, as a purge does not count them.
   const int desired = w->desired_replicas();
   bool settled = w->running_operation().empty() && desired > 0 && w->ready_replicas() == desired &&
-                 w->pods_size() == desired;
+                 w->updated_replicas() == desired;
   std::vector<AgedPod> pods;
   for (const v1::PodSummary& pod : w->pods()) {
-    settled = settled && pod.ready() && !pod.terminating() && pod.has_start_time();
-    pods.push_back({pod.name(), ops::FromProto(pod.start_time())});
+    if (pod.phase() == "Succeeded" || pod.phase() == "Failed") continue;
+    settled = settled && pod.ready() && !pod.terminating() && pod.has_create_time();
+    pods.push_back({pod.name(), ops::FromProto(pod.create_time())});
   }
+  settled = settled && static_cast<int>(pods.size()) == desired;
   if (!settled) return again;
   const AgeVerdict v = PodsPastTheirTurn(pods, desired, *max_age, now);
   if (v.replace == 0) return std::min(again, v.next);
@@ -166,8 +178,20 @@ absl::Time Scheduler::KeepYoung(const StoredPolicy& p, absl::Time now) {
   const AgedPod& oldest = *std::min_element(pods.begin(), pods.end(), [](const AgedPod& a, const AgedPod& b) {
     return a.started != b.started ? a.started < b.started : a.name < b.name;
   });
-  const std::string request_id = absl::StrCat("policy-", id, "-", oldest.name, "-", absl::ToUnixSeconds(oldest.started));
+  std::string request_id = absl::StrCat("policy-", id, "-", oldest.name, "-", absl::ToUnixSeconds(oldest.started));
   absl::StatusOr<v1::Operation> op = options_.replace(p.policy, v.replace, request_id);
+  if (op.ok() && ops::IsFinal(op->state())) {
+    // That purge ended and the pod is still here (it failed, was
+    // cancelled, or replaced another pod): say so once, and start anew.
+    if (op->state() != v1::OPERATION_STATE_SUCCEEDED) {
+      Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED,
+                       absl::StrCat("the replacement ", op->name(), " ended ", v1::OperationState_Name(op->state()),
+                                    op->error().message().empty() ? "" : ": ", op->error().message(),
+                                    "; trying again")));
+    }
+    absl::StrAppend(&request_id, "-", absl::ToUnixSeconds(now));
+    op = options_.replace(p.policy, v.replace, request_id);
+  }
   if (!op.ok()) {
     if (Retryable(op.status().code())) {
       log::Warn("a policy's replacement could not start yet; trying again", {{"policy", id}, {"error", op.status()}});
@@ -184,6 +208,81 @@ absl::Time Scheduler::KeepYoung(const StoredPolicy& p, absl::Time now) {
   d.set_operation(op->name());
   Tell(p, std::move(d));
   return again;
+}
+
+absl::Time Scheduler::KeepScaled(const StoredPolicy& p, absl::Time now) {
+  if (!options_.inspect || !options_.query_load || !options_.scale) return absl::InfiniteFuture();
+  const std::string id = IdOf(p.policy);
+  const std::string key = absl::StrCat(id, "@", p.policy.create_time().seconds());
+  if (p.policy.paused()) {
+    scaling_.erase(key);  // resumed, it watches its windows afresh
+    return absl::InfiniteFuture();
+  }
+  auto spec = ParseLoadScaling(p.policy.load_scaling());
+  if (!spec.ok()) {
+    log::Warn("a policy's load scaling is unreadable; it does not run", {{"policy", id}, {"error", spec.status()}});
+    return absl::InfiniteFuture();
+  }
+  Scaling& state = scaling_[key];
+  if (now < state.next) return state.next;
+  // A gap in the evaluations (the lead lost and won back): what was
+  // watched before it says nothing of the windows now.
+  if (state.next != absl::InfinitePast() && now - state.next > spec->interval) state.memory = ScalingMemory();
+  state.next = now + spec->interval;
+  absl::StatusOr<v1::Workload> w = options_.inspect(p.policy);
+  if (!w.ok()) {
+    if (!Retryable(w.status().code())) {
+      Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED, std::string(w.status().message())));
+    }
+    return state.next;
+  }
+  if (!w->autoscaler().empty()) {
+    // Its recommendations would be stale once the autoscaler goes.
+    state.memory = ScalingMemory();
+    Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED,
+                     absl::StrCat("HorizontalPodAutoscaler ", w->autoscaler(), " manages the replicas (",
+                                  w->autoscaler_min(), "–", w->autoscaler_max(), "): this policy stands back")));
+    return state.next;
+  }
+  if (!w->running_operation().empty()) return state.next;  // no scaling across another operation
+  absl::StatusOr<double> value = options_.query_load(spec->query);
+  if (!value.ok()) {
+    Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED, absl::StrCat("the query failed: ", value.status().message())));
+    return state.next;
+  }
+  absl::Time last_scaled = absl::InfinitePast();
+  for (const v1::PolicyDecision& d : p.policy.decisions()) {
+    if (d.outcome() == v1::POLICY_OUTCOME_STARTED) {
+      last_scaled = ops::FromProto(d.time());
+      break;
+    }
+  }
+  const int current = w->desired_replicas();
+  const ScalingVerdict v = DecideScale(*spec, state.memory, current, *value, now, last_scaled);
+  if (v.replicas == current) return state.next;
+  if (spec->dry_run) {
+    if (state.reported != v.replicas) {
+      Tell(p, Decision(now, now, v1::POLICY_OUTCOME_DRY_RUN, absl::StrCat("would scale: ", v.why)));
+      state.reported = v.replicas;
+    }
+    return state.next;
+  }
+  const std::string request_id = absl::StrCat("policy-", id, "-", absl::ToUnixSeconds(now));
+  absl::StatusOr<v1::Operation> op = options_.scale(p.policy, v.replicas, request_id);
+  if (!op.ok()) {
+    if (Retryable(op.status().code())) {
+      log::Warn("a policy's scaling could not start yet; trying again", {{"policy", id}, {"error", op.status()}});
+      state.next = now + options_.retry;
+      return state.next;
+    }
+    Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED, std::string(op.status().message())));
+    return state.next;
+  }
+  log::Info("a policy scales with load", {{"policy", id}, {"op", op->name()}, {"why", v.why}});
+  v1::PolicyDecision d = Decision(now, now, v1::POLICY_OUTCOME_STARTED, v.why);
+  d.set_operation(op->name());
+  Tell(p, std::move(d));
+  return state.next;
 }
 
 absl::Status Scheduler::Record(const std::string& id, absl::Time scheduled,

@@ -1,4 +1,4 @@
-// Runs standing policies (schedules, and max pod ages): called by the herdd replica holding
+// Runs standing policies (schedules, max pod ages, load scaling): called by the herdd replica holding
 // the leader Lease (herdd's TimedWork) with the time, it starts what is due
 // and records each decision in the policy.
 //
@@ -22,12 +22,15 @@
 #define HERD_SERVER_POLICIES_SCHEDULER_H_
 
 #include <functional>
+#include <map>
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "herd/v1/herd.pb.h"
 #include "server/kube/clock.h"
 #include "server/ops/engine.h"
+#include "server/policies/scaling.h"
 #include "server/policies/store.h"
 
 namespace herd::policies {
@@ -60,6 +63,14 @@ struct SchedulerOptions {
   // operation already started with that request id is returned as it is.
   std::function<absl::StatusOr<v1::Operation>(const v1::Policy& policy, int oldest, const std::string& request_id)>
       replace;
+
+  // Load-scaling policies (none run without both, and `inspect`): the
+  // query's value (policies::QueryValue on herdd's --prometheus-url), and
+  // the start of LoadScalingScale(policy, replicas, request_id) as
+  // "policy:{id}".
+  std::function<absl::StatusOr<double>(const std::string& query)> query_load;
+  std::function<absl::StatusOr<v1::Operation>(const v1::Policy& policy, int replicas, const std::string& request_id)>
+      scale;
 };
 
 class Scheduler {
@@ -78,6 +89,9 @@ class Scheduler {
   // A max-pod-age policy: replaces the pods past their turn when the
   // workload is settled. Returns when to look again.
   absl::Time KeepYoung(const StoredPolicy& p, absl::Time now);
+  // A load-scaling policy: evaluates its query every interval and scales
+  // as DecideScale says. Returns when to look again.
+  absl::Time KeepScaled(const StoredPolicy& p, absl::Time now);
   // Adds `d` as the policy's newest decision unless the newest already
   // says the same (a refusal tried again is recorded once).
   void Tell(const StoredPolicy& p, v1::PolicyDecision d);
@@ -89,6 +103,15 @@ class Scheduler {
   // Rewrites the STARTING decision of the run at `scheduled` with `edit`.
   absl::Status Record(const std::string& id, absl::Time scheduled,
                       const std::function<void(v1::PolicyDecision&)>& edit);
+
+  // What this leader remembers of each load-scaling policy (by id and
+  // creation time), lost with the lead.
+  struct Scaling {
+    absl::Time next = absl::InfinitePast();
+    ScalingMemory memory;
+    int reported = -1;  // the replicas of the last dry-run decision recorded
+  };
+  std::map<std::string, Scaling> scaling_;
 
   PolicyStore& store_;
   const Launch launch_;

@@ -188,6 +188,7 @@ class ChartRenderTest(unittest.TestCase):
         args, _ = self.check_pod_template(one(objs, "Deployment"), replicas=3)
         self.assertIn("--protected-namespaces=kube-system,kube-public,kube-node-lease,prod-*", args)
         self.assertIn("--adopt-period=3s", args)
+        self.assertIn("--prometheus-url=http://prometheus-operated.monitoring:9090", args)
         self.assertIn("--log-level=debug", args)
         self.assertTrue(one(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"]
                         .endswith(":0.1.0-test"))
