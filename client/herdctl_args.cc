@@ -18,6 +18,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/k8s/image.h"
 #include "common/k8s/selector.h"
 
 namespace herd::herdctl {
@@ -69,6 +70,8 @@ constexpr FlagDef kFlags[] = {
     {"older-than", 0, true},
     {"batch-size", 0, true},
     {"oldest", 0, true},
+    {"tag", 0, true},
+    {"tag-containers", 0, true},
     {"max-pod-age", 0, true},
     {"scale-on", 0, true},
     {"per-replica", 0, true},
@@ -152,13 +155,16 @@ struct VerbSpec {
 
 const std::vector<VerbSpec>& Verbs() {
   static const auto* verbs = new std::vector<VerbSpec>{
-      {"rollout", true, {"strategy", "restart", "no-rollback", "deadline"},
-       "herdctl rollout deploy/NAME CONTAINER=IMAGE… [--restart] [--strategy=fast|rolling] [--no-rollback] "
-       "[--deadline=DURATION]",
+      {"rollout", true, {"strategy", "restart", "no-rollback", "deadline", "tag", "tag-containers"},
+       "herdctl rollout deploy/NAME (CONTAINER=IMAGE… | --tag=TAG [--tag-containers=NAME,…]) [--restart] "
+       "[--strategy=fast|rolling] [--no-rollback] [--deadline=DURATION]",
        "set container images of a Deployment or StatefulSet, or restart its pods",
        R"(Sets container images of a Deployment (deploy/NAME) or StatefulSet
-(sts/NAME); containers not named keep theirs. With --restart, replaces every
-pod even when no image changes (CONTAINER=IMAGE may then be left out).
+(sts/NAME); containers not named keep theirs. --tag sets a new tag on the
+containers' images, each keeping its repository (registry/web:1.4 →
+registry/web:42; --tag-containers limits it to the containers named). With
+--restart, replaces every pod even when no image changes (CONTAINER=IMAGE
+may then be left out).
 
 FAST (the default) starts every new pod at once and cuts over when all are
 Ready, never with fewer available pods than before: one wave of pod starts
@@ -169,6 +175,9 @@ pull errors, and then rolls back by itself unless --no-rollback is given.
 Flags:
   --strategy=fast|rolling   how new pods replace old ones (default fast)
   --restart                 replace every pod even if no image changes
+  --tag=TAG                 instead of CONTAINER=IMAGE: this tag on every
+                            container's image (not init containers)
+  --tag-containers=NAME,…   only these containers' images (init ones too)
   --no-rollback             leave a failed rollout as it is, to look at it
   --deadline=DURATION       give up after this long (default: the workload's
                             progressDeadlineSeconds, 10m when it has none)
@@ -179,6 +188,9 @@ Examples:
 
   # Two containers at once, saying why
   herdctl rollout deploy/api api=registry.example/api:2.0 envoy=envoyproxy/envoy:v1.28 --reason="JIRA-123"
+
+  # The release's tag on each container of the api, registries kept
+  herdctl -n shop rollout deploy/api --tag=42 --tag-containers=api --wait
 
   # Restart every pod of a StatefulSet the workload's own way
   herdctl rollout sts/db --restart --strategy=rolling --wait
@@ -334,7 +346,8 @@ is an ordinary operation (locks, audit, notifications) by principal
                 of --down-window (5m), at most --step-up / --step-down
                 replicas at once, none within --cooldown (1m) of the last;
                 --report-only records what it would do; it stands back while
-                a HorizontalPodAutoscaler manages the workload
+                a HorizontalPodAutoscaler manages the workload. With --min=0,
+                make the query answer 0 when no pod reports (… or vector(0))
   list          the policies you may read, with their next run
   show ID       one policy: its schedule, next runs and latest decisions
   pause ID      stop it from running (what it started goes on)
@@ -355,8 +368,8 @@ Flags:
   --per-replica=N            create: the load one replica takes
   --description=TEXT         create: what it is for
   --paused                   create: kept, not run until resumed
-  --reason=TEXT              pause, resume: why; create --max-pod-age: the
-                             replacements' reason
+  --reason=TEXT              pause, resume: why; create --max-pod-age or
+                             --scale-on: its operations' reason
 
 Examples:
   herdctl -n shop policy create web-refresh --cron="0 4 * * *" --time-zone=Europe/Paris \
@@ -788,8 +801,22 @@ absl::Status ParseRollout(const VerbContext& c) {
     }
   }
   r.set_restart(c.flags.Bool("restart"));
-  if (r.images().empty() && !r.restart()) {
-    return UsageError(c.spec.name, "nothing to do: give at least one CONTAINER=IMAGE, or --restart");
+  if (c.flags.Has("tag")) {
+    if (!r.images().empty()) return UsageError(c.spec.name, "give CONTAINER=IMAGE pairs or --tag, not both");
+    r.set_tag(c.flags.String("tag"));
+    if (absl::Status st = k8s::CheckImageTag(r.tag()); !st.ok()) return c.flags.Error("tag", st.message());
+  }
+  if (c.flags.Has("tag-containers")) {
+    if (!c.flags.Has("tag")) return c.flags.Error("tag-containers", "needs --tag");
+    for (absl::string_view name : absl::StrSplit(c.flags.String("tag-containers"), ',', absl::SkipEmpty())) {
+      if (!IsDnsLabel(std::string(name))) {
+        return c.flags.Error("tag-containers", absl::StrCat("\"", name, "\" is not a valid container name"));
+      }
+      r.add_tag_containers(std::string(name));
+    }
+  }
+  if (r.images().empty() && r.tag().empty() && !r.restart()) {
+    return UsageError(c.spec.name, "nothing to do: give at least one CONTAINER=IMAGE, --tag, or --restart");
   }
   absl::StatusOr<v1::RolloutStrategy> strategy = ParseStrategy(c.flags);
   if (!strategy.ok()) return strategy.status();

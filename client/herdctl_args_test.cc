@@ -381,6 +381,20 @@ TEST(ParsePolicy, CreateScalingWithLoad) {
   ExpectUsageError({"policy", "pause", "x", "--min=2"}, "does not apply to policy pause", "policy");
 }
 
+TEST(ParseRollout, ATagInsteadOfImages) {
+  absl::StatusOr<Command> cmd =
+      Parse({"-n", "shop", "rollout", "deploy/api", "--tag=42", "--tag-containers=api,worker"});
+  ASSERT_TRUE(cmd.ok()) << cmd.status();
+  EXPECT_EQ(cmd->rollout.tag(), "42");
+  EXPECT_THAT(cmd->rollout.tag_containers(), ::testing::ElementsAre("api", "worker"));
+  EXPECT_TRUE(cmd->rollout.images().empty());
+  ExpectUsageError({"rollout", "deploy/api", "api=api:2", "--tag=42"}, "not both", "rollout");
+  ExpectUsageError({"rollout", "deploy/api", "--tag=a/b"}, "--tag: tag \"a/b\"", "rollout");
+  ExpectUsageError({"rollout", "deploy/api", "--tag-containers=api"}, "--tag-containers: needs --tag", "rollout");
+  ExpectUsageError({"rollout", "deploy/api", "--tag=1", "--tag-containers=Bad_Name"}, "not a valid container name",
+                   "rollout");
+}
+
 TEST(ParsePurge, OldestTakesOnlyTheOldestPods) {
   absl::StatusOr<Command> cmd = Parse({"-n", "shop", "purge", "deploy/web", "--oldest=2"});
   ASSERT_TRUE(cmd.ok()) << cmd.status();

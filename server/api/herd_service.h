@@ -72,7 +72,7 @@ struct ServiceDeps {
   policies::PolicyStore* policies = nullptr;
   // Asks herdd's Prometheus (--prometheus-url) a query's value; empty:
   // there is none, and load-scaling policies are refused.
-  std::function<absl::StatusOr<double>(const std::string& query)> prometheus;
+  std::function<absl::StatusOr<double>(const std::string& query, absl::Duration timeout)> prometheus;
   auth::Authenticator* authenticator;
   const auth::Authorizer* authorizer;
   // Called for every mutating call that passed validation (may be empty).

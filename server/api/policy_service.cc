@@ -188,19 +188,9 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
   if (p.has_schedule()) {
     if (auto spec = policies::ParseSchedule(p.schedule()); !spec.ok()) return ToGrpcStatus(spec.status());
   }
-  if (p.has_load_scaling()) {
-    if (!deps_.prometheus) {
-      return ToGrpcStatus(absl::FailedPreconditionError(
-          "this herdd has no Prometheus to ask (herdd --prometheus-url): a load-scaling policy cannot run"));
-    }
-    // A query Prometheus refuses is refused here (one it cannot answer yet,
-    // a series not scraped yet, is not: the policy says so as it runs).
-    if (!p.load_scaling().query().empty()) {
-      absl::StatusOr<double> v = deps_.prometheus(p.load_scaling().query());
-      if (absl::IsInvalidArgument(v.status())) {
-        return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat("load_scaling.query: ", v.status().message())));
-      }
-    }
+  if (p.has_load_scaling() && !deps_.prometheus) {
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        "this herdd has no Prometheus to ask (herdd --prometheus-url): a load-scaling policy cannot run"));
   }
   auto action = policies::ActionOf(p);
   if (!action.ok()) return ToGrpcStatus(action.status());
@@ -214,6 +204,15 @@ grpc::Status HerdService::CreatePolicy(grpc::ServerContext* ctx, const v1::Creat
     }
   }
   if (auto st = engines::CheckCovered(*deps_.env, action->ns); !st.ok()) return ToGrpcStatus(st);
+  // A query Prometheus refuses is refused here, once the caller may make
+  // the policy (one it cannot answer yet, a series not scraped yet, is
+  // not: the policy says so as it runs).
+  if (p.has_load_scaling()) {
+    absl::StatusOr<double> v = deps_.prometheus(p.load_scaling().query(), absl::Seconds(3));
+    if (absl::IsInvalidArgument(v.status())) {
+      return ToGrpcStatus(absl::InvalidArgumentError(absl::StrCat("load_scaling.query: ", v.status().message())));
+    }
+  }
   if (const auth::ApprovalRule* rule =
           auth::ApprovalRuleFor(*deps_.authenticator->policy(), action->verb, action->ns, action->workload)) {
     return ToGrpcStatus(absl::FailedPreconditionError(

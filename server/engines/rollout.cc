@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/k8s/image.h"
 #include "common/k8s/selector.h"
 #include "common/k8s/time.h"
 #include "common/log/log.h"
@@ -205,17 +206,20 @@ absl::StatusOr<Json> RolloutEngine::DesiredTemplate(ops::EngineEnv& env, const J
   Json tmpl = workload["spec"]["template"];
   if (deployment()) tmpl = StripHash(tmpl);
   std::set<std::string> names;
-  for (auto& c : tmpl["spec"]["containers"]) {
-    names.insert(c.value("name", ""));
-    auto it = req_.images().find(c.value("name", ""));
-    if (it != req_.images().end()) c["image"] = it->second;
-  }
-  for (auto& c : tmpl["spec"].value("initContainers", Json::array())) names.insert(c.value("name", ""));
-  if (tmpl["spec"].contains("initContainers")) {
-    for (auto& c : tmpl["spec"]["initContainers"]) {
-      auto it = req_.images().find(c.value("name", ""));
-      if (it != req_.images().end()) c["image"] = it->second;
+  const std::set<std::string> tagged(req_.tag_containers().begin(), req_.tag_containers().end());
+  // The image a container gets: named in images, or its own with the tag
+  // (idempotent: a resumed rollout computes the same template again).
+  auto apply = [&](Json& c, bool init) {
+    const std::string name = c.value("name", "");
+    names.insert(name);
+    if (auto it = req_.images().find(name); it != req_.images().end()) c["image"] = it->second;
+    if (!req_.tag().empty() && (tagged.empty() ? !init : tagged.count(name) > 0)) {
+      c["image"] = k8s::WithTag(c.value("image", ""), req_.tag());
     }
+  };
+  for (auto& c : tmpl["spec"]["containers"]) apply(c, false);
+  if (tmpl["spec"].contains("initContainers")) {
+    for (auto& c : tmpl["spec"]["initContainers"]) apply(c, true);
   }
   for (const auto& [name, image] : req_.images()) {
     if (!names.count(name)) {
@@ -223,13 +227,28 @@ absl::StatusOr<Json> RolloutEngine::DesiredTemplate(ops::EngineEnv& env, const J
                                                      absl::StrJoin(names, ", "), ")"));
     }
   }
+  for (const std::string& name : tagged) {
+    if (!names.count(name)) {
+      return absl::InvalidArgumentError(absl::StrCat("tag_containers: ", w_.Short(), " has no container \"", name,
+                                                     "\" (it has: ", absl::StrJoin(names, ", "), ")"));
+    }
+  }
   return tmpl;
 }
 
 absl::StatusOr<v1::Plan> RolloutEngine::Prepare(ops::EngineEnv& env) {
   if (!is_undo_) {
-    if (req_.images().empty() && !req_.restart()) {
-      return absl::InvalidArgumentError("nothing to roll out: give CONTAINER=IMAGE pairs or ask for a restart");
+    if (req_.tag().empty() && !req_.tag_containers().empty()) {
+      return absl::InvalidArgumentError("tag_containers needs a tag");
+    }
+    if (req_.images().empty() && req_.tag().empty() && !req_.restart()) {
+      return absl::InvalidArgumentError("nothing to roll out: give CONTAINER=IMAGE pairs, a tag, or ask for a restart");
+    }
+    if (!req_.tag().empty() && !req_.images().empty()) {
+      return absl::InvalidArgumentError("give images or a tag, not both");
+    }
+    if (!req_.tag().empty()) {
+      if (absl::Status st = k8s::CheckImageTag(req_.tag()); !st.ok()) return st;
     }
     for (const auto& [name, image] : req_.images()) {
       if (name.empty() || image.empty() || image.find_first_of(" \t\n") != std::string::npos) {

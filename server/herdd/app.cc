@@ -392,9 +392,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
             return api::StartPolicyPurge(*as->stub, as->token, p, oldest, request_id);
           },
           .query_load = o.prometheus_url.empty()
-                            ? std::function<absl::StatusOr<double>(const std::string&)>()
-                            : [url = o.prometheus_url](const std::string& query) {
-                                return policies::QueryValue(url, query, absl::Seconds(10));
+                            ? std::function<absl::StatusOr<double>(const std::string&, absl::Duration)>()
+                            : [url = o.prometheus_url](const std::string& query, absl::Duration timeout) {
+                                return policies::QueryValue(url, query, timeout);
                               },
           .scale = [as_policy](const v1::Policy& p, int replicas,
                                const std::string& request_id) -> absl::StatusOr<v1::Operation> {
@@ -405,7 +405,8 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
   im.timed = std::make_unique<TimedWork>(
       *im.env, *im.locks,
       TimedWorkOptions{.lead_period = std::max(absl::Milliseconds(100), o.lease_duration / 3),
-                       .policies = [self](absl::Time deadline) { return self->scheduler->RunDue(deadline); }});
+                       .policies = [self](absl::Time deadline) { return self->scheduler->RunDue(deadline); },
+                       .lead_taken = [self] { self->scheduler->LeadTaken(); }});
   im.policies->OnChange([timed = im.timed.get()] { timed->Wake(); });
   im.timed->Start();
 
@@ -419,9 +420,9 @@ absl::StatusOr<std::unique_ptr<App>> App::Start(AppOptions options) {
       .locks = im.locks.get(),
       .policies = im.policies.get(),
       .prometheus = o.prometheus_url.empty()
-                        ? std::function<absl::StatusOr<double>(const std::string&)>()
-                        : [url = o.prometheus_url](const std::string& query) {
-                            return policies::QueryValue(url, query, absl::Seconds(10));
+                        ? std::function<absl::StatusOr<double>(const std::string&, absl::Duration)>()
+                        : [url = o.prometheus_url](const std::string& query, absl::Duration timeout) {
+                            return policies::QueryValue(url, query, timeout);
                           },
       .authenticator = im.authenticator.get(),
       .authorizer = im.authorizer.get(),

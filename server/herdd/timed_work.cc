@@ -61,7 +61,10 @@ void TimedWork::Loop() {
     if (now >= next_lead) {
       absl::Status st = locks_.Acquire(kLeaderKey, kLeaderKey);
       bool was = leading_.exchange(st.ok());
-      if (st.ok() && !was) log::Info("leading herd's timed work", {{"identity", locks_.identity()}});
+      if (st.ok() && !was) {
+        log::Info("leading herd's timed work", {{"identity", locks_.identity()}});
+        if (options_.lead_taken) options_.lead_taken();
+      }
       if (!st.ok() && was) log::Warn("lost the lead of herd's timed work", {{"error", st}});
       next_lead = now + options_.lead_period;
     }

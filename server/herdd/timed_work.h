@@ -39,6 +39,9 @@ struct TimedWorkOptions {
   // again at the latest (policies::Scheduler::RunDue); may be empty.
   // Wake() makes it look sooner (a policy changed).
   std::function<absl::Time(absl::Time deadline)> policies;
+  // Called when this replica takes the lead (again): what it remembered
+  // of an earlier lead says nothing of the time it did not lead.
+  std::function<void()> lead_taken;
 };
 
 class TimedWork {

@@ -44,24 +44,45 @@ absl::StatusOr<double> Sample(const Json& pair) {
   return v;
 }
 
+// `j`'s string member `key`, "" when `j` is no object or it is no string
+// (an answer is read whatever its shape: nothing in it may throw).
+std::string Str(const Json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+const Json& Member(const Json& j, const char* key) {
+  static const Json kNull;
+  if (!j.is_object()) return kNull;
+  auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
 }  // namespace
 
 absl::StatusOr<double> ParseQueryAnswer(long http_status, const std::string& body) {
-  Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (http_status >= 500 && (j.is_discarded() || j.value("status", "") != "error")) {
+  if (body.size() > (1 << 20)) {
+    return absl::FailedPreconditionError("Prometheus answered more than 1 MiB: the query returns too much");
+  }
+  const Json j = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+  const std::string status = Str(j, "status");
+  if (http_status >= 500 && status != "error") {
     return absl::UnavailableError(absl::StrCat("Prometheus answered HTTP ", http_status));
   }
-  if (j.is_discarded() || !j.is_object()) {
-    return absl::UnavailableError(absl::StrCat("Prometheus answered HTTP ", http_status, " with no JSON"));
+  if (!j.is_object()) {
+    return absl::UnavailableError(absl::StrCat("Prometheus answered HTTP ", http_status, " with no JSON object"));
   }
-  if (j.value("status", "") != "success") {
-    const std::string message = absl::StrCat("Prometheus refused the query: ", j.value("errorType", "error"), ": ",
-                                             j.value("error", "(no message)"));
-    return http_status >= 500 ? absl::UnavailableError(message) : absl::InvalidArgumentError(message);
+  if (status != "success") {
+    const std::string type = Str(j, "errorType"), error = Str(j, "error");
+    const std::string message =
+        absl::StrCat("Prometheus refused the query: ", type.empty() ? absl::StrCat("HTTP ", http_status) : type, ": ",
+                     error.empty() ? "(no message)" : error);
+    return http_status >= 500 || status.empty() ? absl::UnavailableError(message) : absl::InvalidArgumentError(message);
   }
-  const Json& data = j.contains("data") ? j["data"] : Json();
-  const std::string type = data.is_object() ? data.value("resultType", "") : "";
-  const Json& result = data.is_object() && data.contains("result") ? data["result"] : Json();
+  const Json& data = Member(j, "data");
+  const std::string type = Str(data, "resultType");
+  const Json& result = Member(data, "result");
   if (type == "scalar") return Sample(result);
   if (type == "vector" && result.is_array()) {
     if (result.empty()) return absl::FailedPreconditionError("the query returned no sample (no series matched)");
@@ -69,7 +90,7 @@ absl::StatusOr<double> ParseQueryAnswer(long http_status, const std::string& bod
       return absl::FailedPreconditionError(absl::StrCat("the query returned ", result.size(),
                                                         " series, not one: aggregate them (sum(…), max(…))"));
     }
-    return Sample(result[0].is_object() && result[0].contains("value") ? result[0]["value"] : Json());
+    return Sample(Member(result[0], "value"));
   }
   return absl::FailedPreconditionError(absl::StrCat("the query returned a ", type.empty() ? "result" : type,
                                                     ", not a scalar or one sample"));

@@ -81,7 +81,7 @@ absl::StatusOr<ScalingSpec> ParseLoadScaling(const v1::LoadScaling& s) {
 ScalingVerdict DecideScale(const ScalingSpec& spec, ScalingMemory& memory, int current, double value, absl::Time now,
                            absl::Time last_scaled) {
   ScalingVerdict v;
-  const double want = value <= 0 ? 0 : std::ceil(value / spec.target);
+  const double want = !(value > 0) ? 0 : std::ceil(value / spec.target);  // NaN: none
   v.recommended = want >= spec.max ? spec.max : std::max(spec.min, static_cast<int>(want));
   v.replicas = current;
   if (memory.watching_since == absl::InfinitePast()) memory.watching_since = now;

@@ -127,6 +127,16 @@ TEST(ParseQueryAnswer, OneNumberOrWhyNot) {
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("bad_data: parse error at char 4"));
   EXPECT_EQ(ParseQueryAnswer(503, "down").status().code(), absl::StatusCode::kUnavailable);
+  // Shapes no Prometheus sends (a proxy's), read without throwing.
+  for (const char* odd : {"502", "[1,2]", R"({"status":401,"title":"Unauthorized"})", R"({"status":null})",
+                          R"({"status":"success","data":[]})", R"({"status":"success","data":{"resultType":7}})",
+                          R"({"status":"success","data":{"resultType":"vector","result":[7]}})",
+                          R"({"status":"error","errorType":{"x":1},"error":2})"}) {
+    for (long code : {200L, 401L, 502L}) {
+      absl::StatusOr<double> got = ParseQueryAnswer(code, odd);
+      EXPECT_FALSE(got.ok()) << code << " " << odd;
+    }
+  }
 }
 
 }  // namespace

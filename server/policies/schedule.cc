@@ -121,10 +121,10 @@ absl::StatusOr<Action> ActionOf(const v1::Schedule& s) {
     case v1::Schedule::kRestart: {
       const v1::RolloutRequest& r = s.restart();
       if (absl::Status st = CheckOptions(r.options(), "restart"); !st.ok()) return st;
-      if (!r.images().empty() || !r.restart()) {
+      if (!r.images().empty() || !r.tag().empty() || !r.restart()) {
         return absl::InvalidArgumentError(
-            "schedule.restart must set restart and no images: a schedule restarts pods (setting the same images "
-            "again would change nothing)");
+            "schedule.restart must set restart and no images or tag: a schedule restarts pods (setting the same "
+            "images again would change nothing)");
       }
       auto w = Workload(r.workload(), "schedule.restart.workload", {"deployments", "statefulsets"});
       if (!w.ok()) return w.status();

@@ -67,15 +67,15 @@ absl::Time Scheduler::RunDue(absl::Time deadline) {
   for (const StoredPolicy& p : all) {
     const absl::Time now = clock_.Now();
     if (now >= deadline) return now;  // the rest after the Lease is renewed
-    next = std::min(next, RunOne(p, now));
+    next = std::min(next, RunOne(p, now, deadline));
   }
   return next;
 }
 
-absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now) {
+absl::Time Scheduler::RunOne(const StoredPolicy& p, absl::Time now, absl::Time deadline) {
   const std::string id = IdOf(p.policy);
   if (p.policy.has_max_pod_age()) return KeepYoung(p, now);
-  if (p.policy.has_load_scaling()) return KeepScaled(p, now);
+  if (p.policy.has_load_scaling()) return KeepScaled(p, now, deadline);
   if (!p.policy.has_schedule()) return absl::InfiniteFuture();
   auto spec = ParseSchedule(p.policy.schedule());
   if (!spec.ok()) {
@@ -210,9 +210,15 @@ absl::Time Scheduler::KeepYoung(const StoredPolicy& p, absl::Time now) {
   return again;
 }
 
-absl::Time Scheduler::KeepScaled(const StoredPolicy& p, absl::Time now) {
-  if (!options_.inspect || !options_.query_load || !options_.scale) return absl::InfiniteFuture();
+absl::Time Scheduler::KeepScaled(const StoredPolicy& p, absl::Time now, absl::Time deadline) {
   const std::string id = IdOf(p.policy);
+  if (!options_.inspect || !options_.query_load || !options_.scale) {
+    if (!p.policy.paused()) {
+      Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED,
+                       "this herdd has no Prometheus to ask (herdd --prometheus-url): the policy does not run"));
+    }
+    return absl::InfiniteFuture();
+  }
   const std::string key = absl::StrCat(id, "@", p.policy.create_time().seconds());
   if (p.policy.paused()) {
     scaling_.erase(key);  // resumed, it watches its windows afresh
@@ -225,30 +231,33 @@ absl::Time Scheduler::KeepScaled(const StoredPolicy& p, absl::Time now) {
   }
   Scaling& state = scaling_[key];
   if (now < state.next) return state.next;
-  // A gap in the evaluations (the lead lost and won back): what was
-  // watched before it says nothing of the windows now.
-  if (state.next != absl::InfinitePast() && now - state.next > spec->interval) state.memory = ScalingMemory();
   state.next = now + spec->interval;
+  // An evaluation that decides nothing breaks the watch: the windows are
+  // watched afresh from the next one that does.
+  auto skipped = [&] {
+    state.memory = ScalingMemory();
+    return state.next;
+  };
   absl::StatusOr<v1::Workload> w = options_.inspect(p.policy);
   if (!w.ok()) {
     if (!Retryable(w.status().code())) {
       Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED, std::string(w.status().message())));
     }
-    return state.next;
+    return skipped();
   }
   if (!w->autoscaler().empty()) {
-    // Its recommendations would be stale once the autoscaler goes.
-    state.memory = ScalingMemory();
     Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED,
                      absl::StrCat("HorizontalPodAutoscaler ", w->autoscaler(), " manages the replicas (",
                                   w->autoscaler_min(), "–", w->autoscaler_max(), "): this policy stands back")));
-    return state.next;
+    return skipped();
   }
-  if (!w->running_operation().empty()) return state.next;  // no scaling across another operation
-  absl::StatusOr<double> value = options_.query_load(spec->query);
+  if (!w->running_operation().empty()) return skipped();  // no scaling across another operation
+  // Bounded by the lead's deadline, so a hung Prometheus cannot outlast it.
+  const absl::Duration timeout = std::clamp(deadline - now, absl::Milliseconds(100), std::min(spec->interval, absl::Seconds(5)));
+  absl::StatusOr<double> value = options_.query_load(spec->query, timeout);
   if (!value.ok()) {
     Tell(p, Decision(now, now, v1::POLICY_OUTCOME_REFUSED, absl::StrCat("the query failed: ", value.status().message())));
-    return state.next;
+    return skipped();
   }
   absl::Time last_scaled = absl::InfinitePast();
   for (const v1::PolicyDecision& d : p.policy.decisions()) {
@@ -259,7 +268,10 @@ absl::Time Scheduler::KeepScaled(const StoredPolicy& p, absl::Time now) {
   }
   const int current = w->desired_replicas();
   const ScalingVerdict v = DecideScale(*spec, state.memory, current, *value, now, last_scaled);
-  if (v.replicas == current) return state.next;
+  if (v.replicas == current) {
+    state.reported = -1;  // a dry run reports the next change again
+    return state.next;
+  }
   if (spec->dry_run) {
     if (state.reported != v.replicas) {
       Tell(p, Decision(now, now, v1::POLICY_OUTCOME_DRY_RUN, absl::StrCat("would scale: ", v.why)));

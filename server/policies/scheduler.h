@@ -68,7 +68,7 @@ struct SchedulerOptions {
   // query's value (policies::QueryValue on herdd's --prometheus-url), and
   // the start of LoadScalingScale(policy, replicas, request_id) as
   // "policy:{id}".
-  std::function<absl::StatusOr<double>(const std::string& query)> query_load;
+  std::function<absl::StatusOr<double>(const std::string& query, absl::Duration timeout)> query_load;
   std::function<absl::StatusOr<v1::Operation>(const v1::Policy& policy, int replicas, const std::string& request_id)>
       scale;
 };
@@ -82,16 +82,19 @@ class Scheduler {
   // must renew its Lease); returns when to call again at the latest
   // (changes to the policies are a reason to call sooner).
   absl::Time RunDue(absl::Time deadline);
+  // This replica has taken the lead (again): what it remembered of load
+  // before is forgotten (the windows are watched afresh).
+  void LeadTaken() { scaling_.clear(); }
 
  private:
   // One policy; returns when it needs a look again.
-  absl::Time RunOne(const StoredPolicy& p, absl::Time now);
+  absl::Time RunOne(const StoredPolicy& p, absl::Time now, absl::Time deadline);
   // A max-pod-age policy: replaces the pods past their turn when the
   // workload is settled. Returns when to look again.
   absl::Time KeepYoung(const StoredPolicy& p, absl::Time now);
   // A load-scaling policy: evaluates its query every interval and scales
   // as DecideScale says. Returns when to look again.
-  absl::Time KeepScaled(const StoredPolicy& p, absl::Time now);
+  absl::Time KeepScaled(const StoredPolicy& p, absl::Time now, absl::Time deadline);
   // Adds `d` as the policy's newest decision unless the newest already
   // says the same (a refusal tried again is recorded once).
   void Tell(const StoredPolicy& p, v1::PolicyDecision d);

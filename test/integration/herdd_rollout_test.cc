@@ -2,9 +2,11 @@
 // proven through herdd's gRPC API against an in-process kubesim
 // (docs/PROMISES.md lists which test proves which promise).
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
@@ -67,6 +69,52 @@ TEST_F(RolloutPromisesTest, OnlyTheNamedContainersChangeImage) {
     for (const Json& c : p["spec"]["containers"]) images.push_back(c.value("image", ""));
     EXPECT_THAT(images, ElementsAre("web:2", "envoy:2", "log:1"));
   }
+}
+
+// RolloutRequest.tag: "a new tag for the containers' images, each keeping
+// its repository"; tag_containers: only those; bad tags and mixes refused.
+TEST_F(RolloutPromisesTest, ATagKeepsEachRepositoryAndNamedContainersLimitIt) {
+  Json d = DeploymentJson("web", "registry:5000/shop/web:1.4", 2);
+  d["spec"]["template"]["spec"]["containers"] =
+      Json::array({{{"name", "web"}, {"image", "registry:5000/shop/web:1.4"}},
+                   {{"name", "envoy"}, {"image", "envoyproxy/envoy:v1.28@sha256:0123abcd"}}});
+  Create(kube::kDeployments, d);
+  AwaitRolledOut("web", 2);
+  v1::RolloutRequest req = Request("web", "", "");
+  req.set_tag("42");
+  req.add_tag_containers("web");
+  v1::Operation op;
+  ASSERT_GRPC_OK(Call(&Stub::Rollout, req, &op));
+  EXPECT_THAT(op.plan().changes(), ::testing::Contains("image web: registry:5000/shop/web:1.4 → registry:5000/shop/web:42"));
+  ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(TemplateImage("web", 0), "registry:5000/shop/web:42");
+  EXPECT_EQ(TemplateImage("web", 1), "envoyproxy/envoy:v1.28@sha256:0123abcd");
+  // Every container: the digest goes with the old tag.
+  req.clear_tag_containers();
+  req.set_tag("43");
+  ASSERT_GRPC_OK(Call(&Stub::Rollout, req, &op));
+  ASSERT_EQ(Wait(op.name()).state(), v1::OPERATION_STATE_SUCCEEDED);
+  EXPECT_EQ(TemplateImage("web", 0), "registry:5000/shop/web:43");
+  EXPECT_EQ(TemplateImage("web", 1), "envoyproxy/envoy:43");
+
+  struct Case {
+    std::function<void(v1::RolloutRequest&)> edit;
+    std::string want;
+  };
+  for (const Case& c : std::vector<Case>{
+           {[](auto& r) { r.set_tag("-x"); }, "not starting with '.' or '-'"},
+           {[](auto& r) { (*r.mutable_images())["web"] = "web:9"; }, "images or a tag, not both"},
+           {[](auto& r) { r.add_tag_containers("nope"); }, "tag_containers: deployments/web has no container \"nope\""},
+           {[](auto& r) { r.clear_tag(); r.add_tag_containers("web"); }, "tag_containers needs a tag"},
+       }) {
+    v1::RolloutRequest bad = Request("web", "", "");
+    bad.set_tag("44");
+    c.edit(bad);
+    grpc::Status st = Call(&Stub::Rollout, bad, &op);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.want << ": " << st.error_message();
+    EXPECT_THAT(st.error_message(), HasSubstr(c.want));
+  }
+  EXPECT_EQ(TemplateImage("web", 0), "registry:5000/shop/web:43");
 }
 
 // Rollout FAST: "starts every new pod at once and cuts over when all are
