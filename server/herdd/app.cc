@@ -681,6 +681,7 @@ std::string SimWelcome(const App& app, const std::string& bin_dir) {
       "  ", herdctl, " list -A\n",
       "  ", herdctl, " -n shop rollout deploy/web web=shop/web:1.1 --wait\n",
       "  ", herdctl, " -n shop rollout deploy/web web=shop/web:2-crashloop --wait    # fails, rolls back\n",
+      "  ", herdctl, " -n shop rollout deploy/web --tag=1.2 --wait    # the release's tag, each repository kept\n",
       "  ", herdctl, " -n shop scale deploy/api --replicas=8 --wait\n",
       "  ", herdctl, " -n shop purge deploy/worker --wait\n",
       "  ", herdctl, " -n shop kill -l app=web --max-pods=6 --wait               # the budget lets one go, refuses the next\n",

@@ -125,6 +125,8 @@ class SimDemoTest(unittest.TestCase):
         elif "crashloop" in hint:
             self.assertIn("rolled back", output.lower())
             self.assertEqual(self.images("shop", "web"), ["shop/web:1.1"])
+        elif "--tag=1.2" in hint:
+            self.assertEqual(self.images("shop", "web"), ["shop/web:1.2"])
         elif "scale deploy/api" in hint:
             self.assertEqual(len(self.pods("shop", "api")), 8)
             hpa = json.loads(self.kubectl("-n", "shop", "get", "hpa", "api", "-o", "json"))
