@@ -26,6 +26,16 @@ absl::Status FromGrpc(const grpc::Status& st) {
   return absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message());
 }
 
+// One call of herd's service as a delegate: `call(ctx, &response)`.
+template <typename Resp, typename Call>
+absl::StatusOr<Resp> AsDelegate(const std::string& token, Call call) {
+  grpc::ClientContext ctx;
+  Delegate(ctx, token);
+  Resp out;
+  if (grpc::Status st = call(&ctx, &out); !st.ok()) return FromGrpc(st);
+  return out;
+}
+
 // The engine of a schedule's action, for its validation and plan.
 EngineOrError ActionEngine(const v1::Schedule& s) {
   switch (s.action_case()) {
@@ -126,35 +136,27 @@ absl::StatusOr<v1::Operation> StartPolicyRun(v1::Herd::StubInterface& stub, cons
 
 absl::StatusOr<v1::Workload> InspectPolicyWorkload(v1::Herd::StubInterface& stub, const std::string& token,
                                                    const v1::Policy& policy) {
-  grpc::ClientContext ctx;
-  Delegate(ctx, token);
   v1::GetWorkloadRequest req;
   req.set_name(policy.has_load_scaling() ? policy.load_scaling().workload() : policy.max_pod_age().workload());
-  v1::Workload w;
-  if (grpc::Status st = stub.GetWorkload(&ctx, req, &w); !st.ok()) return FromGrpc(st);
-  return w;
+  return AsDelegate<v1::Workload>(token, [&](grpc::ClientContext* ctx, v1::Workload* w) {
+    return stub.GetWorkload(ctx, req, w);
+  });
 }
 
 absl::StatusOr<v1::Operation> StartPolicyScale(v1::Herd::StubInterface& stub, const std::string& token,
                                                const v1::Policy& policy, int replicas, const std::string& request_id) {
-  grpc::ClientContext ctx;
-  Delegate(ctx, token);
-  v1::Operation op;
-  if (grpc::Status st = stub.Scale(&ctx, policies::LoadScalingScale(policy, replicas, request_id), &op); !st.ok()) {
-    return FromGrpc(st);
-  }
-  return op;
+  const v1::ScaleRequest req = policies::LoadScalingScale(policy, replicas, request_id);
+  return AsDelegate<v1::Operation>(token, [&](grpc::ClientContext* ctx, v1::Operation* op) {
+    return stub.Scale(ctx, req, op);
+  });
 }
 
 absl::StatusOr<v1::Operation> StartPolicyPurge(v1::Herd::StubInterface& stub, const std::string& token,
                                                const v1::Policy& policy, int oldest, const std::string& request_id) {
-  grpc::ClientContext ctx;
-  Delegate(ctx, token);
-  v1::Operation op;
-  if (grpc::Status st = stub.Purge(&ctx, policies::MaxPodAgePurge(policy, oldest, request_id), &op); !st.ok()) {
-    return FromGrpc(st);
-  }
-  return op;
+  const v1::PurgeRequest req = policies::MaxPodAgePurge(policy, oldest, request_id);
+  return AsDelegate<v1::Operation>(token, [&](grpc::ClientContext* ctx, v1::Operation* op) {
+    return stub.Purge(ctx, req, op);
+  });
 }
 
 absl::StatusOr<policies::StoredPolicy> HerdService::AuthorizedPolicy(grpc::ServerContext* ctx, const std::string& name,

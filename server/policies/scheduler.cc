@@ -40,6 +40,10 @@ v1::PolicyDecision Decision(absl::Time now, absl::Time scheduled, v1::PolicyOutc
   return d;
 }
 
+// What a load-scaling policy's memory is kept under: a policy deleted and
+// made again under its id starts afresh.
+std::string ScalingKey(const v1::Policy& p) { return absl::StrCat(IdOf(p), "@", p.create_time().seconds()); }
+
 std::string SkipMessage(const Due& due, absl::Duration window) {
   const std::string why = absl::StrCat("no herdd led then, and it was found past its late window (",
                                        k8s::HumanDuration(window), ")");
@@ -62,7 +66,7 @@ absl::Time Scheduler::RunDue(absl::Time deadline) {
   const std::vector<StoredPolicy> all = store_.List();
   // Forget load-scaling policies deleted since.
   std::set<std::string> kept;
-  for (const StoredPolicy& p : all) kept.insert(absl::StrCat(IdOf(p.policy), "@", p.policy.create_time().seconds()));
+  for (const StoredPolicy& p : all) kept.insert(ScalingKey(p.policy));
   for (auto it = scaling_.begin(); it != scaling_.end();) it = kept.count(it->first) ? std::next(it) : scaling_.erase(it);
   for (const StoredPolicy& p : all) {
     const absl::Time now = clock_.Now();
@@ -219,7 +223,7 @@ absl::Time Scheduler::KeepScaled(const StoredPolicy& p, absl::Time now, absl::Ti
     }
     return absl::InfiniteFuture();
   }
-  const std::string key = absl::StrCat(id, "@", p.policy.create_time().seconds());
+  const std::string key = ScalingKey(p.policy);
   if (p.policy.paused()) {
     scaling_.erase(key);  // resumed, it watches its windows afresh
     return absl::InfiniteFuture();

@@ -3,6 +3,7 @@
 // kept, what is refused, and how runs start (on time, missed, decided by a
 // leader that died) as ordinary operations of principal "policy:ID".
 #include <map>
+#include <regex>
 #include <set>
 #include <string>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/k8s/time.h"
+#include "common/testing/http_client.h"
 #include "gmock/gmock.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
@@ -314,6 +316,15 @@ TEST_F(PoliciesTest, ADecidedRunPastItsWindowOrPausedIsNotStartedLate) {
 class MaxPodAgeTest : public PoliciesTest {
  protected:
   void Configure(herdd::AppOptions& o) override { o.policy_check = absl::Milliseconds(100); }
+  // GetWorkload calls herdd answered NotFound, as its /metrics counts them.
+  int64_t HandledGetWorkloadNotFound() {
+    FetchResponse r = Fetch({.url = absl::StrCat("http://", app_->http_address(), "/metrics")});
+    EXPECT_EQ(r.status, 200) << r.error;
+    static const std::regex kLine(
+        R"re(grpc_server_handled_total\{grpc_code="NotFound",grpc_method="GetWorkload",[^}]*\} (\d+))re");
+    std::smatch m;
+    return std::regex_search(r.body, m, kLine) ? std::stoll(m[1]) : 0;
+  }
 };
 
 TEST_F(MaxPodAgeTest, PodsOfOneAgeAreReplacedOneAtATimeOnTheirTurnsKeepingAvailability) {
@@ -443,8 +454,13 @@ TEST_F(MaxPodAgeTest, BadOnesAreRefusedAndAWorkloadGoneIsToldOnce) {
   v1::PolicyDecision refused = AwaitDecision(
       "web-age", [](const auto& x) { return x.outcome() == v1::POLICY_OUTCOME_REFUSED; }, "the policy to say why it stands");
   EXPECT_THAT(refused.message(), HasSubstr("web"));
-  // Looked at every 100 ms, told once.
-  absl::SleepFor(absl::Milliseconds(500));
+  // Told once, though it looked again: each look is a GetWorkload that
+  // herdd's /metrics counts (answered NotFound).
+  const int64_t looked = HandledGetWorkloadNotFound();
+  for (const absl::Time deadline = absl::Now() + absl::Seconds(30); HandledGetWorkloadNotFound() < looked + 5;) {
+    ASSERT_LT(absl::Now(), deadline) << "the policy did not look at its workload again";
+    absl::SleepFor(absl::Milliseconds(20));  // a poll of the counter, until it has moved
+  }
   int refusals = 0;
   const v1::Policy after = GetPolicy("web-age");
   for (const auto& d : after.decisions()) refusals += d.outcome() == v1::POLICY_OUTCOME_REFUSED;
